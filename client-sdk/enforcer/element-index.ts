@@ -1,0 +1,226 @@
+/**
+ * The enforcer's memory of what it put in the kernel: which lease owns which element in which set.
+ *
+ * Why layers: nftables' concatenated-range sets refuse an element that overlaps another one ("File
+ * exists", and the whole transaction fails), yet two leases may legitimately overlap (the same opening
+ * granted twice, or a /32 inside a /24). Each family therefore has sets `open4`, `open4_1`, `open4_2`...;
+ * an element goes into the lowest layer where it overlaps nothing. Every lease keeps its own element, with
+ * its own timeout, comment and counter, and deleting one lease never removes another lease's access.
+ *
+ * Changes are staged with an undo log so a transaction the kernel rejects leaves this memory exactly as
+ * the kernel is: unchanged.
+ */
+import { bucketOf, mask, type ElementKey, type Family } from './nft-keys.js';
+import { setName } from './nft-ruleset.js';
+
+/** One element this enforcer placed. */
+export interface Placement {
+  readonly leaseId: string;
+  readonly key: ElementKey;
+  readonly layer: number;
+}
+
+/** A lease as held in the kernel. */
+export interface HeldLease {
+  expiresAtMs: number;
+  /** By key text. */
+  readonly placements: Map<string, Placement>;
+}
+
+/** More layers than this means something pathological (thousands of identical grants); refuse. */
+export const MAX_LAYERS = 64;
+
+
+type Undo = () => void;
+
+/**
+ * The elements of one (family, protocol, destination) bucket, by source prefix length and network, so that
+ * the overlap test looks up containing prefixes directly instead of scanning every element: placing 10k
+ * leases must not be quadratic.
+ */
+class PrefixIndex {
+  readonly #byLen = new Map<number, Map<bigint, Set<Placement>>>();
+
+  add(p: Placement): void {
+    let nets = this.#byLen.get(p.key.srcLen);
+    if (nets === undefined) this.#byLen.set(p.key.srcLen, (nets = new Map<bigint, Set<Placement>>()));
+    let set = nets.get(p.key.srcNet);
+    if (set === undefined) nets.set(p.key.srcNet, (set = new Set<Placement>()));
+    set.add(p);
+  }
+
+  delete(p: Placement): void {
+    const nets = this.#byLen.get(p.key.srcLen);
+    const set = nets?.get(p.key.srcNet);
+    set?.delete(p);
+    if (set?.size === 0) nets?.delete(p.key.srcNet);
+    if (nets?.size === 0) this.#byLen.delete(p.key.srcLen);
+  }
+
+  /** Whether any element overlaps `key` (same bucket assumed: only source and ports are compared). */
+  overlaps(key: ElementKey): boolean {
+    const hit = (set: Set<Placement> | undefined): boolean =>
+      set !== undefined && [...set].some((p) => p.key.portFrom <= key.portTo && key.portFrom <= p.key.portTo);
+    const width = key.family === 4 ? 32 : 128;
+    for (const [len, nets] of this.#byLen) {
+      if (len <= key.srcLen) {
+        // A shorter (or equal) prefix overlaps only if it contains the key's network.
+        if (hit(nets.get(key.srcNet & mask(key.family, len)))) return true;
+        continue;
+      }
+      // Longer prefixes inside the key's network: enumerate the sub-networks when that is cheaper.
+      const span = len - key.srcLen;
+      if (span < 16 && 2 ** span < nets.size) {
+        for (let i = 0n; i < 1n << BigInt(span); i++) {
+          if (hit(nets.get(key.srcNet | (i << BigInt(width - len))))) return true;
+        }
+      } else {
+        const m = mask(key.family, key.srcLen);
+        for (const [net, set] of nets) if ((net & m) === key.srcNet && hit(set)) return true;
+      }
+    }
+    return false;
+  }
+}
+
+/** Placement bookkeeping with overlap-free layers and transactional staging. */
+export class ElementIndex {
+  readonly #leases = new Map<string, HeldLease>();
+  /** [family][layer] -> bucket -> placements, for the overlap test. */
+  readonly #layers: Record<Family, Map<string, PrefixIndex>[]> = { 4: [], 6: [] };
+  #undo: Undo[] | undefined;
+
+  /** Leases currently held. */
+  get leases(): ReadonlyMap<string, HeldLease> {
+    return this.#leases;
+  }
+
+  /** How many sets `family` uses (at least one). */
+  layerCount(family: Family): number {
+    return Math.max(1, this.#layers[family].length);
+  }
+
+  /** Starts recording changes so `rollback()` can undo them. */
+  begin(): void {
+    this.#undo = [];
+  }
+
+  /** Keeps the staged changes. */
+  commit(): void {
+    this.#undo = undefined;
+  }
+
+  /** Undoes everything since `begin()`, newest first. */
+  rollback(): void {
+    const undo = this.#undo ?? [];
+    this.#undo = undefined;
+    for (let i = undo.length - 1; i >= 0; i--) undo[i]?.();
+  }
+
+  /** Forgets everything (after the table was recreated from scratch). Layer count is kept. */
+  clear(): void {
+    const leases = [...this.#leases.keys()];
+    for (const id of leases) this.removeLease(id);
+  }
+
+  #record(undo: Undo): void {
+    this.#undo?.push(undo);
+  }
+
+  /** Makes sure `leaseId` is held, with `expiresAtMs`. */
+  holdLease(leaseId: string, expiresAtMs: number): HeldLease {
+    let held = this.#leases.get(leaseId);
+    if (held === undefined) {
+      const created: HeldLease = { expiresAtMs, placements: new Map() };
+      this.#leases.set(leaseId, created);
+      this.#record(() => this.#leases.delete(leaseId));
+      held = created;
+    } else if (held.expiresAtMs !== expiresAtMs) {
+      const before = held.expiresAtMs;
+      const h = held;
+      h.expiresAtMs = expiresAtMs;
+      this.#record(() => (h.expiresAtMs = before));
+    }
+    return held;
+  }
+
+  /** Removes one element of a lease. */
+  unplace(p: Placement): void {
+    const held = this.#leases.get(p.leaseId);
+    held?.placements.delete(p.key.text);
+    const bucket = this.#layers[p.key.family][p.layer]?.get(bucketOf(p.key));
+    bucket?.delete(p);
+    this.#record(() => {
+      held?.placements.set(p.key.text, p);
+      this.#bucket(p.key.family, p.layer, bucketOf(p.key)).add(p);
+    });
+  }
+
+  /** Removes a lease and returns the elements it had. */
+  removeLease(leaseId: string): Placement[] {
+    const held = this.#leases.get(leaseId);
+    if (held === undefined) return [];
+    const removed = [...held.placements.values()];
+    for (const p of removed) this.unplace(p);
+    this.#leases.delete(leaseId);
+    this.#record(() => this.#leases.set(leaseId, held));
+    return removed;
+  }
+
+  /**
+   * Places `key` for a held lease in the lowest layer where it overlaps nothing, opening a new layer if
+   * needed (`newLayer` is then true: the caller must create that set and its rule in the same transaction).
+   */
+  place(leaseId: string, key: ElementKey): { placement: Placement; newLayer: boolean } {
+    const held = this.#leases.get(leaseId);
+    if (held === undefined) throw new Error(`place: lease ${leaseId} is not held`);
+    const layers = this.#layers[key.family];
+    const bucket = bucketOf(key);
+    let layer = 0;
+    while (layer < layers.length && layers[layer]?.get(bucket)?.overlaps(key) === true) layer++;
+    if (layer >= MAX_LAYERS) throw new Error(`more than ${MAX_LAYERS} overlapping openings for ${key.text}`);
+    const newLayer = layer >= this.layerCount(key.family);
+    if (layer >= layers.length) {
+      const before = layers.length;
+      while (layers.length <= layer) layers.push(new Map());
+      this.#record(() => (layers.length = before));
+    }
+    const placement: Placement = { leaseId, key, layer };
+    this.#bucket(key.family, layer, bucket).add(placement);
+    held.placements.set(key.text, placement);
+    this.#record(() => {
+      held.placements.delete(key.text);
+      layers[layer]?.get(bucket)?.delete(placement);
+    });
+    return { placement, newLayer };
+  }
+
+  #bucket(family: Family, layer: number, bucket: string): PrefixIndex {
+    const layers = this.#layers[family];
+    while (layers.length <= layer) layers.push(new Map());
+    const map = layers[layer] ?? new Map<string, PrefixIndex>();
+    let index = map.get(bucket);
+    if (index === undefined) map.set(bucket, (index = new PrefixIndex()));
+    return index;
+  }
+
+  /** Whether any held element, in any layer, overlaps `key` (e.g. still allows a flow being cut). */
+  anyOverlap(key: ElementKey): boolean {
+    const bucket = bucketOf(key);
+    return this.#layers[key.family].some((layer) => layer.get(bucket)?.overlaps(key) === true);
+  }
+
+  /** Every element held, grouped by set name. */
+  bySet(): Map<string, Placement[]> {
+    const out = new Map<string, Placement[]>();
+    for (const held of this.#leases.values()) {
+      for (const p of held.placements.values()) {
+        const name = setName(p.key.family, p.layer);
+        const list = out.get(name);
+        if (list === undefined) out.set(name, [p]);
+        else list.push(p);
+      }
+    }
+    return out;
+  }
+}

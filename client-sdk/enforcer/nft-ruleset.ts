@@ -1,0 +1,219 @@
+/**
+ * Pure rendering of the `inet pinhole` table and of change batches, as `nft -f` text. No I/O, no clock:
+ * callers pass `nowMs`, so everything here is unit-testable.
+ *
+ * Verified on nftables 1.0.6 / kernel 6.18 (see test/netns/nft-enforcer.test.ts):
+ * - Re-`add` of an existing element updates its timeout only when the timeout VALUE changes; re-adding
+ *   `timeout 60s` to an element added with `timeout 60s` leaves its expiry running. So every element is
+ *   rendered with `timeout Ns expires Ns`, which always resets the expiry. The counter survives re-add.
+ * - `delete element` of an absent element fails the whole transaction (ENOENT) and nft 1.0.6 has no
+ *   `destroy element`. Deletes are rendered as `add element {k timeout 1s}` + `delete element {k}`: the add
+ *   is a no-op (or creates the element) so the delete always finds it, and the pair nets out to "absent".
+ * - An element overlapping another in a concatenated-range set fails with "File exists": see
+ *   element-index.ts for the layered sets that avoid it.
+ */
+import { EnforcerError } from './errors.js';
+import { parseCidr, formatAddress, type Family } from './nft-keys.js';
+
+/** Where the enforcer filters: the host's own input, or traffic forwarded through a gateway. */
+export type EnforcerMode = 'host' | 'gateway';
+
+/** The table every Pinhole enforcer owns. Nothing else in the ruleset is touched. */
+export const TABLE_FAMILY = 'inet';
+export const TABLE_NAME = 'pinhole';
+const TABLE = `${TABLE_FAMILY} ${TABLE_NAME}`;
+
+/** Comments are stored as set-element user data; nft refuses longer ones. */
+export const MAX_COMMENT_LENGTH = 128;
+
+/** Shape of the table: what `renderTable` needs besides the elements. */
+export interface TableConfig {
+  readonly mode: EnforcerMode;
+  /** Already normalised by `normalizeAdminCidrs`. */
+  readonly adminCidrs: { readonly v4: readonly string[]; readonly v6: readonly string[] };
+  /** Number of overlap layers (sets) per family, at least 1. */
+  readonly layers: Readonly<Record<Family, number>>;
+}
+
+/** One element to add or refresh. */
+export interface ElementAdd {
+  readonly set: string;
+  readonly keyText: string;
+  readonly timeoutS: number;
+  readonly comment: string;
+}
+
+/** One element to remove (whether or not the kernel still has it). */
+export interface ElementDelete {
+  readonly set: string;
+  readonly keyText: string;
+}
+
+/** A new overlap layer: a set and its lookup rule, created in the same transaction as its first element. */
+export interface LayerAdd {
+  readonly family: Family;
+  readonly layer: number;
+}
+
+/** The name of the base chain for `mode`. */
+export function chainName(mode: EnforcerMode): 'input' | 'forward' {
+  return mode === 'host' ? 'input' : 'forward';
+}
+
+/** Name of the set holding `family`'s elements of overlap `layer`. */
+export function setName(family: Family, layer: number): string {
+  return layer === 0 ? `open${family}` : `open${family}_${layer}`;
+}
+
+/**
+ * Kernel timeout of an element in whole seconds: the lease end plus grace, rounded up so the kernel never
+ * closes before the server does, and at least 1 s because nft rejects a zero timeout.
+ */
+export function timeoutSeconds(expiresAtMs: number, graceMs: number, nowMs: number): number {
+  return Math.max(1, Math.ceil((expiresAtMs + graceMs - nowMs) / 1000));
+}
+
+/**
+ * Checks a lease id can be an element comment. Comments are written inside double quotes with no escape
+ * syntax in nft, so the alphabet is restricted rather than escaped.
+ */
+export function validateLeaseId(leaseId: string, field: string): void {
+  if (!/^[A-Za-z0-9._:@+=/-]+$/.test(leaseId) || leaseId.length > MAX_COMMENT_LENGTH) {
+    throw new EnforcerError(
+      'INVALID_LEASE',
+      `${field}: ${JSON.stringify(leaseId.slice(0, 40))} cannot be an nft comment; use 1-${MAX_COMMENT_LENGTH} characters of A-Z a-z 0-9 . _ : @ + = / -`,
+    );
+  }
+}
+
+/** Validates, masks, de-duplicates and splits admin CIDRs by family, dropping ones another contains. */
+export function normalizeAdminCidrs(cidrs: readonly string[]): TableConfig['adminCidrs'] {
+  const parsed = cidrs.map((c, i) => {
+    const p = parseCidr(c);
+    if (p === undefined) throw new EnforcerError('INVALID_CONFIG', `adminCidrs[${i}]: ${JSON.stringify(c)} is not an address or CIDR`);
+    return p;
+  });
+  const out = { v4: [] as string[], v6: [] as string[] };
+  for (const family of [4, 6] as const) {
+    const mine = parsed.filter((p) => p.family === family).sort((a, b) => a.len - b.len);
+    const kept: typeof mine = [];
+    const width = family === 4 ? 32 : 128;
+    for (const p of mine) {
+      // Overlapping elements in one anonymous set are refused: keep only the outermost prefixes.
+      const covered = kept.some((k) => (p.net >> BigInt(width - k.len)) === (k.net >> BigInt(width - k.len)));
+      if (!covered) kept.push(p);
+    }
+    out[family === 4 ? 'v4' : 'v6'] = kept.map((p) => `${formatAddress(family, p.net)}/${p.len}`);
+  }
+  return out;
+}
+
+const KEY_TYPE: Record<Family, string> = {
+  4: 'ipv4_addr . inet_proto . inet_service . ipv4_addr',
+  6: 'ipv6_addr . inet_proto . inet_service . ipv6_addr',
+};
+
+/** The chain rule that looks packets up in one layer's set. */
+function lookupRule(family: Family, layer: number): string {
+  const ip = family === 4 ? 'ip' : 'ip6';
+  return `${ip} saddr . meta l4proto . th dport . ${ip} daddr @${setName(family, layer)} accept`;
+}
+
+function setBody(family: Family): string {
+  return `    type ${KEY_TYPE[family]}\n    flags interval,timeout\n    counter\n`;
+}
+
+/** The chain definition. Rule order matters: cheap, common accepts first; the lease lookups last. */
+function chainBody(cfg: TableConfig): string[] {
+  const chain = chainName(cfg.mode);
+  const lines = [
+    // Gateway mode drops everything forwarded that no lease allows: put the gateway in front of hosts
+    // that are meant to be reachable only through leases.
+    `    type filter hook ${chain} priority 0; policy drop;`,
+    '    ct state established,related accept',
+  ];
+  if (cfg.mode === 'host') lines.push('    iif lo accept');
+  if (cfg.adminCidrs.v4.length > 0) lines.push(`    ip saddr { ${cfg.adminCidrs.v4.join(', ')} } accept`);
+  if (cfg.adminCidrs.v6.length > 0) lines.push(`    ip6 saddr { ${cfg.adminCidrs.v6.join(', ')} } accept`);
+  if (cfg.mode === 'host') {
+    // Without neighbour discovery a host with policy drop has no working IPv6 at all. Hop limit 255 means
+    // the packet was not routed (RFC 4861 §7.1.1), so this opens nothing beyond the link.
+    lines.push('    icmpv6 type { nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept');
+  }
+  for (const family of [4, 6] as const) {
+    for (let layer = 0; layer < cfg.layers[family]; layer++) lines.push(`    ${lookupRule(family, layer)}`);
+  }
+  return lines;
+}
+
+/** The `table inet pinhole { ... }` block without elements. */
+export function renderTableDefinition(cfg: TableConfig): string {
+  const parts = [`table ${TABLE} {`];
+  for (const family of [4, 6] as const) {
+    for (let layer = 0; layer < cfg.layers[family]; layer++) parts.push(`  set ${setName(family, layer)} {\n${setBody(family)}  }`);
+  }
+  // A chain's closing brace must follow a newline: `...; }` on one line is a syntax error in nft -f.
+  parts.push(`  chain ${chainName(cfg.mode)} {\n${chainBody(cfg).join('\n')}\n  }`, '}');
+  return parts.join('\n') + '\n';
+}
+
+function elementText(e: ElementAdd): string {
+  return `${e.keyText} timeout ${e.timeoutS}s expires ${e.timeoutS}s comment "${e.comment}"`;
+}
+
+function groupBySet<T extends { readonly set: string }>(items: readonly T[]): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const list = out.get(item.set);
+    if (list === undefined) out.set(item.set, [item]);
+    else list.push(item);
+  }
+  return out;
+}
+
+/** One `add element` command per set: nft parses one big command much faster than many small ones. */
+export function renderAdds(adds: readonly ElementAdd[]): string {
+  let out = '';
+  for (const [set, items] of groupBySet(adds)) {
+    out += `add element ${TABLE} ${set} {\n  ${items.map(elementText).join(',\n  ')}\n}\n`;
+  }
+  return out;
+}
+
+/** Deletes that succeed whether or not the element is still there (see the file comment). */
+export function renderDeletes(deletes: readonly ElementDelete[]): string {
+  let out = '';
+  for (const [set, items] of groupBySet(deletes)) {
+    out += `add element ${TABLE} ${set} {\n  ${items.map((d) => `${d.keyText} timeout 1s`).join(',\n  ')}\n}\n`;
+    out += `delete element ${TABLE} ${set} {\n  ${items.map((d) => d.keyText).join(',\n  ')}\n}\n`;
+  }
+  return out;
+}
+
+/** Adds one layer's set and appends its lookup rule to the chain (after the existing lookups). */
+export function renderLayerAdd(cfg: TableConfig, add: LayerAdd): string {
+  return (
+    `add set ${TABLE} ${setName(add.family, add.layer)} {\n${setBody(add.family)}}\n` +
+    `add rule ${TABLE} ${chainName(cfg.mode)} ${lookupRule(add.family, add.layer)}\n`
+  );
+}
+
+/**
+ * The whole table, idempotently: `add table` (so `delete` cannot fail), `delete table` (drop whatever is
+ * there, including a tamperer's rules), the definition, then the elements. One `nft -f` run is one
+ * transaction, so there is no moment where the table is missing or half-built.
+ */
+export function renderTable(cfg: TableConfig, adds: readonly ElementAdd[]): string {
+  return `add table ${TABLE}\ndelete table ${TABLE}\n${renderTableDefinition(cfg)}${renderAdds(adds)}`;
+}
+
+/**
+ * An incremental batch: new layers first (their sets must exist before elements go in), then deletes
+ * (so a slot freed in this batch can be reused by an add in the same batch), then adds.
+ */
+export function renderBatch(
+  cfg: TableConfig,
+  batch: { readonly layers: readonly LayerAdd[]; readonly deletes: readonly ElementDelete[]; readonly adds: readonly ElementAdd[] },
+): string {
+  return batch.layers.map((l) => renderLayerAdd(cfg, l)).join('') + renderDeletes(batch.deletes) + renderAdds(batch.adds);
+}

@@ -1,0 +1,8 @@
+// Original file: proto/pinhole/v1/admin.proto
+
+
+export interface ListEnforcersRequest {
+}
+
+export interface ListEnforcersRequest__Output {
+}

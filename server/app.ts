@@ -1,0 +1,163 @@
+/**
+ * The composition root: certificates, store, policy, lease engine, sweeper and gRPC server,
+ * created in that order and closed in reverse.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from './log.js';
+import { PinholeError } from './core/errors.js';
+import type { Config } from './config/schema.js';
+import { initDevPki, readTrustDomain } from './identity/pki.js';
+import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import type { Store } from './store/store.js';
+import { HostDirectoryCache } from './lease/host-directory.js';
+import { LeaseEngine } from './lease/lease-engine.js';
+import { ExpirySweeper } from './lease/expiry-sweeper.js';
+import { ApprovalDesk } from './lease/approval-desk.js';
+import { AdminService } from './admin/admin-service.js';
+import { ReceiptSigner } from './identity/receipts.js';
+import { startGrpcServer, type RunningGrpcServer, type TlsMaterial } from './rpc/grpc-server.js';
+import { PolicyRuntime, type ReloadOutcome } from './policy-runtime.js';
+import { WatchHub } from './watch/hub.js';
+import { EnforcerRegistry } from './watch/enforcer-registry.js';
+
+export interface PinholeServer {
+  /** host:port the gRPC listener is bound to. */
+  readonly address: string;
+  readonly epoch: string;
+  readonly trustDomain: string;
+  readonly receipts: ReceiptSigner;
+  readonly store: Store;
+  readonly engine: LeaseEngine;
+  readonly desk: ApprovalDesk;
+  readonly admin: AdminService;
+  readonly hub: WatchHub;
+  readonly registry: EnforcerRegistry;
+  reloadPolicy(): Promise<ReloadOutcome>;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly log: Logger;
+}
+
+/** Reads (and on first start of a dev setup, generates) the server's TLS material. */
+export function loadTls(config: Config, log: Logger): { tls: TlsMaterial; trustDomain: string } {
+  const dir = config.certs.dir;
+  const ca = join(dir, 'ca.crt');
+  if (!existsSync(ca)) {
+    if (!config.certs.autoInit) {
+      throw new PinholeError('FAILED_PRECONDITION', `${ca} is missing; run \`pinhole certs init --dir ${dir}\` or point certs.dir at your PKI`);
+    }
+    const files = initDevPki({ dir });
+    log.warn({ dir, files: files.length }, 'generated a development PKI; do not use it in production');
+  }
+  const read = (name: string): Buffer => {
+    const path = join(dir, name);
+    if (!existsSync(path)) throw new PinholeError('FAILED_PRECONDITION', `${path} is missing; run \`pinhole certs init --dir ${dir}\``);
+    return readFileSync(path);
+  };
+  const trustDomain = config.certs.trustDomain ?? readTrustDomain(dir);
+  return { tls: { caPem: read('ca.crt'), certPem: read('server.crt'), keyPem: read('server.key') }, trustDomain };
+}
+
+export function openStore(config: Config): Store {
+  switch (config.store.kind) {
+    case 'sqlite':
+      return SqliteStore.open({ path: config.store.path ?? join(config.dataDir, 'pinhole.db') });
+    case 'postgres':
+      throw new PinholeError('FAILED_PRECONDITION', 'store.kind: postgres is not available in this build; use sqlite');
+  }
+}
+
+export async function startServer(config: Config, options: StartOptions): Promise<PinholeServer> {
+  const log = options.log;
+  const { tls, trustDomain } = loadTls(config, log);
+  const store = openStore(config);
+  const closers: (() => Promise<void>)[] = [() => store.close()];
+  const closeAll = async (): Promise<void> => {
+    for (const close of closers.reverse()) await close();
+  };
+  try {
+    const policy = await PolicyRuntime.open(config.policy.file, log.child({ module: 'policy' }));
+    closers.push(() => policy.close());
+    const directory = await HostDirectoryCache.load(store);
+    const receipts = await ReceiptSigner.loadOrCreate(config.dataDir);
+    const engine = new LeaseEngine({
+      store,
+      policy: () => policy.current,
+      directory,
+      log: log.child({ module: 'lease' }),
+      receipts,
+      pendingTimeoutMs: config.leases.pendingTimeoutSeconds * 1000,
+    });
+    // Leases that expired while the server was down end before the first request is served.
+    await engine.expireDue();
+    const desk = new ApprovalDesk({ store, receipts });
+    const sweeper = new ExpirySweeper(
+      [() => engine.expireDue(), () => desk.expireDue()],
+      log.child({ module: 'sweeper' }),
+      config.leases.sweepIntervalMs,
+    );
+    closers.push(() => sweeper.close());
+    const hub = new WatchHub({ store, queueLimit: config.watch.queueLimit, progressIntervalMs: config.watch.progressIntervalMs });
+    closers.push(() => hub.close());
+    const registry = new EnforcerRegistry({
+      heartbeatSeconds: config.watch.heartbeatSeconds,
+      expected: () => policy.current.enforcerNames(),
+      covers: (name, lease) => {
+        const scope = policy.current.enforcerScope(name);
+        return scope !== undefined && policy.current.inScope(scope, lease.host, lease.rules, directory);
+      },
+    });
+    const reloadPolicy = (): Promise<ReloadOutcome> => policy.reload(engine);
+    if (config.policy.watch) policy.watchFile(() => void reloadPolicy());
+    const admin = new AdminService({
+      store,
+      engine,
+      desk,
+      registry,
+      directory,
+      policy: () => policy.current,
+      policyFile: () => policy.file,
+      reloadPolicy,
+    });
+    const grpc: RunningGrpcServer = await startGrpcServer({
+      listen: config.listen,
+      tls,
+      context: { log: log.child({ module: 'rpc' }), trustDomain },
+      engine,
+      desk,
+      admin,
+      watch: {
+        hub,
+        registry,
+        policy: () => policy.current,
+        directory,
+        epoch: () => store.epoch,
+        audit: (records) => engine.record(records),
+      },
+      maxReceiveMessageBytes: config.limits.maxReceiveMessageBytes,
+    });
+    closers.push(() => grpc.close());
+    log.info({ address: grpc.address, epoch: store.epoch, revision: store.revision, trustDomain }, 'pinhole serving');
+    let closing: Promise<void> | undefined;
+    return {
+      address: grpc.address,
+      epoch: store.epoch,
+      trustDomain,
+      receipts,
+      store,
+      engine,
+      desk,
+      admin,
+      hub,
+      registry,
+      reloadPolicy,
+      close: () => (closing ??= closeAll()),
+    };
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * The request log's records: append-only and hash-chained (DESIGN.md §7). The store stamps
+ * seq, prevHash and hash inside the same transaction as the change a record describes.
+ */
+import { createHash } from 'node:crypto';
+
+export type AuditAction =
+  | 'open'
+  | 'renew'
+  | 'release'
+  | 'expire'
+  | 'revoke'
+  | 'approve'
+  | 'deny'
+  | 'pending-expire'
+  | 'policy-reload'
+  | 'policy-revoke'
+  | 'policy-shorten'
+  | 'enforcer-status'
+  | 'admin';
+
+/** What a caller supplies; the store adds seq and the hashes. */
+export interface AuditInput {
+  readonly atMs: number;
+  /** `role/name` of the caller, or `server`. */
+  readonly actor: string;
+  readonly peer: string;
+  readonly action: AuditAction;
+  readonly requestId: string;
+  readonly leaseId: string;
+  /** GRANTED, PARTIAL, PENDING, DENIED, OK, or an error code. */
+  readonly outcome: string;
+  readonly ruleId: string;
+  readonly detail: Readonly<Record<string, unknown>>;
+}
+
+export interface AuditRecord extends AuditInput {
+  readonly seq: number;
+  readonly prevHash: string;
+  readonly hash: string;
+}
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** The canonical text a record's hash covers: every field but the hash, in a fixed order. */
+export function canonicalAuditText(r: Omit<AuditRecord, 'hash'>): string {
+  return JSON.stringify([
+    r.seq,
+    r.prevHash,
+    r.atMs,
+    r.actor,
+    r.peer,
+    r.action,
+    r.requestId,
+    r.leaseId,
+    r.outcome,
+    r.ruleId,
+    r.detail,
+  ]);
+}
+
+export function auditHash(r: Omit<AuditRecord, 'hash'>): string {
+  return createHash('sha256').update(canonicalAuditText(r)).digest('hex');
+}
+
+/** Chains `input` after the record with `prevSeq`/`prevHash`. */
+export function chainAudit(input: AuditInput, prevSeq: number, prevHash: string): AuditRecord {
+  const unhashed = { ...input, seq: prevSeq + 1, prevHash };
+  return { ...unhashed, hash: auditHash(unhashed) };
+}

@@ -1,0 +1,147 @@
+/**
+ * `pinhole certs init | issue | list`: the development PKI of DESIGN.md §2 from the command line.
+ * Failures throw PinholeError; the top-level `main` prints `error: <message>` and exits 1.
+ */
+import { X509Certificate } from 'node:crypto';
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { invalid, PinholeError } from '../core/errors.js';
+import { identityFromPem } from '../identity/peer.js';
+import { certificateExpiry, initDevPki, issueIntoDir, readTrustDomain } from '../identity/pki.js';
+
+/** `pinhole certs list` warns this many days ahead, so a certificate is renewed before peers refuse it. */
+export const EXPIRY_WARNING_DAYS = 30;
+
+interface InitFlags {
+  readonly dir: string;
+  readonly trustDomain: string;
+  readonly days: string;
+  readonly force: boolean;
+}
+
+interface IssueFlags {
+  readonly dir: string;
+  readonly role: string;
+  readonly name: string;
+  readonly ip?: string[];
+  readonly dns?: string[];
+  readonly days?: string;
+  readonly force: boolean;
+}
+
+/** Commander hands us strings; "abc" or "1.5" days should say so rather than become NaN. */
+function parseDays(text: string): number {
+  if (!/^\d+$/.test(text)) throw invalid('--days', `"${text}" is not a whole number of days`);
+  return Number(text);
+}
+
+function printWritten(files: readonly string[]): void {
+  for (const file of files) console.log(`wrote ${file}`);
+}
+
+export function registerCertsCommands(program: Command): void {
+  const certs = program.command('certs').description('development PKI: CA and mTLS certificates');
+
+  certs
+    .command('init')
+    .description('write a CA and certificates for a server, hosts, firewalls and an admin')
+    .option('--dir <dir>', 'output directory', 'certs')
+    .option('--trust-domain <td>', 'SPIFFE trust domain', 'pinhole.test')
+    .option('--days <n>', 'validity in days', '365')
+    .option('--force', 'overwrite existing files', false)
+    .action((flags: InitFlags) => {
+      const files = initDevPki({
+        dir: flags.dir,
+        trustDomain: flags.trustDomain,
+        days: parseDays(flags.days),
+        force: flags.force,
+      });
+      printWritten(files);
+      console.log(`trust domain ${flags.trustDomain}; private keys are mode 0600`);
+    });
+
+  certs
+    .command('issue')
+    .description('issue one certificate with the CA in --dir')
+    .requiredOption('--role <role>', 'host | firewall | admin | server')
+    .requiredOption('--name <name>', 'identity name: 1-128 of A-Z a-z 0-9 . _ -')
+    .option('--ip <ip...>', 'IP SANs: the addresses this identity owns')
+    .option('--dns <name...>', 'DNS SANs')
+    .option('--dir <dir>', 'directory holding ca.crt, ca.key and trust-domain', 'certs')
+    .option('--days <n>', 'validity in days (default 365, at most the CA lifetime)')
+    .option('--force', 'overwrite existing files', false)
+    .action((flags: IssueFlags) => {
+      const files = issueIntoDir({
+        dir: flags.dir,
+        role: flags.role,
+        name: flags.name,
+        force: flags.force,
+        ...(flags.ip ? { ips: flags.ip } : {}),
+        ...(flags.dns ? { dns: flags.dns } : {}),
+        ...(flags.days !== undefined ? { days: parseDays(flags.days) } : {}),
+      });
+      printWritten(files);
+    });
+
+  certs
+    .command('list')
+    .description('show each certificate: identity, addresses, expiry; warn before expiry')
+    .option('--dir <dir>', 'certificate directory', 'certs')
+    .action((flags: { dir: string }) => {
+      const report = listCertificates(flags.dir, Date.now());
+      for (const line of report.lines) console.log(line);
+      for (const line of report.errors) console.error(`error: ${line}`);
+      // Listing the rest is more useful than stopping at one bad file, but the exit code must say so.
+      if (report.errors.length > 0) process.exitCode = 1;
+    });
+}
+
+export interface CertListReport {
+  /** One line per certificate, each followed by its WARNING line if any. */
+  readonly lines: string[];
+  /** Files that could not be read as Pinhole certificates. */
+  readonly errors: string[];
+}
+
+/** What `pinhole certs list` prints, as data so it can be tested without a process. */
+export function listCertificates(dir: string, nowMs: number): CertListReport {
+  if (!fs.existsSync(dir)) {
+    throw new PinholeError('FAILED_PRECONDITION', `${dir} does not exist; run \`pinhole certs init\` first`);
+  }
+  const trustDomain = readTrustDomain(dir);
+  // The CA first: it is the one whose expiry takes everything else down with it.
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.crt'))
+    .sort((a, b) => (a === 'ca.crt' ? -1 : b === 'ca.crt' ? 1 : a.localeCompare(b)));
+  const lines: string[] = [];
+  const errors: string[] = [];
+  for (const file of files) {
+    try {
+      const pem = fs.readFileSync(join(dir, file), 'utf8');
+      const expiry = certificateExpiry(pem, nowMs);
+      const until = expiry.notAfter.toISOString();
+      let who: string;
+      if (file === 'ca.crt') {
+        who = `CA ${new X509Certificate(pem).subject.replaceAll('\n', ', ')}`;
+      } else {
+        const id = identityFromPem(pem, trustDomain);
+        const addresses = id.addresses.length > 0 ? id.addresses.join(',') : '-';
+        who = `spiffe://${id.trustDomain}/${id.role}/${id.name} ${addresses}`;
+      }
+      lines.push(`${file}  ${who}  expires ${until} (${expiry.daysLeft} days)`);
+      if (expiry.expired) {
+        lines.push(`WARNING: ${file} expired on ${until}; peers refuse it. Reissue it with --force.`);
+      } else if (expiry.daysLeft < EXPIRY_WARNING_DAYS) {
+        lines.push(`WARNING: ${file} expires in ${expiry.daysLeft} days (${until}); reissue it soon.`);
+      }
+      if (expiry.notBefore.getTime() > nowMs) {
+        lines.push(`WARNING: ${file} is not valid until ${expiry.notBefore.toISOString()}; check clocks.`);
+      }
+    } catch (err) {
+      errors.push(`${join(dir, file)}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  return { lines, errors };
+}

@@ -1,0 +1,47 @@
+/**
+ * Address and CIDR parsing with ipaddr.js. Normalized forms are what the store, policy and
+ * enforcers compare: IPv4 dotted quad, IPv6 RFC 5952 text, CIDRs as NETWORK/PREFIX.
+ */
+import ipaddr from 'ipaddr.js';
+
+export type Family = 4 | 6;
+
+export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
+
+/** A single address, IPv4-mapped IPv6 refused so one host has one spelling. */
+export function parseAddress(text: string): Parsed<string> {
+  if (!ipaddr.isValid(text)) return { ok: false, error: `${JSON.stringify(text)} is not an IP address` };
+  const addr = ipaddr.parse(text);
+  if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) {
+    return { ok: false, error: `${text} is an IPv4-mapped IPv6 address; use the IPv4 form` };
+  }
+  return { ok: true, value: addr.toString() };
+}
+
+/** ADDRESS or ADDRESS/PREFIX; host bits are cleared, so 198.18.1.7/24 becomes 198.18.1.0/24. */
+export function parseCidr(text: string): Parsed<string> {
+  if (!text.includes('/')) {
+    const a = parseAddress(text);
+    if (!a.ok) return a;
+    return { ok: true, value: `${a.value}/${familyOf(a.value) === 4 ? 32 : 128}` };
+  }
+  let range: [ipaddr.IPv4 | ipaddr.IPv6, number];
+  try {
+    range = ipaddr.parseCIDR(text);
+  } catch {
+    const [addr = '', prefix = ''] = text.split('/');
+    if (!ipaddr.isValid(addr)) return { ok: false, error: `${JSON.stringify(text)}: ${JSON.stringify(addr)} is not an IP address` };
+    const max = ipaddr.parse(addr).kind() === 'ipv4' ? 32 : 128;
+    return { ok: false, error: `${JSON.stringify(text)}: prefix ${JSON.stringify(prefix)} is out of range; use 0-${max}` };
+  }
+  const [addr, prefix] = range;
+  if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) {
+    return { ok: false, error: `${text} is an IPv4-mapped IPv6 range; write it as an IPv4 CIDR` };
+  }
+  const network = addr.kind() === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(text) : ipaddr.IPv6.networkAddressFromCIDR(text);
+  return { ok: true, value: `${network.toString()}/${prefix}` };
+}
+
+export function familyOf(addressOrCidr: string): Family {
+  return addressOrCidr.includes(':') ? 6 : 4;
+}

@@ -1,0 +1,27 @@
+/** Builds the request-log records the lease engine and approval desk commit with their changes. */
+import type { AuditInput } from '../audit/record.js';
+import type { Lease } from '../core/types.js';
+import { actorOf, type Caller } from './caller.js';
+
+export function callerAudit(
+  caller: Caller,
+  action: AuditInput['action'],
+  atMs: number,
+  f: Pick<AuditInput, 'requestId' | 'leaseId' | 'outcome' | 'ruleId' | 'detail'>,
+): AuditInput {
+  return { atMs, actor: actorOf(caller), peer: caller.peer, action, ...f };
+}
+
+export function serverAudit(action: AuditInput['action'], atMs: number, lease: Lease, why: string): AuditInput {
+  return {
+    atMs,
+    actor: 'server',
+    peer: '',
+    action,
+    requestId: lease.requestId,
+    leaseId: lease.id,
+    outcome: 'OK',
+    ruleId: lease.ruleId,
+    detail: { host: lease.host, reason: why },
+  };
+}

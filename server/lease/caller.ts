@@ -1,0 +1,23 @@
+import { PinholeError } from '../core/errors.js';
+import type { Identity, Role } from '../core/types.js';
+
+/** An authenticated caller and where it called from. */
+export interface Caller {
+  readonly identity: Identity;
+  /** Peer address as the transport saw it, e.g. `127.0.0.1:50412`. */
+  readonly peer: string;
+}
+
+export function actorOf(caller: Caller): string {
+  return `${caller.identity.role}/${caller.identity.name}`;
+}
+
+/** Refuses callers whose certificate role is not `role`. */
+export function requireRole(caller: Caller, role: Role, what: string): void {
+  if (caller.identity.role !== role) {
+    throw new PinholeError(
+      'PERMISSION_DENIED',
+      `${what} needs a ${role} certificate; ${actorOf(caller)} presented a ${caller.identity.role} certificate`,
+    );
+  }
+}

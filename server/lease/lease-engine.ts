@@ -1,0 +1,316 @@
+/**
+ * The lease engine: the only writer of lease state. Open decides through policy and commits the
+ * lease, its idempotency answer and its audit record in one store commit; the answer is returned
+ * only after that commit is durable.
+ */
+import type { Logger } from 'pino';
+import { PinholeError, isPinholeError } from '../core/errors.js';
+import type { Decision, EndReason, Lease, OpenAnswer, OpenRequest } from '../core/types.js';
+import type { AuditInput } from '../audit/record.js';
+import type { PolicyEvaluator, RequesterFacts } from '../policy/api.js';
+import type { Mutation, PendingRecord, Store } from '../store/store.js';
+import { requireRole, type Caller } from './caller.js';
+import type { HostDirectoryCache } from './host-directory.js';
+import { newId } from './ids.js';
+import { buildLease, signLease, type ReceiptSigner } from './lease-factory.js';
+import { callerAudit, serverAudit } from './audit-entries.js';
+
+export type { ReceiptSigner };
+import { requestHash } from './request-hash.js';
+
+export interface LeaseEngineOptions {
+  readonly store: Store;
+  /** The current policy; read on every request so a reload takes effect at once. */
+  readonly policy: () => PolicyEvaluator;
+  readonly directory: HostDirectoryCache;
+  readonly log: Logger;
+  readonly receipts?: ReceiptSigner;
+  /** How long a PENDING request waits for an admin. Default 1 hour. */
+  readonly pendingTimeoutMs?: number;
+  readonly now?: () => number;
+}
+
+export class LeaseEngine {
+  readonly #store: Store;
+  readonly #policy: () => PolicyEvaluator;
+  readonly #directory: HostDirectoryCache;
+  readonly #log: Logger;
+  readonly #receipts: ReceiptSigner | undefined;
+  readonly #pendingTimeoutMs: number;
+  readonly #now: () => number;
+
+  constructor(o: LeaseEngineOptions) {
+    this.#store = o.store;
+    this.#policy = o.policy;
+    this.#directory = o.directory;
+    this.#log = o.log;
+    this.#receipts = o.receipts;
+    this.#pendingTimeoutMs = o.pendingTimeoutMs ?? 3_600_000;
+    this.#now = o.now ?? Date.now;
+  }
+
+  get epoch(): string {
+    return this.#store.epoch;
+  }
+
+  async open(caller: Caller, request: OpenRequest): Promise<OpenAnswer> {
+    requireRole(caller, 'host', 'Open');
+    const { identity } = caller;
+    const hash = requestHash(request);
+    const previous = await this.#store.findAnswer(identity.name, request.requestId);
+    if (previous !== undefined) return this.#replay(previous.requestHash, hash, request.requestId, previous.answer);
+
+    const now = this.#now();
+    await this.#directory.observe(identity.name, identity.addresses, now);
+    const requester: RequesterFacts = { name: identity.name, addresses: identity.addresses };
+    const policy = this.#policy();
+    this.#checkDestinations(requester, request, policy);
+    const decision = policy.decide(requester, request, this.#directory, now);
+
+    let lease: Lease | undefined;
+    let pending: PendingRecord | undefined;
+    if (decision.outcome === 'GRANTED' || decision.outcome === 'PARTIAL') {
+      lease = await this.#sign(buildLease(identity.name, request, decision, now));
+    } else if (decision.outcome === 'PENDING') {
+      pending = {
+        id: newId('pnd'),
+        host: identity.name,
+        addresses: identity.addresses,
+        request,
+        decision,
+        createdAtMs: now,
+        expiresAtMs: now + this.#pendingTimeoutMs,
+        state: 'waiting',
+      };
+    }
+    const answer: OpenAnswer = {
+      decision,
+      serverEpoch: this.#store.epoch,
+      ...(lease === undefined ? {} : { lease }),
+      ...(pending === undefined ? {} : { pendingId: pending.id }),
+    };
+    const mutation: Mutation = {
+      ...(lease === undefined ? {} : { leases: [{ kind: 'put' as const, lease }] }),
+      ...(pending === undefined ? {} : { pending }),
+      answer: { host: identity.name, requestId: request.requestId, requestHash: hash, answer },
+      audit: [
+        callerAudit(caller, 'open', now, {
+          requestId: request.requestId,
+          leaseId: lease?.id ?? '',
+          outcome: decision.outcome,
+          ruleId: decision.ruleId,
+          detail: {
+            reason: decision.reason,
+            openings: request.openings,
+            requestedTtlSeconds: request.requestedTtlSeconds,
+            description: request.description,
+            ...(decision.narrowings.length > 0 ? { narrowings: decision.narrowings } : {}),
+            ...(pending === undefined ? {} : { pendingId: pending.id }),
+            ...(lease === undefined ? {} : { rules: lease.rules, expiresAtMs: lease.expiresAtMs }),
+          },
+        }),
+      ],
+    };
+    try {
+      const result = await this.#store.commit(mutation);
+      return result.answer ?? answer;
+    } catch (e) {
+      // Two concurrent retries of one request: the loser returns the winner's answer.
+      if (isPinholeError(e) && e.code === 'ALREADY_EXISTS') {
+        const winner = await this.#store.findAnswer(identity.name, request.requestId);
+        if (winner !== undefined) return this.#replay(winner.requestHash, hash, request.requestId, winner.answer);
+      }
+      throw e;
+    }
+  }
+
+  #replay(storedHash: string, hash: string, requestId: string, answer: OpenAnswer): OpenAnswer {
+    if (storedHash !== hash) {
+      throw new PinholeError(
+        'ALREADY_EXISTS',
+        `request_id: ${requestId} was already used for a different request; use a new request_id for a new request`,
+        { field: 'request_id' },
+      );
+    }
+    return answer;
+  }
+
+  #checkDestinations(requester: RequesterFacts, request: OpenRequest, policy: PolicyEvaluator): void {
+    if (requester.addresses.length === 0 && request.openings.some((o) => o.destinations.length === 0)) {
+      throw new PinholeError(
+        'FAILED_PRECONDITION',
+        `host ${requester.name}: its certificate carries no IP address, so it has nothing to open; issue it a certificate with --ip`,
+      );
+    }
+    request.openings.forEach((opening, i) => {
+      opening.destinations.forEach((address, j) => {
+        if (requester.addresses.includes(address)) return;
+        if (policy.thirdPartyAllowed(requester, address, this.#directory)) return;
+        throw new PinholeError(
+          'PERMISSION_DENIED',
+          `openings[${i}].destinations[${j}]: ${address} is not an address of host ${requester.name} ` +
+            `(its certificate has ${requester.addresses.join(', ') || 'none'}) and no policy rule allows opening it for a third party`,
+          { field: `openings[${i}].destinations[${j}]` },
+        );
+      });
+    });
+  }
+
+  #sign(lease: Lease): Promise<Lease> {
+    return signLease(lease, this.#receipts);
+  }
+
+  /** A live lease owned by the caller, or NOT_FOUND telling the client to open again. */
+  async #ownedLease(caller: Caller, leaseId: string): Promise<Lease> {
+    const lease = await this.#store.getLease(leaseId);
+    if (lease?.host !== caller.identity.name) {
+      throw new PinholeError('NOT_FOUND', `lease_id: ${leaseId} is not a lease of host ${caller.identity.name}; Open again`, {
+        field: 'lease_id',
+      });
+    }
+    return lease;
+  }
+
+  async renew(caller: Caller, leaseId: string, requestedTtlSeconds: number): Promise<Lease> {
+    requireRole(caller, 'host', 'Renew');
+    const lease = await this.#ownedLease(caller, leaseId);
+    if (lease.state === 'ended') {
+      // Revoked leases are not to be re-opened behind the admin's back: a distinct, permanent code.
+      if (lease.endReason === 'revoked' || lease.endReason === 'policy') {
+        throw new PinholeError(
+          'FAILED_PRECONDITION',
+          `lease_id: ${leaseId} was ${lease.endReason === 'revoked' ? 'revoked by an administrator' : 'ended by a policy change'}: ${lease.endDetail ?? 'no reason given'}`,
+          { field: 'lease_id' },
+        );
+      }
+      throw new PinholeError('NOT_FOUND', `lease_id: ${leaseId} has ended (${lease.endReason ?? 'ended'}); Open again`, {
+        field: 'lease_id',
+      });
+    }
+    const now = this.#now();
+    if (lease.expiresAtMs >= lease.maxLifetimeEndsAtMs) {
+      throw new PinholeError(
+        'FAILED_PRECONDITION',
+        `lease_id: ${leaseId} reached its max lifetime (ends ${new Date(lease.maxLifetimeEndsAtMs).toISOString()}); Open again so policy is checked anew`,
+        { field: 'lease_id' },
+      );
+    }
+    const ttl = this.#policy().renewTtlSeconds(lease.ruleId, requestedTtlSeconds || lease.ttlSeconds, lease);
+    const renewed = await this.#sign({
+      ...lease,
+      ttlSeconds: ttl,
+      expiresAtMs: Math.min(now + ttl * 1000, lease.maxLifetimeEndsAtMs),
+      renewedAtMs: now,
+    });
+    const result = await this.#store.commit({
+      expect: [{ leaseId, revision: lease.revision }],
+      leases: [{ kind: 'put', lease: renewed }],
+      audit: [
+        callerAudit(caller, 'renew', now, {
+          requestId: lease.requestId,
+          leaseId,
+          outcome: 'OK',
+          ruleId: lease.ruleId,
+          detail: { ttlSeconds: ttl, expiresAtMs: renewed.expiresAtMs },
+        }),
+      ],
+    });
+    return result.leases[0] ?? renewed;
+  }
+
+  async release(caller: Caller, leaseId: string): Promise<Lease> {
+    requireRole(caller, 'host', 'Release');
+    const lease = await this.#ownedLease(caller, leaseId);
+    if (lease.state === 'ended') return lease; // releasing twice is not an error
+    return this.#end(lease, 'released', caller, 'release', '');
+  }
+
+  async listMine(caller: Caller): Promise<Lease[]> {
+    requireRole(caller, 'host', 'ListMine');
+    return this.#store.listLeases({ host: caller.identity.name });
+  }
+
+  /** Admin revocation. */
+  async revoke(caller: Caller, leaseId: string, reason: string): Promise<Lease> {
+    requireRole(caller, 'admin', 'Revoke');
+    const lease = await this.#store.getLease(leaseId);
+    if (lease === undefined) throw new PinholeError('NOT_FOUND', `lease_id: ${leaseId} does not exist`, { field: 'lease_id' });
+    if (lease.state === 'ended') return lease;
+    return this.#end(lease, 'revoked', caller, 'revoke', reason);
+  }
+
+  async #end(lease: Lease, reason: EndReason, caller: Caller | 'server', action: AuditInput['action'], why: string): Promise<Lease> {
+    const now = this.#now();
+    const audit =
+      caller === 'server'
+        ? serverAudit(action, now, lease, why)
+        : callerAudit(caller, action, now, {
+            requestId: lease.requestId,
+            leaseId: lease.id,
+            outcome: 'OK',
+            ruleId: lease.ruleId,
+            detail: why === '' ? { host: lease.host } : { host: lease.host, reason: why },
+          });
+    const result = await this.#store.commit({
+      expect: [{ leaseId: lease.id, revision: lease.revision }],
+      leases: [{ kind: 'end', lease, reason, ...(why === '' ? {} : { detail: why }) }],
+      audit: [audit],
+    });
+    return result.leases[0] ?? lease;
+  }
+
+  /** Ends every live lease whose term is over. Returns how many ended. */
+  async expireDue(batchSize = 500): Promise<number> {
+    let ended = 0;
+    for (;;) {
+      const due = await this.#store.dueForExpiry(this.#now(), batchSize);
+      if (due.length === 0) return ended;
+      const results = await Promise.allSettled(due.map((l) => this.#end(l, 'expired', 'server', 'expire', 'term ended without renewal')));
+      for (const [i, r] of results.entries()) {
+        const lease = due[i];
+        if (r.status === 'fulfilled' && lease !== undefined) {
+          ended++;
+          this.#log.info({ leaseId: lease.id, host: lease.host, expiresAtMs: lease.expiresAtMs }, 'lease expired');
+        } else if (r.status === 'rejected' && !(isPinholeError(r.reason) && r.reason.code === 'FAILED_PRECONDITION')) {
+          throw r.reason; // a renewal racing the sweep is fine; anything else is not
+        }
+      }
+      if (due.length < batchSize) return ended;
+    }
+  }
+
+  /** Re-checks every live lease against the current policy: revokes or shortens. */
+  async recheckAll(): Promise<{ revoked: number; shortened: number }> {
+    const policy = this.#policy();
+    let revoked = 0;
+    let shortened = 0;
+    const now = this.#now();
+    for (const lease of await this.#store.listLeases({ limit: Number.MAX_SAFE_INTEGER })) {
+      const addresses = this.#directory.addressesOf(lease.host) ?? [];
+      const verdict = policy.recheck(lease, { name: lease.host, addresses }, this.#directory, now);
+      try {
+        if (!verdict.keep) {
+          await this.#end(lease, 'policy', 'server', 'policy-revoke', `${verdict.ruleId}: ${verdict.reason}`);
+          this.#log.info({ leaseId: lease.id, host: lease.host, ruleId: verdict.ruleId, reason: verdict.reason }, 'lease revoked by policy');
+          revoked++;
+        } else if (verdict.maxExpiresAtMs !== undefined && verdict.maxExpiresAtMs < lease.expiresAtMs) {
+          const changed = await this.#sign({ ...lease, expiresAtMs: verdict.maxExpiresAtMs });
+          await this.#store.commit({
+            expect: [{ leaseId: lease.id, revision: lease.revision }],
+            leases: [{ kind: 'put', lease: changed }],
+            audit: [serverAudit('policy-shorten', now, changed, `expiry shortened to ${new Date(changed.expiresAtMs).toISOString()}`)],
+          });
+          shortened++;
+        }
+      } catch (e) {
+        if (!(isPinholeError(e) && e.code === 'FAILED_PRECONDITION')) throw e;
+      }
+    }
+    return { revoked, shortened };
+  }
+
+  /** Records audit entries that change no lease (enforcer status, policy reloads). */
+  async record(entries: readonly AuditInput[]): Promise<void> {
+    await this.#store.commit({ audit: entries });
+  }
+}

@@ -1,0 +1,64 @@
+/** gRPC handlers of pinhole.v1.Opening: decode, call the lease engine, encode. */
+import type { OpeningHandlers } from '../../proto/gen/pinhole/v1/Opening.js';
+import type { Lease } from '../core/types.js';
+import type { LeaseEngine } from '../lease/lease-engine.js';
+import { decodeLeaseId, decodeOpenRequest, decodeTtl, encodeLease, encodeOpenAnswer } from './codec.js';
+import { serverStream, unary, type HandlerContext } from './handler.js';
+import type { ApprovalDesk } from '../lease/approval-desk.js';
+import { invalid } from '../core/errors.js';
+
+/** `decorate` adds derived state (realized) to leases on their way out. */
+export function openingService(
+  ctx: HandlerContext,
+  engine: LeaseEngine,
+  desk: ApprovalDesk,
+  decorate: (l: Lease) => Lease = (l) => l,
+): OpeningHandlers {
+  return {
+    Open: unary(ctx, 'Open', async (caller, req) => {
+      const answer = await engine.open(caller, decodeOpenRequest(req));
+      return {
+        response: encodeOpenAnswer(answer),
+        log: {
+          decision: answer.decision.outcome,
+          rule: answer.decision.ruleId,
+          leaseId: answer.lease?.id,
+          pendingId: answer.pendingId,
+        },
+      };
+    }),
+    Renew: unary(ctx, 'Renew', async (caller, req) => {
+      const lease = await engine.renew(caller, decodeLeaseId(req.leaseId), decodeTtl(req.requestedTtlSeconds, 'requested_ttl_seconds'));
+      return {
+        response: { lease: encodeLease(decorate(lease), engine.epoch), serverEpoch: engine.epoch },
+        log: { leaseId: lease.id, expiresAtMs: lease.expiresAtMs },
+      };
+    }),
+    Release: unary(ctx, 'Release', async (caller, req) => {
+      const lease = await engine.release(caller, decodeLeaseId(req.leaseId));
+      return { response: { lease: encodeLease(lease, engine.epoch), serverEpoch: engine.epoch }, log: { leaseId: lease.id } };
+    }),
+    ListMine: unary(ctx, 'ListMine', async (caller) => {
+      const leases = await engine.listMine(caller);
+      return {
+        response: { leases: leases.map((l) => encodeLease(decorate(l), engine.epoch)), serverEpoch: engine.epoch },
+        log: { count: leases.length },
+      };
+    }),
+    WaitDecision: serverStream(ctx, 'WaitDecision', async (caller, req, call) => {
+      if (req.pendingId === '') throw invalid('pending_id', 'is empty; send the pending_id of a PENDING answer');
+      const abort = new AbortController();
+      call.once('cancelled', () => abort.abort());
+      let last = '';
+      try {
+        for await (const answer of desk.waitDecision(caller, req.pendingId, abort.signal)) {
+          last = answer.decision.outcome;
+          call.write({ response: encodeOpenAnswer(answer) });
+        }
+      } catch (e) {
+        if (!abort.signal.aborted) throw e;
+      }
+      return { pendingId: req.pendingId, decision: last };
+    }),
+  };
+}

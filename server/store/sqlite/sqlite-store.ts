@@ -1,0 +1,315 @@
+/**
+ * The embedded default store: SQLite in WAL mode with synchronous=FULL, so a commit is on disk
+ * before its promise resolves. Commits that arrive in the same event-loop turn share one
+ * transaction (group commit): one fsync for many grants, each still its own revision, each
+ * isolated by a savepoint so one failed precondition does not fail its neighbours.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { PinholeError } from '../../core/errors.js';
+import type { Lease, OpenAnswer } from '../../core/types.js';
+import { chainAudit, GENESIS_HASH, type AuditRecord } from '../../audit/record.js';
+import { writeChainHead } from '../../audit/verify.js';
+import type {
+  CommitResult,
+  KnownHost,
+  LeaseFilter,
+  Mutation,
+  PendingRecord,
+  Store,
+  StoredAnswer,
+  StoredEvent,
+} from '../store.js';
+import { SQLITE_MIGRATIONS } from './schema.js';
+import { SqliteStatements } from './statements.js';
+
+export interface SqliteStoreOptions {
+  /** Database file path; its directory is created if missing. */
+  readonly path: string;
+  /** How many revisions of events to keep for watch resumes. Default 100,000. */
+  readonly retainRevisions?: number;
+  /**
+   * Where to write the audit chain head after each commit, outside the database, so that
+   * removing the newest records is detectable. Default: `<path>.audit-head`.
+   */
+  readonly chainHeadFile?: string;
+}
+
+interface Queued {
+  readonly mutation: Mutation;
+  readonly resolve: (r: CommitResult) => void;
+  readonly reject: (e: unknown) => void;
+}
+
+type Phase = 'open' | 'closing' | 'closed';
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite';
+  readonly #db: Database.Database;
+  readonly #sql: SqliteStatements;
+  readonly #retain: number;
+  readonly chainHeadFile: string;
+  readonly #listeners = new Set<(events: readonly StoredEvent[]) => void>();
+  #queue: Queued[] = [];
+  #flushScheduled = false;
+  #phase: Phase = 'open';
+  #epoch: string;
+  #revision: number;
+  #compacted: number;
+  #auditSeq: number;
+  #auditHash: string;
+
+  private constructor(db: Database.Database, options: SqliteStoreOptions) {
+    this.#db = db;
+    this.#retain = options.retainRevisions ?? 100_000;
+    this.chainHeadFile = options.chainHeadFile ?? `${options.path}.audit-head`;
+    this.#sql = new SqliteStatements(db);
+    const meta = this.#sql.readMeta();
+    this.#epoch = meta.get('epoch') ?? '';
+    if (this.#epoch === '') {
+      this.#epoch = randomUUID();
+      this.#sql.writeMeta('epoch', this.#epoch);
+      this.#sql.writeMeta('revision', '0');
+      this.#sql.writeMeta('compacted_revision', '0');
+    }
+    this.#revision = Number(meta.get('revision') ?? '0');
+    this.#compacted = Number(meta.get('compacted_revision') ?? '0');
+    const head = this.#sql.auditHead();
+    this.#auditSeq = head?.seq ?? 0;
+    this.#auditHash = head?.hash ?? GENESIS_HASH;
+  }
+
+  /** Opens (creating and migrating if needed) the database at `options.path`. */
+  static open(options: SqliteStoreOptions): SqliteStore {
+    mkdirSync(dirname(options.path), { recursive: true, mode: 0o700 });
+    const db = new Database(options.path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 5000');
+    migrate(db);
+    return new SqliteStore(db, options);
+  }
+
+  get epoch(): string {
+    return this.#epoch;
+  }
+  get revision(): number {
+    return this.#revision;
+  }
+  get compactedRevision(): number {
+    return this.#compacted;
+  }
+
+  commit(mutation: Mutation): Promise<CommitResult> {
+    if (this.#phase !== 'open') {
+      return Promise.reject(new PinholeError('UNAVAILABLE', 'the store is shutting down; retry on another server', { retryAfterMs: 1000 }));
+    }
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ mutation, resolve, reject });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(() => {
+          this.#flush();
+        });
+      }
+    });
+  }
+
+  /** Runs every queued mutation in one transaction. */
+  #flush(): void {
+    this.#flushScheduled = false;
+    const batch = this.#queue;
+    this.#queue = [];
+    if (batch.length === 0) return;
+    const outcomes: ({ ok: true; result: CommitResult; events: StoredEvent[] } | { ok: false; error: unknown })[] = [];
+    const start = { revision: this.#revision, auditSeq: this.#auditSeq, auditHash: this.#auditHash };
+    try {
+      this.#db.exec('BEGIN IMMEDIATE');
+      for (const item of batch) {
+        this.#db.exec('SAVEPOINT m');
+        const before = { revision: this.#revision, auditSeq: this.#auditSeq, auditHash: this.#auditHash };
+        try {
+          const applied = this.#apply(item.mutation);
+          this.#db.exec('RELEASE m');
+          outcomes.push({ ok: true, ...applied });
+        } catch (error) {
+          this.#db.exec('ROLLBACK TO m');
+          this.#db.exec('RELEASE m');
+          this.#revision = before.revision;
+          this.#auditSeq = before.auditSeq;
+          this.#auditHash = before.auditHash;
+          outcomes.push({ ok: false, error });
+        }
+      }
+      this.#sql.writeMeta('revision', String(this.#revision));
+      this.#compactIfDue();
+      this.#db.exec('COMMIT');
+    } catch (cause) {
+      if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
+      this.#revision = start.revision;
+      this.#auditSeq = start.auditSeq;
+      this.#auditHash = start.auditHash;
+      const error = new PinholeError('UNAVAILABLE', 'the store could not commit; nothing was changed, retry later', {
+        retryAfterMs: 1000,
+        cause,
+      });
+      for (const item of batch) item.reject(error);
+      return;
+    }
+    if (this.#auditSeq !== start.auditSeq) {
+      try {
+        writeChainHead(this.chainHeadFile, { seq: this.#auditSeq, hash: this.#auditHash });
+      } catch {
+        // The database commit stands; a stale head file only weakens truncation detection.
+      }
+    }
+    batch.forEach((item, i) => {
+      const outcome = outcomes[i];
+      if (outcome === undefined) return;
+      if (outcome.ok) {
+        item.resolve(outcome.result);
+        if (outcome.events.length > 0) this.#emit(outcome.events);
+      } else {
+        item.reject(outcome.error);
+      }
+    });
+  }
+
+  #apply(m: Mutation): { result: CommitResult; events: StoredEvent[] } {
+    for (const e of m.expect ?? []) {
+      const current = this.#sql.leaseRevision(e.leaseId);
+      if (current === undefined) throw new PinholeError('NOT_FOUND', `lease ${e.leaseId} not found`);
+      if (current !== e.revision) {
+        throw new PinholeError('FAILED_PRECONDITION', `lease ${e.leaseId} changed concurrently; retry`, { retryAfterMs: 0 });
+      }
+    }
+    const changes = m.leases ?? [];
+    const revision = changes.length > 0 ? this.#revision + 1 : 0;
+    if (revision > 0) this.#revision = revision;
+    const stamped: Lease[] = [];
+    const events: StoredEvent[] = [];
+    changes.forEach((change, idx) => {
+      const lease: Lease =
+        change.kind === 'put'
+          ? { ...change.lease, revision }
+          : { ...change.lease, revision, state: 'ended', endReason: change.reason, ...(change.detail === undefined ? {} : { endDetail: change.detail }) };
+      this.#sql.putLease(lease);
+      const event: StoredEvent =
+        change.kind === 'put'
+          ? { revision, type: 'UPSERT', lease }
+          : { revision, type: 'DELETE', lease, reason: change.reason };
+      this.#sql.putEvent(event, idx);
+      stamped.push(lease);
+      events.push(event);
+    });
+    let answer: OpenAnswer | undefined;
+    if (m.answer !== undefined) {
+      const given = m.answer.answer;
+      const lease = given.lease === undefined ? undefined : stamped.find((l) => l.id === given.lease?.id);
+      answer = lease === undefined ? given : { ...given, lease };
+      const inserted = this.#sql.insertAnswer(m.answer.host, m.answer.requestId, m.answer.requestHash, answer);
+      if (!inserted) {
+        throw new PinholeError('ALREADY_EXISTS', `request_id ${m.answer.requestId} was already answered`);
+      }
+    }
+    if (m.pending !== undefined) this.#sql.putPending(m.pending);
+    for (const input of m.audit) {
+      const record = chainAudit(input, this.#auditSeq, this.#auditHash);
+      this.#sql.insertAudit(record);
+      this.#auditSeq = record.seq;
+      this.#auditHash = record.hash;
+    }
+    return { result: answer === undefined ? { revision, leases: stamped } : { revision, leases: stamped, answer }, events };
+  }
+
+  #compactIfDue(): void {
+    const floor = this.#revision - this.#retain;
+    // Compact in steps of 1% of retention so the delete stays small and rare.
+    if (floor - this.#compacted < Math.max(1, Math.floor(this.#retain / 100))) return;
+    this.#sql.deleteEventsUpTo(floor);
+    this.#compacted = floor;
+    this.#sql.writeMeta('compacted_revision', String(floor));
+  }
+
+  #emit(events: readonly StoredEvent[]): void {
+    for (const listener of this.#listeners) listener(events);
+  }
+
+  onCommit(listener: (events: readonly StoredEvent[]) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  findAnswer(host: string, requestId: string): Promise<StoredAnswer | undefined> {
+    return this.#read(() => this.#sql.findAnswer(host, requestId));
+  }
+  getLease(id: string): Promise<Lease | undefined> {
+    return this.#read(() => this.#sql.getLease(id));
+  }
+  listLeases(filter: LeaseFilter): Promise<Lease[]> {
+    return this.#read(() => this.#sql.listLeases(filter));
+  }
+  dueForExpiry(nowMs: number, limit: number): Promise<Lease[]> {
+    return this.#read(() => this.#sql.dueForExpiry(nowMs, limit));
+  }
+  eventsAfter(after: number, limit: number): Promise<StoredEvent[] | 'compacted'> {
+    return this.#read(() => (after < this.#compacted ? 'compacted' : this.#sql.eventsAfter(after, limit)));
+  }
+  getPending(id: string): Promise<PendingRecord | undefined> {
+    return this.#read(() => this.#sql.getPending(id));
+  }
+  listPending(state?: PendingRecord['state']): Promise<PendingRecord[]> {
+    return this.#read(() => this.#sql.listPending(state));
+  }
+  upsertHost(host: KnownHost): Promise<void> {
+    return this.#read(() => {
+      this.#sql.upsertHost(host);
+    });
+  }
+  listHosts(): Promise<KnownHost[]> {
+    return this.#read(() => this.#sql.listHosts());
+  }
+  auditRecords(filter: { readonly afterSeq?: number; readonly limit?: number }): Promise<AuditRecord[]> {
+    return this.#read(() => this.#sql.auditRecords(filter.afterSeq ?? 0, filter.limit ?? 1000));
+  }
+
+  /** Reads run synchronously; errors become UNAVAILABLE so callers see one kind of store failure. */
+  #read<T>(fn: () => T): Promise<T> {
+    if (this.#phase === 'closed') {
+      return Promise.reject(new PinholeError('UNAVAILABLE', 'the store is closed', { retryAfterMs: 1000 }));
+    }
+    try {
+      return Promise.resolve(fn());
+    } catch (cause) {
+      return Promise.reject(new PinholeError('UNAVAILABLE', 'the store could not be read; retry later', { retryAfterMs: 1000, cause }));
+    }
+  }
+
+  close(): Promise<void> {
+    if (this.#phase !== 'open') return Promise.resolve();
+    this.#phase = 'closing';
+    this.#flush();
+    this.#phase = 'closed';
+    this.#listeners.clear();
+    this.#db.close();
+    return Promise.resolve();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+function migrate(db: Database.Database): void {
+  const version = Number(db.pragma('user_version', { simple: true }));
+  for (let v = version; v < SQLITE_MIGRATIONS.length; v++) {
+    const sql = SQLITE_MIGRATIONS[v];
+    if (sql === undefined) break;
+    db.transaction(() => {
+      db.exec(sql);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}

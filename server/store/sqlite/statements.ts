@@ -1,0 +1,205 @@
+/** Prepared statements and row mapping for the SQLite store. Synchronous; the store wraps them. */
+import type Database from 'better-sqlite3';
+import type { EndReason, Lease, OpenAnswer } from '../../core/types.js';
+import type { AuditRecord } from '../../audit/record.js';
+import type { KnownHost, LeaseFilter, PendingRecord, StoredAnswer, StoredEvent } from '../store.js';
+
+interface JsonRow {
+  json: string;
+}
+interface EventRow {
+  revision: number;
+  type: 'UPSERT' | 'DELETE';
+  reason: string | null;
+  json: string;
+}
+interface AuditRow {
+  seq: number;
+  at_ms: number;
+  actor: string;
+  peer: string;
+  action: string;
+  request_id: string;
+  lease_id: string;
+  outcome: string;
+  rule_id: string;
+  detail: string;
+  prev_hash: string;
+  hash: string;
+}
+
+const parseLease = (row: JsonRow): Lease => JSON.parse(row.json) as Lease;
+
+export class SqliteStatements {
+  readonly #db: Database.Database;
+  readonly #putLease: Database.Statement;
+  readonly #putEvent: Database.Statement;
+  readonly #leaseRevision: Database.Statement<[string], { revision: number }>;
+  readonly #getLease: Database.Statement<[string], JsonRow>;
+  readonly #insertAnswer: Database.Statement;
+  readonly #findAnswer: Database.Statement<[string, string], { request_hash: string; json: string }>;
+  readonly #insertAudit: Database.Statement;
+  readonly #writeMeta: Database.Statement;
+  readonly #due: Database.Statement<[number, number], JsonRow>;
+  readonly #eventsAfter: Database.Statement<[number, number], EventRow>;
+
+  constructor(db: Database.Database) {
+    this.#db = db;
+    this.#putLease = db.prepare(
+      `INSERT INTO leases (id, host, live, expires_at_ms, revision, json) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET host = excluded.host, live = excluded.live,
+         expires_at_ms = excluded.expires_at_ms, revision = excluded.revision, json = excluded.json`,
+    );
+    this.#putEvent = db.prepare('INSERT INTO events (revision, idx, type, reason, json) VALUES (?, ?, ?, ?, ?)');
+    this.#leaseRevision = db.prepare('SELECT revision FROM leases WHERE id = ?');
+    this.#getLease = db.prepare('SELECT json FROM leases WHERE id = ?');
+    this.#insertAnswer = db.prepare(
+      'INSERT OR IGNORE INTO answers (host, request_id, request_hash, created_at_ms, json) VALUES (?, ?, ?, ?, ?)',
+    );
+    this.#findAnswer = db.prepare('SELECT request_hash, json FROM answers WHERE host = ? AND request_id = ?');
+    this.#insertAudit = db.prepare(
+      `INSERT INTO audit (seq, at_ms, actor, peer, action, request_id, lease_id, outcome, rule_id, detail, prev_hash, hash)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.#writeMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+    this.#due = db.prepare('SELECT json FROM leases WHERE live = 1 AND expires_at_ms <= ? ORDER BY expires_at_ms LIMIT ?');
+    this.#eventsAfter = db.prepare(
+      'SELECT revision, type, reason, json FROM events WHERE revision > ? ORDER BY revision, idx LIMIT ?',
+    );
+  }
+
+  readMeta(): Map<string, string> {
+    const rows = this.#db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[];
+    return new Map(rows.map((r) => [r.key, r.value]));
+  }
+  writeMeta(key: string, value: string): void {
+    this.#writeMeta.run(key, value);
+  }
+  auditHead(): { seq: number; hash: string } | undefined {
+    return this.#db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as
+      | { seq: number; hash: string }
+      | undefined;
+  }
+
+  putLease(lease: Lease): void {
+    const live = lease.state === 'ended' ? 0 : 1;
+    this.#putLease.run(lease.id, lease.host, live, lease.expiresAtMs, lease.revision, JSON.stringify(lease));
+  }
+  putEvent(event: StoredEvent, idx: number): void {
+    this.#putEvent.run(event.revision, idx, event.type, event.reason ?? null, JSON.stringify(event.lease));
+  }
+  leaseRevision(id: string): number | undefined {
+    return this.#leaseRevision.get(id)?.revision;
+  }
+  getLease(id: string): Lease | undefined {
+    const row = this.#getLease.get(id);
+    return row === undefined ? undefined : parseLease(row);
+  }
+  listLeases(filter: LeaseFilter): Lease[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (filter.host !== undefined) {
+      where.push('host = ?');
+      args.push(filter.host);
+    }
+    if (filter.includeEnded !== true) where.push('live = 1');
+    const sql = `SELECT json FROM leases ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY rowid LIMIT ?`;
+    args.push(filter.limit ?? 1000);
+    return (this.#db.prepare(sql).all(...args) as JsonRow[]).map(parseLease);
+  }
+  dueForExpiry(nowMs: number, limit: number): Lease[] {
+    return this.#due.all(nowMs, limit).map(parseLease);
+  }
+  eventsAfter(after: number, limit: number): StoredEvent[] {
+    return this.#eventsAfter.all(after, limit).map((row) => {
+      const lease = JSON.parse(row.json) as Lease;
+      return row.reason === null
+        ? { revision: row.revision, type: row.type, lease }
+        : { revision: row.revision, type: row.type, lease, reason: row.reason as EndReason };
+    });
+  }
+  deleteEventsUpTo(revision: number): void {
+    this.#db.prepare('DELETE FROM events WHERE revision <= ?').run(revision);
+  }
+
+  /** false if an answer for (host, requestId) already exists. */
+  insertAnswer(host: string, requestId: string, requestHash: string, answer: OpenAnswer): boolean {
+    return this.#insertAnswer.run(host, requestId, requestHash, Date.now(), JSON.stringify(answer)).changes === 1;
+  }
+  findAnswer(host: string, requestId: string): StoredAnswer | undefined {
+    const row = this.#findAnswer.get(host, requestId);
+    return row === undefined ? undefined : { requestHash: row.request_hash, answer: JSON.parse(row.json) as OpenAnswer };
+  }
+
+  putPending(p: PendingRecord): void {
+    this.#db
+      .prepare(
+        `INSERT INTO pending (id, host, state, expires_at_ms, json) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET state = excluded.state, expires_at_ms = excluded.expires_at_ms, json = excluded.json`,
+      )
+      .run(p.id, p.host, p.state, p.expiresAtMs, JSON.stringify(p));
+  }
+  getPending(id: string): PendingRecord | undefined {
+    const row = this.#db.prepare('SELECT json FROM pending WHERE id = ?').get(id) as JsonRow | undefined;
+    return row === undefined ? undefined : (JSON.parse(row.json) as PendingRecord);
+  }
+  listPending(state?: PendingRecord['state']): PendingRecord[] {
+    const rows = (
+      state === undefined
+        ? this.#db.prepare('SELECT json FROM pending ORDER BY rowid').all()
+        : this.#db.prepare('SELECT json FROM pending WHERE state = ? ORDER BY rowid').all(state)
+    ) as JsonRow[];
+    return rows.map((r) => JSON.parse(r.json) as PendingRecord);
+  }
+
+  upsertHost(h: KnownHost): void {
+    this.#db
+      .prepare(
+        `INSERT INTO hosts (name, addresses, last_seen_ms) VALUES (?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET addresses = excluded.addresses, last_seen_ms = excluded.last_seen_ms`,
+      )
+      .run(h.name, JSON.stringify(h.addresses), h.lastSeenMs);
+  }
+  listHosts(): KnownHost[] {
+    const rows = this.#db.prepare('SELECT name, addresses, last_seen_ms FROM hosts').all() as {
+      name: string;
+      addresses: string;
+      last_seen_ms: number;
+    }[];
+    return rows.map((r) => ({ name: r.name, addresses: JSON.parse(r.addresses) as string[], lastSeenMs: r.last_seen_ms }));
+  }
+
+  insertAudit(r: AuditRecord): void {
+    this.#insertAudit.run(
+      r.seq,
+      r.atMs,
+      r.actor,
+      r.peer,
+      r.action,
+      r.requestId,
+      r.leaseId,
+      r.outcome,
+      r.ruleId,
+      JSON.stringify(r.detail),
+      r.prevHash,
+      r.hash,
+    );
+  }
+  auditRecords(afterSeq: number, limit: number): AuditRecord[] {
+    const rows = this.#db.prepare('SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?').all(afterSeq, limit) as AuditRow[];
+    return rows.map((r) => ({
+      seq: r.seq,
+      atMs: r.at_ms,
+      actor: r.actor,
+      peer: r.peer,
+      action: r.action as AuditRecord['action'],
+      requestId: r.request_id,
+      leaseId: r.lease_id,
+      outcome: r.outcome,
+      ruleId: r.rule_id,
+      detail: JSON.parse(r.detail) as Record<string, unknown>,
+      prevHash: r.prev_hash,
+      hash: r.hash,
+    }));
+  }
+}

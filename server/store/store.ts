@@ -1,0 +1,105 @@
+/**
+ * The one storage interface. The lease engine never knows which backend it talks to
+ * (sqlite is the embedded default; see DESIGN.md §8).
+ */
+import type { EndReason, Lease, OpenAnswer, OpenRequest, Decision } from '../core/types.js';
+import type { AuditInput, AuditRecord } from '../audit/record.js';
+
+export type LeaseChange =
+  | { readonly kind: 'put'; readonly lease: Lease }
+  | { readonly kind: 'end'; readonly lease: Lease; readonly reason: EndReason; readonly detail?: string };
+
+/** A pending (manual approval) request. */
+export interface PendingRecord {
+  readonly id: string;
+  readonly host: string;
+  readonly addresses: readonly string[];
+  readonly request: OpenRequest;
+  readonly decision: Decision;
+  readonly createdAtMs: number;
+  readonly expiresAtMs: number;
+  readonly state: 'waiting' | 'approved' | 'denied' | 'expired';
+  /** Set once decided: the final answer sent to WaitDecision streams. */
+  readonly answer?: OpenAnswer;
+}
+
+/**
+ * One atomic change: leases, the idempotency answer, pending requests and the audit records
+ * that describe them commit together or not at all.
+ */
+export interface Mutation {
+  /** Each listed lease must still be at this revision, or the mutation fails with FAILED_PRECONDITION. */
+  readonly expect?: readonly { readonly leaseId: string; readonly revision: number }[];
+  readonly leases?: readonly LeaseChange[];
+  /** Idempotency record; a second answer for the same (host, requestId) fails with ALREADY_EXISTS. */
+  readonly answer?: { readonly host: string; readonly requestId: string; readonly requestHash: string; readonly answer: OpenAnswer };
+  readonly pending?: PendingRecord;
+  readonly audit: readonly AuditInput[];
+}
+
+export interface CommitResult {
+  /** The revision of this commit; every lease change in it carries it. 0 if nothing changed leases. */
+  readonly revision: number;
+  /** The changed leases, stamped with the revision, in mutation order. */
+  readonly leases: readonly Lease[];
+  /** The stored answer, with its lease stamped. */
+  readonly answer?: OpenAnswer;
+}
+
+export interface StoredEvent {
+  readonly revision: number;
+  readonly type: 'UPSERT' | 'DELETE';
+  readonly lease: Lease;
+  readonly reason?: EndReason;
+}
+
+export interface StoredAnswer {
+  readonly requestHash: string;
+  readonly answer: OpenAnswer;
+}
+
+export interface LeaseFilter {
+  readonly host?: string;
+  readonly includeEnded?: boolean;
+  readonly limit?: number;
+}
+
+export interface KnownHost {
+  readonly name: string;
+  readonly addresses: readonly string[];
+  readonly lastSeenMs: number;
+}
+
+export interface Store {
+  readonly kind: string;
+  /** Changes only when lease state was lost (a new, empty store). */
+  readonly epoch: string;
+  /** File holding the audit chain head outside the store, if this backend writes one. */
+  readonly chainHeadFile?: string;
+  /** The latest committed revision. */
+  readonly revision: number;
+  /** Oldest revision whose events are still retained; a resume from before it needs a RESET. */
+  readonly compactedRevision: number;
+
+  commit(mutation: Mutation): Promise<CommitResult>;
+  findAnswer(host: string, requestId: string): Promise<StoredAnswer | undefined>;
+  getLease(id: string): Promise<Lease | undefined>;
+  listLeases(filter: LeaseFilter): Promise<Lease[]>;
+  /** Live leases whose term ended at or before nowMs, oldest first. */
+  dueForExpiry(nowMs: number, limit: number): Promise<Lease[]>;
+  /** Events with revision > after, in order, at most limit; 'compacted' if some were pruned. */
+  eventsAfter(after: number, limit: number): Promise<StoredEvent[] | 'compacted'>;
+  /** Called after every commit that changed leases, in revision order. */
+  onCommit(listener: (events: readonly StoredEvent[]) => void): () => void;
+
+  getPending(id: string): Promise<PendingRecord | undefined>;
+  listPending(state?: PendingRecord['state']): Promise<PendingRecord[]>;
+
+  upsertHost(host: KnownHost): Promise<void>;
+  listHosts(): Promise<KnownHost[]>;
+
+  auditRecords(filter: { readonly afterSeq?: number; readonly limit?: number }): Promise<AuditRecord[]>;
+
+  /** Stops taking work, flushes what was queued, closes. Idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,156 @@
+/**
+ * The subscription hub: a snapshot or a resume from a revision, then live events, per
+ * subscriber filtered by scope. Live events come from the store's commit feed; catch-up reads
+ * come from the store's event log, so a resume is exact: no gap and no duplicate.
+ */
+import type { Lease } from '../core/types.js';
+import { PinholeError } from '../core/errors.js';
+import type { Store, StoredEvent } from '../store/store.js';
+import type { WatchItem } from './events.js';
+import { Subscription } from './subscription.js';
+
+export interface HubOptions {
+  readonly store: Store;
+  /** Max queued events per subscriber before it is cut. Default 10,000. */
+  readonly queueLimit?: number;
+  /** PROGRESS heartbeat interval, ms. Default 5,000. */
+  readonly progressIntervalMs?: number;
+}
+
+export interface SubscribeOptions {
+  /** 0 = snapshot first. */
+  readonly fromRevision: number;
+  /** Which leases this subscriber sees. */
+  readonly inScope: (lease: Lease) => boolean;
+}
+
+const CATCH_UP_PAGE = 5000;
+
+export class WatchHub {
+  readonly #store: Store;
+  readonly #queueLimit: number;
+  readonly #subs = new Map<Subscription, (lease: Lease) => boolean>();
+  readonly #unlisten: () => void;
+  readonly #timer: NodeJS.Timeout;
+  #closed = false;
+
+  constructor(o: HubOptions) {
+    this.#store = o.store;
+    this.#queueLimit = o.queueLimit ?? 10_000;
+    this.#unlisten = o.store.onCommit((events) => {
+      this.#fanOut(events);
+    });
+    this.#timer = setInterval(() => {
+      this.#progress();
+    }, o.progressIntervalMs ?? 5000);
+    this.#timer.unref();
+  }
+
+  get subscriberCount(): number {
+    return this.#subs.size;
+  }
+
+  /** Total queued events across subscribers (a gauge for operators). */
+  get queuedEvents(): number {
+    let n = 0;
+    for (const s of this.#subs.keys()) n += s.depth;
+    return n;
+  }
+
+  async subscribe(o: SubscribeOptions): Promise<Subscription> {
+    if (this.#closed) throw new PinholeError('UNAVAILABLE', 'the server is shutting down; reconnect to another server', { retryAfterMs: 1000 });
+    if (o.fromRevision > this.#store.revision) {
+      throw new PinholeError(
+        'INVALID_ARGUMENT',
+        `from_revision: ${o.fromRevision} is ahead of this store (at ${this.#store.revision}); the store was replaced — resume with 0 for a snapshot`,
+        { field: 'from_revision' },
+      );
+    }
+    // Buffer live events from now on, so nothing committed during catch-up is lost.
+    const buffered: StoredEvent[] = [];
+    let live = false;
+    const sub = new Subscription(this.#queueLimit, () => this.#subs.delete(sub));
+    const deliverLive = (events: readonly StoredEvent[]): void => {
+      if (live) this.#deliver(sub, o.inScope, events);
+      else buffered.push(...events);
+    };
+    const unlisten = this.#store.onCommit(deliverLive);
+    try {
+      let sent = await this.#catchUp(sub, o);
+      for (const e of buffered) {
+        if (e.revision > sent) {
+          this.#deliver(sub, o.inScope, [e]);
+          sent = e.revision;
+        }
+      }
+      live = true;
+    } finally {
+      unlisten();
+    }
+    this.#subs.set(sub, o.inScope);
+    return sub;
+  }
+
+  /** Snapshot (from 0 or after compaction) or replay from the event log. Returns the last revision sent. */
+  async #catchUp(sub: Subscription, o: SubscribeOptions): Promise<number> {
+    let after = o.fromRevision;
+    if (after > 0) {
+      for (;;) {
+        const page = await this.#store.eventsAfter(after, CATCH_UP_PAGE);
+        if (page === 'compacted') {
+          sub.push({ type: 'RESET', revision: this.#store.revision });
+          return this.#snapshot(sub, o);
+        }
+        this.#deliver(sub, o.inScope, page);
+        const last = page.at(-1);
+        if (last !== undefined) after = last.revision;
+        if (page.length < CATCH_UP_PAGE) {
+          sub.push({ type: 'PROGRESS', revision: Math.max(after, o.fromRevision) });
+          return after;
+        }
+      }
+    }
+    return this.#snapshot(sub, o);
+  }
+
+  async #snapshot(sub: Subscription, o: SubscribeOptions): Promise<number> {
+    const revision = this.#store.revision;
+    const leases = await this.#store.listLeases({ limit: Number.MAX_SAFE_INTEGER });
+    for (const lease of leases) {
+      // A lease changed after `revision` (by a commit during the read) arrives as a live event.
+      if (lease.revision <= revision && o.inScope(lease)) sub.push({ type: 'UPSERT', revision, lease, snapshot: true });
+    }
+    sub.push({ type: 'PROGRESS', revision });
+    return revision;
+  }
+
+  #deliver(sub: Subscription, inScope: (l: Lease) => boolean, events: readonly StoredEvent[]): void {
+    for (const e of events) {
+      if (!inScope(e.lease)) continue;
+      if (e.type === 'UPSERT') sub.push({ type: 'UPSERT', revision: e.revision, lease: e.lease, snapshot: false });
+      else sub.push({ type: 'DELETE', revision: e.revision, lease: e.lease, reason: e.reason ?? 'expired' });
+    }
+  }
+
+  #fanOut(events: readonly StoredEvent[]): void {
+    for (const [sub, inScope] of this.#subs) this.#deliver(sub, inScope, events);
+  }
+
+  #progress(): void {
+    const revision = this.#store.revision;
+    for (const sub of this.#subs.keys()) sub.push({ type: 'PROGRESS', revision });
+  }
+
+  /** Ends every stream with UNAVAILABLE so agents reconnect (elsewhere) and resume. */
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#closed = true;
+    clearInterval(this.#timer);
+    this.#unlisten();
+    const error = new PinholeError('UNAVAILABLE', 'the server is shutting down; reconnect and resume from your last revision', {
+      retryAfterMs: 500,
+    });
+    for (const sub of [...this.#subs.keys()]) sub.fail(error);
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,268 @@
+/**
+ * The nftables enforcer against a real kernel, with real packets, inside throw-away network namespaces:
+ *
+ *   [client 198.18.1.1, 2001:2::1] --veth-- [host 198.18.1.2, 2001:2::2; 198.18.3.2] --veth-- [outside 198.18.3.1]
+ *
+ * The host runs a TCP echo server on 5432 and the enforcer (in this process) drives its nft through
+ * `ip netns exec`. A gateway suite routes client -> gateway -> server.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NftEnforcer } from '../../client-sdk/enforcer/nft-enforcer.js';
+import type { EnforcerLease, EnforcerRule, ReconcileReport } from '../../client-sdk/enforcer/types.js';
+import { NetnsLab } from '../helpers/netns.js';
+
+const lab = new NetnsLab();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function lease(leaseId: string, sourceCidr: string, expiresInMs: number, over: Partial<EnforcerRule> = {}): EnforcerLease {
+  const destination = sourceCidr.includes(':') ? '2001:2::2' : '198.18.1.2';
+  return { leaseId, expiresAtMs: Date.now() + expiresInMs, rules: [{ protocol: 'tcp', portFrom: 5432, portTo: 5432, sourceCidr, destination, ...over }] };
+}
+
+interface ListedElement {
+  comment: string;
+  timeout: number;
+  expires: number;
+  packets: number;
+}
+
+let client = '';
+let outside = '';
+let host = '';
+let enforcer: NftEnforcer;
+const logs: string[] = [];
+
+/** Elements of every set in the host's table, by comment. */
+async function elements(): Promise<Map<string, ListedElement & { set: string }>> {
+  const r = await lab.must(host, ['nft', '-j', 'list', 'table', 'inet', 'pinhole']);
+  const out = new Map<string, ListedElement & { set: string }>();
+  for (const item of (JSON.parse(r.stdout) as { nftables: { set?: { name: string; elem?: { elem: ListedElement & { counter: { packets: number } } }[] } }[] }).nftables) {
+    for (const e of item.set?.elem ?? []) out.set(e.elem.comment, { ...e.elem, packets: e.elem.counter.packets, set: item.set?.name ?? '' });
+  }
+  return out;
+}
+
+const connect = (from: string, to = '198.18.1.2', opts: { localAddress?: string } = {}) => lab.canConnect(from, to, 5432, opts);
+
+beforeAll(async () => {
+  client = await lab.namespace('cli');
+  outside = await lab.namespace('out');
+  host = await lab.namespace('host');
+  await lab.link({ ns: client, addrs: ['198.18.1.1/24', '2001:2::1/64'] }, { ns: host, addrs: ['198.18.1.2/24', '2001:2::2/64'] });
+  await lab.link({ ns: outside, addrs: ['198.18.3.1/24'] }, { ns: host, addrs: ['198.18.3.2/24'] });
+  await lab.must(outside, ['ip', 'route', 'add', '198.18.1.0/24', 'via', '198.18.3.2']);
+  await lab.listen(host, 5432);
+  enforcer = new NftEnforcer({
+    mode: 'host',
+    nftCommand: ['ip', 'netns', 'exec', host, 'nft'],
+    conntrackCommand: ['ip', 'netns', 'exec', host, 'conntrack'],
+    graceMs: 0,
+    log: (m) => logs.push(m),
+  });
+  await enforcer.init();
+});
+
+afterAll(async () => {
+  try {
+    await enforcer.close();
+  } finally {
+    await lab.cleanup();
+  }
+});
+
+describe('NftEnforcer, host mode, real packets', () => {
+  it('drops everything before any lease', async () => {
+    expect(await connect(client)).toBe(false);
+    expect(await connect(client, '2001:2::2')).toBe(false);
+  });
+
+  it('opens exactly the leased source CIDR and counts the traffic on the element', async () => {
+    await enforcer.apply({ upserts: [lease('lse_a', '198.18.1.0/24', 60_000)], deletes: [] });
+    expect(await connect(client)).toBe(true);
+    expect(await connect(outside)).toBe(false);
+    const counters = await enforcer.counters();
+    expect(counters.find((c) => c.leaseId === 'lse_a')?.packets).toBeGreaterThanOrEqual(1);
+    // The outside namespace is routed: a lease for its CIDR lets it in, so the drop above was the firewall.
+    await enforcer.apply({ upserts: [lease('lse_out', '198.18.3.0/24', 60_000)], deletes: [] });
+    expect(await connect(outside)).toBe(true);
+    await enforcer.apply({ upserts: [], deletes: ['lse_out'] });
+    expect(await connect(outside)).toBe(false);
+  });
+
+  it('delete closes the opening and cuts its established connections', async () => {
+    const held = await lab.hold(client, '198.18.1.2', 5432);
+    try {
+      expect(await held.echo('before')).toBe(true);
+      await enforcer.apply({ upserts: [], deletes: ['lse_a'] });
+      expect(await connect(client)).toBe(false);
+      expect(await held.echo('after', 1500)).toBe(false);
+      const ct = await lab.must(host, ['conntrack', '-L', '-p', 'tcp', '-s', '198.18.1.1', '--dport', '5432']);
+      expect(ct.stdout).not.toContain('ESTABLISHED');
+      expect(logs.filter((l) => l.startsWith('conntrack'))).toEqual([]);
+    } finally {
+      held.close();
+    }
+  });
+
+  it('a lease ends by kernel timeout with no agent action, and deleting it afterwards still succeeds', async () => {
+    await enforcer.apply({ upserts: [lease('lse_short', '198.18.1.0/24', 2000)], deletes: [] });
+    expect(await connect(client)).toBe(true);
+    await sleep(2600);
+    expect(await connect(client)).toBe(false);
+    expect((await elements()).has('lse_short')).toBe(false);
+    // The element is gone from the kernel; a plain `delete element` would fail the whole transaction.
+    await enforcer.apply({ upserts: [lease('lse_other', '198.18.7.0/24', 60_000)], deletes: ['lse_short'] });
+    expect((await elements()).has('lse_other')).toBe(true);
+    await enforcer.apply({ upserts: [], deletes: ['lse_other'] });
+  });
+
+  it('renewal moves the kernel timeout and keeps the counter', async () => {
+    await enforcer.apply({ upserts: [lease('lse_r', '198.18.1.0/24', 30_000)], deletes: [] });
+    expect(await connect(client)).toBe(true);
+    const before = (await elements()).get('lse_r');
+    expect(before?.packets).toBeGreaterThanOrEqual(1);
+    await sleep(2100);
+    // Same lease length again: nft only resets the expiry because we render `expires` explicitly.
+    await enforcer.apply({ upserts: [lease('lse_r', '198.18.1.0/24', 30_000)], deletes: [] });
+    const same = (await elements()).get('lse_r');
+    expect(same?.expires).toBeGreaterThanOrEqual(29);
+    await enforcer.apply({ upserts: [lease('lse_r', '198.18.1.0/24', 120_000)], deletes: [] });
+    const after = (await elements()).get('lse_r');
+    expect(after).toMatchObject({ timeout: 120, packets: before?.packets });
+    expect(after?.expires).toBeGreaterThanOrEqual(119);
+    await enforcer.apply({ upserts: [], deletes: ['lse_r'] });
+  });
+
+  it('opens IPv6 (neighbour discovery is allowed) and closes it again', async () => {
+    await enforcer.apply({ upserts: [lease('lse_v6', '2001:2::/64', 60_000)], deletes: [] });
+    expect(await connect(client, '2001:2::2')).toBe(true);
+    expect((await elements()).get('lse_v6')?.set).toBe('open6');
+    await enforcer.apply({ upserts: [], deletes: ['lse_v6'] });
+    expect(await connect(client, '2001:2::2')).toBe(false);
+  });
+
+  it('overlapping leases get separate layers; deleting one keeps the other and its connections', async () => {
+    await enforcer.apply({ upserts: [lease('lse_wide', '198.18.1.0/24', 60_000), lease('lse_narrow', '198.18.1.1/32', 60_000)], deletes: [] });
+    const els = await elements();
+    expect([els.get('lse_wide')?.set, els.get('lse_narrow')?.set].sort()).toEqual(['open4', 'open4_1']);
+    const held = await lab.hold(client, '198.18.1.2', 5432);
+    try {
+      await enforcer.apply({ upserts: [], deletes: ['lse_wide'] });
+      expect(await held.echo('still-allowed')).toBe(true);
+      expect(await connect(client)).toBe(true);
+      await enforcer.apply({ upserts: [], deletes: ['lse_narrow'] });
+      expect(await held.echo('now-cut', 1500)).toBe(false);
+      expect(await connect(client)).toBe(false);
+    } finally {
+      held.close();
+    }
+  });
+
+  it('a transaction the kernel rejects changes nothing and throws; reconcile removes the intruder', async () => {
+    // A hand-added element that overlaps what the next batch adds: the kernel refuses the whole batch.
+    await lab.must(host, ['nft', 'add', 'element', 'inet', 'pinhole', 'open4', '{ 198.18.1.0/24 . tcp . 6000 . 198.18.1.2 }']);
+    const batch = { upserts: [lease('lse_ok', '198.18.1.0/24', 60_000), lease('lse_clash', '198.18.1.0/25', 60_000, { portFrom: 6000, portTo: 6000 })], deletes: [] };
+    await expect(enforcer.apply(batch)).rejects.toMatchObject({ code: 'APPLY_FAILED', message: expect.stringContaining('File exists') as unknown });
+    expect(await connect(client)).toBe(false);
+    expect([...(await elements()).keys()]).toEqual([undefined]);
+    const report = await enforcer.reconcile(new Map());
+    expect(report).toMatchObject({ tampered: true, missing: 0, extra: 1 });
+    expect((await elements()).size).toBe(0);
+    await enforcer.apply(batch);
+    expect(await connect(client)).toBe(true);
+    await enforcer.apply({ upserts: [], deletes: ['lse_ok', 'lse_clash'] });
+  });
+
+  it('an nft that fails leaves the enforcer usable and throws a clear error', async () => {
+    const fake = new NftEnforcer({ mode: 'host', nftCommand: ['sh', '-c', 'cat >/dev/null; echo "simulated nft failure" >&2; exit 1', 'nft'] });
+    await expect(fake.init()).rejects.toMatchObject({ code: 'APPLY_FAILED', message: expect.stringContaining('simulated nft failure') as unknown });
+    await fake.close();
+    await expect(enforcer.apply({ upserts: [{ ...lease('bad id', '198.18.1.0/24', 60_000) }], deletes: [] })).rejects.toMatchObject({ code: 'INVALID_LEASE' });
+    expect(await connect(client)).toBe(false);
+  });
+
+  it('repairs a hand flush or delete of the table within a second (a set flush at the next full check), reporting tamper', async () => {
+    await enforcer.apply({ upserts: [lease('lse_t', '198.18.1.0/24', 60_000)], deletes: [] });
+    const reports: ReconcileReport[] = [];
+    const durations: string[] = [];
+    const watch = enforcer.watchTamper({ onTamper: (r) => reports.push(r) });
+    try {
+      for (const cmd of [['flush', 'table', 'inet', 'pinhole'], ['delete', 'table', 'inet', 'pinhole'], ['flush', 'set', 'inet', 'pinhole', 'open4']]) {
+        const seen = reports.length;
+        await lab.must(host, ['nft', ...cmd]);
+        const started = Date.now();
+        // Structure changes are seen by the 250 ms terse probe; element changes by the full check, whose
+        // period adapts to its cost (here well under 2 s).
+        const limitMs = cmd[0] === 'flush' && cmd[1] === 'set' ? 2500 : 1000;
+        while (reports.length === seen && Date.now() - started < limitMs) await sleep(20);
+        durations.push(`${cmd.join(' ')}: ${Date.now() - started} ms`);
+        expect(reports.length, `repair after nft ${cmd.join(' ')}`).toBe(seen + 1);
+        expect(reports.at(-1)?.tampered).toBe(true);
+        expect(reports.at(-1)?.events.join('\n')).toMatch(/missing|rules/);
+        expect((await elements()).has('lse_t')).toBe(true);
+        expect(await connect(client)).toBe(true);
+      }
+    } finally {
+      watch.stop();
+      console.log(`tamper repair latency: ${durations.join('; ')}`);
+    }
+    expect(logs.some((l) => l.startsWith('tamper: '))).toBe(true);
+    await enforcer.apply({ upserts: [], deletes: ['lse_t'] });
+  });
+
+  it('warns about another table that drops on the same hook', async () => {
+    await lab.must(host, ['nft', '-f', '-'], 'table ip other {\n  chain c {\n    type filter hook input priority 10; policy drop;\n  }\n}\n');
+    try {
+      const warnings = await enforcer.detectConflicts();
+      expect(warnings.join('\n')).toContain('ip other chain c (hook input) has policy drop');
+    } finally {
+      await lab.must(host, ['nft', 'delete', 'table', 'ip', 'other']);
+    }
+  });
+});
+
+describe('NftEnforcer, gateway mode', () => {
+  let gcli = '';
+  let gw = '';
+  let gsrv = '';
+  let gateway: NftEnforcer;
+
+  beforeAll(async () => {
+    gcli = await lab.namespace('gcli');
+    gw = await lab.namespace('gw');
+    gsrv = await lab.namespace('gsrv');
+    await lab.link({ ns: gcli, addrs: ['198.18.4.1/24'] }, { ns: gw, addrs: ['198.18.4.254/24'] });
+    await lab.link({ ns: gw, addrs: ['198.18.5.254/24'] }, { ns: gsrv, addrs: ['198.18.5.1/24'] });
+    await lab.must(gcli, ['ip', 'route', 'add', '198.18.5.0/24', 'via', '198.18.4.254']);
+    await lab.must(gsrv, ['ip', 'route', 'add', '198.18.4.0/24', 'via', '198.18.5.254']);
+    await lab.must(gw, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    await lab.listen(gsrv, 5432);
+    gateway = new NftEnforcer({ mode: 'gateway', nftCommand: ['ip', 'netns', 'exec', gw, 'nft'], conntrackCommand: ['ip', 'netns', 'exec', gw, 'conntrack'] });
+  });
+
+  afterAll(async () => {
+    await gateway.close();
+  });
+
+  it('forwards only leased flows', async () => {
+    expect(await lab.canConnect(gcli, '198.18.5.1', 5432)).toBe(true);
+    await gateway.init();
+    expect(await lab.canConnect(gcli, '198.18.5.1', 5432)).toBe(false);
+    const l: EnforcerLease = { leaseId: 'lse_gw', expiresAtMs: Date.now() + 60_000, rules: [{ protocol: 'tcp', portFrom: 5400, portTo: 5500, sourceCidr: '198.18.4.0/24', destination: '198.18.5.1' }] };
+    await gateway.apply({ upserts: [l], deletes: [] });
+    expect(await lab.canConnect(gcli, '198.18.5.1', 5432)).toBe(true);
+    expect((await gateway.counters())[0]).toMatchObject({ leaseId: 'lse_gw', packets: 1 });
+    const held = await lab.hold(gcli, '198.18.5.1', 5432);
+    try {
+      await gateway.apply({ upserts: [], deletes: ['lse_gw'] });
+      expect(await lab.canConnect(gcli, '198.18.5.1', 5432)).toBe(false);
+      // A port range: conntrack entries are listed and cut one by one.
+      expect(await held.echo('cut', 1500)).toBe(false);
+    } finally {
+      held.close();
+    }
+    await gateway.close();
+    await gateway.close();
+    await expect(gateway.counters()).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+});

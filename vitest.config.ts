@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // Network-namespace and nftables suites change kernel state: run files one at a time.
+    fileParallelism: false,
+    expect: { requireAssertions: true },
+    reporters: ['default'],
+  },
+});
