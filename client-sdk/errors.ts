@@ -35,7 +35,7 @@ export type ClientErrorCode =
 /** The trailer key the server sets on transient errors: how long to wait before retrying, ms. */
 export const RETRY_AFTER_METADATA_KEY = 'pinhole-retry-after-ms';
 
-const CODE_OF_STATUS: Readonly<Record<status, ClientErrorCode>> = {
+const CODE_OF_STATUS: Readonly<Partial<Record<number, ClientErrorCode>>> = {
   [status.OK]: 'UNKNOWN', // an error with status OK is a bug somewhere; never retried
   [status.CANCELLED]: 'CANCELLED',
   [status.UNKNOWN]: 'UNKNOWN',
@@ -56,7 +56,12 @@ const CODE_OF_STATUS: Readonly<Record<status, ClientErrorCode>> = {
 };
 
 /** Codes worth retrying unchanged (with the same request id): the server or network was busy or away. */
-const RETRYABLE: ReadonlySet<ClientErrorCode> = new Set(['UNAVAILABLE', 'RESOURCE_EXHAUSTED', 'DEADLINE_EXCEEDED', 'ABORTED']);
+const RETRYABLE: ReadonlySet<ClientErrorCode> = new Set([
+  'UNAVAILABLE',
+  'RESOURCE_EXHAUSTED',
+  'DEADLINE_EXCEEDED',
+  'ABORTED',
+]);
 
 /** Options of {@link PinholeClientError}'s constructor. */
 export interface PinholeClientErrorOptions {
@@ -113,7 +118,13 @@ interface GrpcErrorLike {
 }
 
 function isGrpcError(e: unknown): e is GrpcErrorLike {
-  return typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'number' && ('details' in e || 'metadata' in e);
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    'code' in e &&
+    typeof e.code === 'number' &&
+    ('details' in e || 'metadata' in e)
+  );
 }
 
 /** Reads `pinhole-retry-after-ms` from trailers; undefined when absent or not a number. */
@@ -132,8 +143,13 @@ export function toClientError(e: unknown, method?: string): PinholeClientError {
   if (isPinholeClientError(e)) return e;
   const where = method === undefined ? {} : { method };
   if (isGrpcError(e)) {
-    const code = CODE_OF_STATUS[e.code as status] ?? 'UNKNOWN';
-    const details = typeof e.details === 'string' && e.details !== '' ? e.details : typeof e.message === 'string' ? e.message : code;
+    const code = CODE_OF_STATUS[e.code] ?? 'UNKNOWN';
+    const details =
+      typeof e.details === 'string' && e.details !== ''
+        ? e.details
+        : typeof e.message === 'string'
+          ? e.message
+          : code;
     const retryAfterMs = retryAfterOf(e.metadata);
     return new PinholeClientError(code, details, {
       grpcCode: e.code,

@@ -84,13 +84,20 @@ function list<T>(value: T | readonly T[] | undefined): readonly T[] {
 }
 
 /** Parses one port spec (`tcp/5432`, `udp/5000-5010`, or structured). */
-export function parsePortSpec(spec: PortSpec, field = 'ports'): { protocol: 'TCP' | 'UDP' | 'SCTP'; from: number; to: number } {
+export function parsePortSpec(
+  spec: PortSpec,
+  field = 'ports',
+): { protocol: 'TCP' | 'UDP' | 'SCTP'; from: number; to: number } {
   let protocol: string;
   let from: number;
   let to: number;
   if (typeof spec === 'string') {
     const m = PORT_SPEC.exec(spec.trim());
-    if (m === null) throw invalid(field, `${JSON.stringify(spec)} is not a port spec; use PROTOCOL/PORT or PROTOCOL/FROM-TO, e.g. tcp/5432`);
+    if (m === null)
+      throw invalid(
+        field,
+        `${JSON.stringify(spec)} is not a port spec; use PROTOCOL/PORT or PROTOCOL/FROM-TO, e.g. tcp/5432`,
+      );
     protocol = m[1] ?? '';
     from = Number(m[2]);
     to = m[3] === undefined ? from : Number(m[3]);
@@ -100,12 +107,14 @@ export function parsePortSpec(spec: PortSpec, field = 'ports'): { protocol: 'TCP
     to = spec.to ?? spec.from;
   }
   const upper = protocol.toUpperCase();
-  if (upper !== 'TCP' && upper !== 'UDP' && upper !== 'SCTP') throw invalid(field, `protocol ${JSON.stringify(protocol)} is not tcp, udp or sctp`);
+  if (upper !== 'TCP' && upper !== 'UDP' && upper !== 'SCTP')
+    throw invalid(field, `protocol ${JSON.stringify(protocol)} is not tcp, udp or sctp`);
   for (const [name, port] of [
     ['from', from],
     ['to', to],
   ] as const) {
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw invalid(`${field}.${name}`, `${port} is out of range; use 1-65535`);
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+      throw invalid(`${field}.${name}`, `${port} is out of range; use 1-65535`);
   }
   if (to < from) throw invalid(field, `range ${from}-${to} ends before it starts`);
   return { protocol: upper, from, to };
@@ -129,25 +138,33 @@ export function parseSourceSpec(spec: SourceSpec, field = 'from'): Source {
     return prefix === 'group' ? { group: rest } : { host: rest };
   }
   const cidr = prefix === 'cidr' ? rest : text;
-  if (ADDRESSISH.test(cidr) && cidr.length <= 64 && (cidr.includes('.') || cidr.includes(':'))) return { cidr };
-  throw invalid(field, `${JSON.stringify(spec)} is not a source; use a CIDR (198.18.1.0/24), an address, group:NAME, host:NAME or any`);
+  if (ADDRESSISH.test(cidr) && cidr.length <= 64 && (cidr.includes('.') || cidr.includes(':')))
+    return { cidr };
+  throw invalid(
+    field,
+    `${JSON.stringify(spec)} is not a source; use a CIDR (198.18.1.0/24), an address, group:NAME, host:NAME or any`,
+  );
 }
 
 /** Checks and normalizes open options; throws INVALID_ARGUMENT naming the option. */
 export function toIntent(o: OpenOptions): Intent {
   const apps = list(o.app);
   const ports = list(o.ports);
-  if (apps.length + ports.length === 0) throw invalid('app', 'give app or ports (e.g. app: "postgresql" or ports: "tcp/5432")');
-  if (apps.length + ports.length > 32) throw invalid('ports', 'at most 32 apps and port ranges in one opening');
+  if (apps.length + ports.length === 0)
+    throw invalid('app', 'give app or ports (e.g. app: "postgresql" or ports: "tcp/5432")');
+  if (apps.length + ports.length > 32)
+    throw invalid('ports', 'at most 32 apps and port ranges in one opening');
   const sources = list(o.from).map((s, i) => parseSourceSpec(s, `from[${i}]`));
   if (sources.length > 64) throw invalid('from', 'at most 64 sources');
   const destinations = [...(o.destinations ?? [])];
   if (destinations.length > 16) throw invalid('destinations', 'at most 16 addresses');
   const description = o.description ?? '';
-  if (Buffer.byteLength(description, 'utf8') > 1024) throw invalid('description', 'is longer than 1024 bytes of UTF-8');
+  if (Buffer.byteLength(description, 'utf8') > 1024)
+    throw invalid('description', 'is longer than 1024 bytes of UTF-8');
   const openings: OpeningSpec[] = [
     ...apps.map((app, i): OpeningSpec => {
-      if (app === '' || app.length > 64) throw invalid(`app[${i}]`, `${JSON.stringify(app)} is not a catalog id (1-64 characters)`);
+      if (app === '' || app.length > 64)
+        throw invalid(`app[${i}]`, `${JSON.stringify(app)} is not a catalog id (1-64 characters)`);
       return { app, destinations, sources };
     }),
     ...ports.map((p, i): OpeningSpec => ({ ports: parsePortSpec(p, `ports[${i}]`), destinations, sources })),
@@ -167,7 +184,8 @@ export function newRequestId(): string {
 
 /** Checks a caller-chosen request id against the wire's rule. */
 export function checkRequestId(id: string): string {
-  if (!REQUEST_ID.test(id)) throw invalid('requestId', `${JSON.stringify(id)} must be 1-128 characters of [A-Za-z0-9._:-]`);
+  if (!REQUEST_ID.test(id))
+    throw invalid('requestId', `${JSON.stringify(id)} must be 1-128 characters of [A-Za-z0-9._:-]`);
   return id;
 }
 
@@ -184,7 +202,17 @@ export function toOpenRequest(intent: Intent, requestId: string): OpenRequest {
 
 /** `postgresql, tcp/8080 from 198.18.1.0/24`, for logs and the CLI. */
 export function describeIntent(intent: Intent): string {
-  const what = intent.openings.map((o) => o.app ?? (o.ports ? `${String(o.ports.protocol).toLowerCase()}/${o.ports.from}${o.ports.to !== o.ports.from ? `-${o.ports.to}` : ''}` : '?'));
-  const from = (intent.openings[0]?.sources ?? []).map((s) => s.cidr ?? (s.group !== undefined ? `group:${s.group}` : s.host !== undefined ? `host:${s.host}` : 'any'));
+  const what = intent.openings.map(
+    (o) =>
+      o.app ??
+      (o.ports
+        ? `${String(o.ports.protocol).toLowerCase()}/${o.ports.from}${o.ports.to !== o.ports.from ? `-${o.ports.to}` : ''}`
+        : '?'),
+  );
+  const from = (intent.openings[0]?.sources ?? []).map(
+    (s) =>
+      s.cidr ??
+      (s.group !== undefined ? `group:${s.group}` : s.host !== undefined ? `host:${s.host}` : 'any'),
+  );
   return `${what.join(', ')} from ${from.length === 0 ? 'any' : from.join(', ')}`;
 }

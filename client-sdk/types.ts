@@ -114,7 +114,12 @@ export interface ClientLogger {
 }
 
 /** A logger that drops everything. */
-export const SILENT_LOGGER: ClientLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+export const SILENT_LOGGER: ClientLogger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
 
 const OUTCOMES: ReadonlySet<string> = new Set<Outcome>(['GRANTED', 'PARTIAL', 'PENDING', 'DENIED']);
 
@@ -130,11 +135,24 @@ const STATES: Readonly<Record<string, LeaseState>> = {
   LEASE_ENDED: 'ended',
 };
 
-const END_REASONS: Readonly<Record<string, EndReason>> = { RELEASED: 'released', EXPIRED: 'expired', REVOKED: 'revoked', POLICY: 'policy' };
+const END_REASONS: Readonly<Record<string, EndReason>> = {
+  RELEASED: 'released',
+  EXPIRED: 'expired',
+  REVOKED: 'revoked',
+  POLICY: 'policy',
+};
 
 /** Converts a wire decision (null = a server bug) into a {@link Decision}. */
 export function decisionFromWire(d: Decision__Output | null): Decision {
-  if (d === null) return { outcome: 'DENIED', ruleId: '', reason: 'the server sent no decision', narrowings: [], wouldAllow: '', openings: [] };
+  if (d === null)
+    return {
+      outcome: 'DENIED',
+      ruleId: '',
+      reason: 'the server sent no decision',
+      narrowings: [],
+      wouldAllow: '',
+      openings: [],
+    };
   return {
     outcome: outcomeOf(d.outcome),
     ruleId: d.ruleId,
@@ -148,7 +166,12 @@ export function decisionFromWire(d: Decision__Output | null): Decision {
       reason: n.reason,
     })),
     wouldAllow: d.wouldAllow,
-    openings: d.openings.map((o) => ({ openingIndex: o.openingIndex, outcome: outcomeOf(o.outcome), ruleId: o.ruleId, reason: o.reason })),
+    openings: d.openings.map((o) => ({
+      openingIndex: o.openingIndex,
+      outcome: outcomeOf(o.outcome),
+      ruleId: o.ruleId,
+      reason: o.reason,
+    })),
   };
 }
 

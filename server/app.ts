@@ -20,10 +20,13 @@ import { startGrpcServer, type RunningGrpcServer, type TlsMaterial } from './rpc
 import { PolicyRuntime, type ReloadOutcome } from './policy-runtime.js';
 import { WatchHub } from './watch/hub.js';
 import { EnforcerRegistry } from './watch/enforcer-registry.js';
+import { startAdminHttpServer } from './admin/http-server.js';
 
 export interface PinholeServer {
   /** host:port the gRPC listener is bound to. */
   readonly address: string;
+  /** host:port the admin console (HTTPS) is bound to. */
+  readonly adminAddress: string;
   readonly epoch: string;
   readonly trustDomain: string;
   readonly receipts: ReceiptSigner;
@@ -140,10 +143,22 @@ export async function startServer(config: Config, options: StartOptions): Promis
       maxReceiveMessageBytes: config.limits.maxReceiveMessageBytes,
     });
     closers.push(() => grpc.close());
-    log.info({ address: grpc.address, epoch: store.epoch, revision: store.revision, trustDomain }, 'pinhole serving');
+    const adminHttp = await startAdminHttpServer({
+      listen: config.admin.listen,
+      tls,
+      trustDomain,
+      admin,
+      store,
+      registry,
+      jwks: () => receipts.jwks,
+      log: log.child({ module: 'admin-http' }),
+    });
+    closers.push(() => adminHttp.close());
+    log.info({ address: grpc.address, admin: adminHttp.address, epoch: store.epoch, revision: store.revision, trustDomain }, 'pinhole serving');
     let closing: Promise<void> | undefined;
     return {
       address: grpc.address,
+      adminAddress: adminHttp.address,
       epoch: store.epoch,
       trustDomain,
       receipts,

@@ -31,24 +31,36 @@ export class CommandEnforcer implements Enforcer {
   #closing: Promise<void> | undefined;
 
   constructor(options: CommandEnforcerOptions) {
-    if (options.command.length === 0) throw new EnforcerError('INVALID_CONFIG', 'command: empty; give the adapter program argv');
+    if (options.command.length === 0)
+      throw new EnforcerError('INVALID_CONFIG', 'command: empty; give the adapter program argv');
     this.#command = options.command;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
   }
 
   #send(message: Record<string, unknown>): Promise<string> {
-    if (this.#closing !== undefined) return Promise.reject(new EnforcerError('CLOSED', 'the command enforcer is closed'));
+    if (this.#closing !== undefined)
+      return Promise.reject(new EnforcerError('CLOSED', 'the command enforcer is closed'));
     const run = this.#queue.then(async () => {
       const op = String(message.op);
       let result;
       try {
-        result = await runProcess(this.#command, { stdin: `${JSON.stringify(message)}\n`, timeoutMs: this.#timeoutMs });
+        result = await runProcess(this.#command, {
+          stdin: `${JSON.stringify(message)}\n`,
+          timeoutMs: this.#timeoutMs,
+        });
       } catch (e) {
-        throw new EnforcerError('COMMAND_FAILED', `could not run ${this.#command.join(' ')} for ${op}: ${String(e)}`, { cause: e });
+        throw new EnforcerError(
+          'COMMAND_FAILED',
+          `could not run ${this.#command.join(' ')} for ${op}: ${String(e)}`,
+          { cause: e },
+        );
       }
       if (result.code !== 0) {
         const how = result.code === null ? `killed by ${result.signal ?? 'signal'}` : `exit ${result.code}`;
-        throw new EnforcerError('COMMAND_FAILED', `${this.#command.join(' ')} failed ${op} (${how}): ${result.stderr.trim().slice(0, 2000)}`);
+        throw new EnforcerError(
+          'COMMAND_FAILED',
+          `${this.#command.join(' ')} failed ${op} (${how}): ${result.stderr.trim().slice(0, 2000)}`,
+        );
       }
       return result.stdout;
     });
@@ -72,7 +84,11 @@ export class CommandEnforcer implements Enforcer {
     const report: ReconcileReport = { tampered: false, missing: 0, extra: 0, events: [] };
     if (out === '') return report;
     const parsed = parseJson(out, 'reconcile');
-    if (!isRecord(parsed)) throw new EnforcerError('COMMAND_FAILED', 'reconcile: the program printed JSON that is not a report object');
+    if (!isRecord(parsed))
+      throw new EnforcerError(
+        'COMMAND_FAILED',
+        'reconcile: the program printed JSON that is not a report object',
+      );
     if (typeof parsed.tampered === 'boolean') report.tampered = parsed.tampered;
     if (typeof parsed.missing === 'number') report.missing = parsed.missing;
     if (typeof parsed.extra === 'number') report.extra = parsed.extra;
@@ -85,7 +101,8 @@ export class CommandEnforcer implements Enforcer {
     const out = (await this.#send({ op: 'counters' })).trim();
     if (out === '') return [];
     const parsed = parseJson(out, 'counters');
-    if (!Array.isArray(parsed)) throw new EnforcerError('COMMAND_FAILED', 'counters: the program printed JSON that is not an array');
+    if (!Array.isArray(parsed))
+      throw new EnforcerError('COMMAND_FAILED', 'counters: the program printed JSON that is not an array');
     return (parsed as unknown[]).filter(isRecord).map((c) => ({
       leaseId: String(c.leaseId),
       packets: typeof c.packets === 'number' ? c.packets : 0,
@@ -104,6 +121,10 @@ function parseJson(text: string, op: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
-    throw new EnforcerError('COMMAND_FAILED', `${op}: the program printed invalid JSON: ${text.slice(0, 200)}`, { cause: e });
+    throw new EnforcerError(
+      'COMMAND_FAILED',
+      `${op}: the program printed invalid JSON: ${text.slice(0, 200)}`,
+      { cause: e },
+    );
   }
 }

@@ -4,7 +4,14 @@
  * which the chain then drops. (A packet the *protected* side sends first can re-create the entry through
  * loose TCP pickup, `nf_conntrack_tcp_loose=1`; for client-speaks-first protocols the cut holds.)
  */
-import { addressValue, formatAddress, keyMatchesFlow, maskText, ruleToKey, type ElementKey } from './nft-keys.js';
+import {
+  addressValue,
+  formatAddress,
+  keyMatchesFlow,
+  maskText,
+  ruleToKey,
+  type ElementKey,
+} from './nft-keys.js';
 import { runProcess } from './run-process.js';
 import type { Protocol } from './types.js';
 
@@ -26,7 +33,14 @@ export function parseConntrackList(text: string): Flow[] {
     const dst = /\bdst=(\S+)/.exec(line)?.[1];
     const sport = /\bsport=(\d+)/.exec(line)?.[1];
     const dport = /\bdport=(\d+)/.exec(line)?.[1];
-    if (proto === undefined || src === undefined || dst === undefined || sport === undefined || dport === undefined) continue;
+    if (
+      proto === undefined ||
+      src === undefined ||
+      dst === undefined ||
+      sport === undefined ||
+      dport === undefined
+    )
+      continue;
     flows.push({ protocol: proto as Protocol, src, dst, sport: Number(sport), dport: Number(dport) });
   }
   return flows;
@@ -57,7 +71,9 @@ function deleteOk(code: number | null, stderr: string): boolean {
 export async function cutFlows(opts: CutOptions): Promise<number> {
   let deleted = 0;
   const fam = (k: ElementKey): string => (k.family === 4 ? 'ipv4' : 'ipv6');
-  const run = async (args: string[]): Promise<{ code: number | null; stdout: string; stderr: string } | undefined> => {
+  const run = async (
+    args: string[],
+  ): Promise<{ code: number | null; stdout: string; stderr: string } | undefined> => {
     try {
       return await runProcess([...opts.command, ...args], { timeoutMs: 10_000 });
     } catch (e) {
@@ -69,9 +85,24 @@ export async function cutFlows(opts: CutOptions): Promise<number> {
     const srcAddr = formatAddress(key.family, key.srcNet);
     const dst = formatAddress(key.family, key.dst);
     if (key.portFrom === key.portTo && !opts.stillAllowed(key)) {
-      const r = await run(['-D', '-f', fam(key), '-p', key.protocol, '-s', srcAddr, '--mask-src', maskText(key.family, key.srcLen), '-d', dst, '--dport', String(key.portFrom)]);
+      const r = await run([
+        '-D',
+        '-f',
+        fam(key),
+        '-p',
+        key.protocol,
+        '-s',
+        srcAddr,
+        '--mask-src',
+        maskText(key.family, key.srcLen),
+        '-d',
+        dst,
+        '--dport',
+        String(key.portFrom),
+      ]);
       if (r === undefined) continue;
-      if (!deleteOk(r.code, r.stderr)) opts.log(`conntrack -D for ${key.text} failed (exit ${r.code}): ${r.stderr.trim()}`);
+      if (!deleteOk(r.code, r.stderr))
+        opts.log(`conntrack -D for ${key.text} failed (exit ${r.code}): ${r.stderr.trim()}`);
       else deleted += Number(/(\d+) flow entries have been deleted/.exec(r.stderr)?.[1] ?? 0);
       continue;
     }
@@ -84,12 +115,43 @@ export async function cutFlows(opts: CutOptions): Promise<number> {
     for (const flow of parseConntrackList(list.stdout)) {
       const src = addressValue(flow.src);
       const d = addressValue(flow.dst);
-      if (src === undefined || d === undefined || !keyMatchesFlow(key, src.value, flow.protocol, flow.dport, d.value)) continue;
-      const point = ruleToKey({ protocol: flow.protocol, portFrom: flow.dport, portTo: flow.dport, sourceCidr: flow.src, destination: flow.dst }, 'flow');
+      if (
+        src === undefined ||
+        d === undefined ||
+        !keyMatchesFlow(key, src.value, flow.protocol, flow.dport, d.value)
+      )
+        continue;
+      const point = ruleToKey(
+        {
+          protocol: flow.protocol,
+          portFrom: flow.dport,
+          portTo: flow.dport,
+          sourceCidr: flow.src,
+          destination: flow.dst,
+        },
+        'flow',
+      );
       if (opts.stillAllowed(point)) continue;
-      const r = await run(['-D', '-f', fam(key), '-p', flow.protocol, '-s', flow.src, '-d', flow.dst, '--sport', String(flow.sport), '--dport', String(flow.dport)]);
+      const r = await run([
+        '-D',
+        '-f',
+        fam(key),
+        '-p',
+        flow.protocol,
+        '-s',
+        flow.src,
+        '-d',
+        flow.dst,
+        '--sport',
+        String(flow.sport),
+        '--dport',
+        String(flow.dport),
+      ]);
       if (r !== undefined && deleteOk(r.code, r.stderr)) deleted += r.code === 0 ? 1 : 0;
-      else if (r !== undefined) opts.log(`conntrack -D of ${flow.src}:${flow.sport} -> ${flow.dst}:${flow.dport} failed (exit ${r.code}): ${r.stderr.trim()}`);
+      else if (r !== undefined)
+        opts.log(
+          `conntrack -D of ${flow.src}:${flow.sport} -> ${flow.dst}:${flow.dport} failed (exit ${r.code}): ${r.stderr.trim()}`,
+        );
     }
   }
   return deleted;

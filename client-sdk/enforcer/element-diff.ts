@@ -50,15 +50,18 @@ export function diffElements<W extends WantedElement>(
 ): ElementDiff<W> {
   const tamperEvents: string[] = [];
   for (const [slot, leaseId] of believed) {
-    if (kernel.get(slot)?.comment !== leaseId) tamperEvents.push(`element ${describe(slot)} of lease ${leaseId} was missing`);
+    if (kernel.get(slot)?.comment !== leaseId)
+      tamperEvents.push(`element ${describe(slot)} of lease ${leaseId} was missing`);
   }
   for (const [slot, e] of kernel) {
     const ours = e.comment !== undefined && (believed.get(slot) === e.comment || knownLease(e.comment));
-    if (!ours) tamperEvents.push(`unknown element ${describe(slot)} (comment ${JSON.stringify(e.comment ?? null)})`);
+    if (!ours)
+      tamperEvents.push(`unknown element ${describe(slot)} (comment ${JSON.stringify(e.comment ?? null)})`);
   }
   // An element without a timeout cannot be given one by re-adding it (the kernel only updates an existing
   // timeout), so it is replaced.
-  const replace = (e: KernelElement | undefined, w: W): boolean => e?.comment !== w.leaseId || e.timeoutS === undefined;
+  const replace = (e: KernelElement | undefined, w: W): boolean =>
+    e?.comment !== w.leaseId || e.timeoutS === undefined;
   const extra = [...kernel].filter(([slot, e]) => {
     const w = wanted.get(slot);
     return w === undefined || replace(e, w);
@@ -72,6 +75,9 @@ export function diffElements<W extends WantedElement>(
     else if (e?.expiresS !== undefined && Math.abs(w.timeoutS - e.expiresS) > 2) refresh.push(w);
   }
   // A flushed 50k-element table must not produce a 50k-line report.
-  const shown = tamperEvents.length > MAX_EVENTS ? [...tamperEvents.slice(0, MAX_EVENTS), `... and ${tamperEvents.length - MAX_EVENTS} more`] : tamperEvents;
+  const shown =
+    tamperEvents.length > MAX_EVENTS
+      ? [...tamperEvents.slice(0, MAX_EVENTS), `... and ${tamperEvents.length - MAX_EVENTS} more`]
+      : tamperEvents;
   return { tamperEvents: shown, extra: extra.map(([, e]) => e), missing, refresh };
 }

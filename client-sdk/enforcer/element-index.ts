@@ -11,7 +11,9 @@
  * the kernel is: unchanged.
  */
 import { bucketOf, mask, type ElementKey, type Family } from './nft-keys.js';
-import { setName } from './nft-ruleset.js';
+import { EnforcerError } from './errors.js';
+import type { Target } from './lease-target.js';
+import { setName, type LayerAdd } from './nft-ruleset.js';
 
 /** One element this enforcer placed. */
 export interface Placement {
@@ -29,7 +31,6 @@ export interface HeldLease {
 
 /** More layers than this means something pathological (thousands of identical grants); refuse. */
 export const MAX_LAYERS = 64;
-
 
 type Undo = () => void;
 
@@ -178,7 +179,12 @@ export class ElementIndex {
     const bucket = bucketOf(key);
     let layer = 0;
     while (layer < layers.length && layers[layer]?.get(bucket)?.overlaps(key) === true) layer++;
-    if (layer >= MAX_LAYERS) throw new Error(`more than ${MAX_LAYERS} overlapping openings for ${key.text}`);
+    if (layer >= MAX_LAYERS) {
+      throw new EnforcerError(
+        'INVALID_LEASE',
+        `more than ${MAX_LAYERS} overlapping openings for ${key.text}`,
+      );
+    }
     const newLayer = layer >= this.layerCount(key.family);
     if (layer >= layers.length) {
       const before = layers.length;
@@ -202,6 +208,53 @@ export class ElementIndex {
     let index = map.get(bucket);
     if (index === undefined) map.set(bucket, (index = new PrefixIndex()));
     return index;
+  }
+
+  /**
+   * Stages the move to `upserts` minus `deletes` (the caller then commits or rolls back). Returns the new
+   * layers, the placements removed, and the placements to (re)write: kept ones too, since re-adding is
+   * how their timeouts move.
+   */
+  stage(
+    upserts: Target,
+    deletes: Iterable<string>,
+    ended: (expiresAtMs: number) => boolean,
+  ): { layers: LayerAdd[]; removed: Placement[]; touched: Placement[] } {
+    const layers: LayerAdd[] = [];
+    const removed: Placement[] = [];
+    const touched: Placement[] = [];
+    this.begin();
+    try {
+      for (const id of deletes) removed.push(...this.removeLease(id));
+      for (const [id, t] of upserts) {
+        // An already-ended lease is a delete: re-adding it with the 1 s minimum would widen access.
+        if (ended(t.expiresAtMs)) {
+          removed.push(...this.removeLease(id));
+          continue;
+        }
+        for (const p of [...(this.#leases.get(id)?.placements.values() ?? [])]) {
+          if (!t.keys.has(p.key.text)) {
+            this.unplace(p);
+            removed.push(p);
+          }
+        }
+        const held = this.holdLease(id, t.expiresAtMs);
+        for (const key of t.keys.values()) {
+          const existing = held.placements.get(key.text);
+          if (existing !== undefined) {
+            touched.push(existing);
+            continue;
+          }
+          const { placement, newLayer } = this.place(id, key);
+          if (newLayer) layers.push({ family: key.family, layer: placement.layer });
+          touched.push(placement);
+        }
+      }
+    } catch (e) {
+      this.rollback();
+      throw e;
+    }
+    return { layers, removed, touched };
   }
 
   /** Whether any held element, in any layer, overlaps `key` (e.g. still allows a flow being cut). */

@@ -1,7 +1,16 @@
 /** Public surface of the firewall enforcers. */
-export type { ApplyBatch, Enforcer, EnforcerLease, EnforcerRule, LeaseCounter, Protocol, ReconcileReport } from './types.js';
+export type {
+  ApplyBatch,
+  Enforcer,
+  EnforcerLease,
+  EnforcerRule,
+  LeaseCounter,
+  Protocol,
+  ReconcileReport,
+} from './types.js';
 export { EnforcerError, isEnforcerError, type EnforcerErrorCode } from './errors.js';
-export { NftEnforcer, type NftEnforcerOptions, type TamperWatch, type WatchTamperOptions } from './nft-enforcer.js';
+export { NftEnforcer, type NftEnforcerOptions } from './nft-enforcer.js';
+export type { TamperWatch, WatchTamperOptions } from './tamper-watch.js';
 export { CommandEnforcer, type CommandEnforcerOptions } from './command-enforcer.js';
 export {
   renderTable,

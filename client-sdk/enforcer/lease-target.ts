@@ -18,8 +18,16 @@ export function toTarget(leases: Iterable<readonly [string, EnforcerLease]>, fie
   for (const [id, lease] of leases) {
     const at = `${field}[${i++}]`;
     validateLeaseId(lease.leaseId, `${at}.leaseId`);
-    if (id !== lease.leaseId) throw new EnforcerError('INVALID_LEASE', `${at}: map key ${JSON.stringify(id)} differs from leaseId ${JSON.stringify(lease.leaseId)}`);
-    if (!Number.isFinite(lease.expiresAtMs)) throw new EnforcerError('INVALID_LEASE', `${at}.expiresAtMs: ${lease.expiresAtMs} is not a time; use ms since the epoch`);
+    if (id !== lease.leaseId)
+      throw new EnforcerError(
+        'INVALID_LEASE',
+        `${at}: map key ${JSON.stringify(id)} differs from leaseId ${JSON.stringify(lease.leaseId)}`,
+      );
+    if (!Number.isFinite(lease.expiresAtMs))
+      throw new EnforcerError(
+        'INVALID_LEASE',
+        `${at}.expiresAtMs: ${lease.expiresAtMs} is not a time; use ms since the epoch`,
+      );
     const keys = new Map<string, ElementKey>();
     lease.rules.forEach((rule, r) => {
       const key = ruleToKey(rule, `${at}.rules[${r}]`);

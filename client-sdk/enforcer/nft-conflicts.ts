@@ -13,11 +13,17 @@ export function findConflicts(listing: NftListing, hook: string): string[] {
     if (c.family === TABLE_FAMILY && c.table === TABLE_NAME) continue;
     if (!['ip', 'ip6', 'inet'].includes(c.family) || c.hook !== hook) continue;
     const where = `${c.family} ${c.table} chain ${c.name} (hook ${hook})`;
-    if (c.policy === 'drop') warnings.push(`${where} has policy drop: traffic Pinhole accepts is still dropped there`);
+    if (c.policy === 'drop')
+      warnings.push(`${where} has policy drop: traffic Pinhole accepts is still dropped there`);
     const drops = listing.rules.filter(
-      (r) => r.family === c.family && r.table === c.table && r.chain === c.name && r.verdicts.some((v) => v === 'drop' || v === 'reject'),
+      (r) =>
+        r.family === c.family &&
+        r.table === c.table &&
+        r.chain === c.name &&
+        r.verdicts.some((v) => v === 'drop' || v === 'reject'),
     );
-    if (drops.length > 0) warnings.push(`${where} has ${drops.length} drop/reject rule(s) that may drop leased traffic`);
+    if (drops.length > 0)
+      warnings.push(`${where} has ${drops.length} drop/reject rule(s) that may drop leased traffic`);
   }
   return warnings;
 }

@@ -8,6 +8,7 @@ import { ElementIndex, type Placement } from './element-index.js';
 import { EnforcerError } from './errors.js';
 import { diffElements, type KernelElement, type WantedElement } from './element-diff.js';
 import { findConflicts } from './nft-conflicts.js';
+import { startLoop, type TamperWatch, type WatchTamperOptions } from './tamper-watch.js';
 import { compareStructure, NftExec, tableStructure, type TableStructure } from './nft-exec.js';
 import type { ElementKey } from './nft-keys.js';
 import {
@@ -20,7 +21,6 @@ import {
   type ElementAdd,
   type ElementDelete,
   type EnforcerMode,
-  type LayerAdd,
   type TableConfig,
 } from './nft-ruleset.js';
 import { toTarget, type Target } from './lease-target.js';
@@ -44,22 +44,6 @@ export interface NftEnforcerOptions {
   readonly log?: (msg: string) => void;
   /** Clock, for tests; default `Date.now`. */
   readonly now?: () => number;
-}
-
-/** Options of `watchTamper`. */
-export interface WatchTamperOptions {
-  /** Period of the cheap structure probe; default 250 ms, so a flushed table is back within a second. */
-  readonly intervalMs?: number;
-  /** Upper bound between full element checks; default 30 s (they run more often when they are cheap). */
-  readonly maxFullCheckIntervalMs?: number;
-  /** Called after a tampered table was repaired. */
-  readonly onTamper: (report: ReconcileReport) => void;
-}
-
-/** A running tamper watch. */
-export interface TamperWatch {
-  /** Stops the loop; idempotent. */
-  stop(): void;
 }
 
 /** A lease whose element has less than this left is "dying": its absence is expected, never re-added. */
@@ -104,14 +88,19 @@ export class NftEnforcer implements Enforcer {
 
   /** Runs `fn` after everything queued before it; kernel reads and writes never interleave. */
   #serial<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.#closing !== undefined) return Promise.reject(new EnforcerError('CLOSED', 'the nft enforcer is closed'));
+    if (this.#closing !== undefined)
+      return Promise.reject(new EnforcerError('CLOSED', 'the nft enforcer is closed'));
     const run = this.#queue.then(fn);
     this.#queue = run.catch(() => undefined);
     return run;
   }
 
   #config(): TableConfig {
-    return { mode: this.#mode, adminCidrs: this.#admin, layers: { 4: this.#index.layerCount(4), 6: this.#index.layerCount(6) } };
+    return {
+      mode: this.#mode,
+      adminCidrs: this.#admin,
+      layers: { 4: this.#index.layerCount(4), 6: this.#index.layerCount(6) },
+    };
   }
 
   #adds(placements: Iterable<Placement>, now: number): ElementAdd[] {
@@ -131,7 +120,8 @@ export class NftEnforcer implements Enforcer {
 
   async #refreshGolden(): Promise<void> {
     const structure = tableStructure(await this.#nft.listRulesetTerse());
-    if (structure === undefined) throw new EnforcerError('LIST_FAILED', 'table inet pinhole vanished right after it was loaded');
+    if (structure === undefined)
+      throw new EnforcerError('LIST_FAILED', 'table inet pinhole vanished right after it was loaded');
     this.#golden = structure;
   }
 
@@ -142,49 +132,10 @@ export class NftEnforcer implements Enforcer {
   }
 
   /**
-   * Stages the index towards `upserts` minus `deletes` (caller commits or rolls back). Returns the new
-   * layers, the placements removed and the placements to (re)write.
+   * Loads the whole table in one transaction (idempotent: whatever `inet pinhole` held is replaced), with
+   * the leases this instance already holds. A restarted agent that already has the lease snapshot should
+   * call `reconcile(snapshot)` instead: it loads table and snapshot together, so openings never lapse.
    */
-  #stage(upserts: Target, deletes: Iterable<string>, now: number): { layers: LayerAdd[]; removed: Placement[]; touched: Placement[] } {
-    const layers: LayerAdd[] = [];
-    const removed: Placement[] = [];
-    const touched: Placement[] = [];
-    this.#index.begin();
-    try {
-      for (const id of deletes) removed.push(...this.#index.removeLease(id));
-      for (const [id, t] of upserts) {
-        // An already-ended lease is a delete: re-adding it with the 1 s minimum would widen access.
-        if (t.expiresAtMs + this.#graceMs <= now) {
-          removed.push(...this.#index.removeLease(id));
-          continue;
-        }
-        const old = this.#index.leases.get(id);
-        for (const p of old === undefined ? [] : [...old.placements.values()]) {
-          if (!t.keys.has(p.key.text)) {
-            this.#index.unplace(p);
-            removed.push(p);
-          }
-        }
-        const held = this.#index.holdLease(id, t.expiresAtMs);
-        for (const key of t.keys.values()) {
-          const existing = held.placements.get(key.text);
-          if (existing !== undefined) {
-            touched.push(existing);
-            continue;
-          }
-          const { placement, newLayer } = this.#index.place(id, key);
-          if (newLayer) layers.push({ family: key.family, layer: placement.layer });
-          touched.push(placement);
-        }
-      }
-    } catch (e) {
-      this.#index.rollback();
-      throw e instanceof EnforcerError ? e : new EnforcerError('INVALID_LEASE', String(e instanceof Error ? e.message : e), { cause: e });
-    }
-    return { layers, removed, touched };
-  }
-
-  /** Loads the whole table (idempotent), with the leases already held. */
   init(): Promise<void> {
     return this.#serial(async () => {
       const now = this.#now();
@@ -196,16 +147,27 @@ export class NftEnforcer implements Enforcer {
 
   /** Applies one batch as one nft transaction; on failure nothing changed and the error is thrown. */
   async apply(batch: ApplyBatch): Promise<void> {
-    const target = toTarget(batch.upserts.map((l): [string, EnforcerLease] => [l.leaseId, l]), 'upserts');
+    const target = toTarget(
+      batch.upserts.map((l): [string, EnforcerLease] => [l.leaseId, l]),
+      'upserts',
+    );
     const deletes = new Set(batch.deletes);
     for (const id of deletes) target.delete(id);
     await this.#serial(async () => {
-      if (this.#golden === undefined) throw new EnforcerError('APPLY_FAILED', 'apply() before init(): call init() first');
+      if (this.#golden === undefined)
+        throw new EnforcerError('APPLY_FAILED', 'apply() before init(): call init() first');
       const now = this.#now();
       this.#prune(now);
-      const staged = this.#stage(target, deletes, now);
-      const deleteOps = staged.removed.map((p): ElementDelete => ({ set: setName(p.key.family, p.layer), keyText: p.key.text }));
-      const script = renderBatch(this.#config(), { layers: staged.layers, deletes: deleteOps, adds: this.#adds(staged.touched, now) });
+      const staged = this.#index.stage(target, deletes, (at) => at + this.#graceMs <= now);
+      const deleteOps = staged.removed.map((p): ElementDelete => ({
+        set: setName(p.key.family, p.layer),
+        keyText: p.key.text,
+      }));
+      const script = renderBatch(this.#config(), {
+        layers: staged.layers,
+        deletes: deleteOps,
+        adds: this.#adds(staged.touched, now),
+      });
       if (script !== '') {
         try {
           await this.#nft.apply(script);
@@ -222,10 +184,19 @@ export class NftEnforcer implements Enforcer {
 
   async #cutRemoved(keys: readonly ElementKey[]): Promise<void> {
     if (!this.#cut || keys.length === 0) return;
-    await cutFlows({ command: this.#conntrack, removed: keys, stillAllowed: (k) => this.#index.anyOverlap(k), log: this.#log });
+    await cutFlows({
+      command: this.#conntrack,
+      removed: keys,
+      stillAllowed: (k) => this.#index.anyOverlap(k),
+      log: this.#log,
+    });
   }
 
-  /** Makes the kernel hold exactly `desired`; see `ReconcileReport` for what is counted. */
+  /**
+   * Makes the kernel hold exactly `desired` (which replaces what this instance holds), in one
+   * transaction: incremental when the table's declarations are intact, a full reload otherwise (which
+   * resets element counters). Also the first call after a restart: it then loads the table itself.
+   */
   async reconcile(desired: ReadonlyMap<string, EnforcerLease>): Promise<ReconcileReport> {
     const target = toTarget(desired, 'desired');
     return this.#serial(() => this.#reconcileTo(target));
@@ -234,7 +205,10 @@ export class NftEnforcer implements Enforcer {
   #heldAsTarget(): Target {
     const t: Target = new Map();
     for (const [id, lease] of this.#index.leases) {
-      t.set(id, { expiresAtMs: lease.expiresAtMs, keys: new Map([...lease.placements.values()].map((p) => [p.key.text, p.key])) });
+      t.set(id, {
+        expiresAtMs: lease.expiresAtMs,
+        keys: new Map([...lease.placements.values()].map((p) => [p.key.text, p.key])),
+      });
     }
     return t;
   }
@@ -247,7 +221,8 @@ export class NftEnforcer implements Enforcer {
     const believed = new Map<string, string>();
     for (const p of this.#allPlacements()) {
       const lease = this.#index.leases.get(p.leaseId);
-      if (lease !== undefined && lease.expiresAtMs + this.#graceMs - now > DYING_MS) believed.set(slot(p), p.leaseId);
+      if (lease !== undefined && lease.expiresAtMs + this.#graceMs - now > DYING_MS)
+        believed.set(slot(p), p.leaseId);
     }
     const kernel = new Map<string, KernelElement>();
     let unparsable = false;
@@ -258,7 +233,11 @@ export class NftEnforcer implements Enforcer {
       }
     }
     const heldBefore = new Set(this.#index.leases.keys());
-    const staged = this.#stage(target, [...heldBefore].filter((id) => !target.has(id)), now);
+    const staged = this.#index.stage(
+      target,
+      [...heldBefore].filter((id) => !target.has(id)),
+      (at) => at + this.#graceMs <= now,
+    );
     const wanted = new Map<string, WantedElement & { placement: Placement }>();
     for (const p of this.#allPlacements()) {
       const expiresAtMs = this.#index.leases.get(p.leaseId)?.expiresAtMs ?? 0;
@@ -272,18 +251,27 @@ export class NftEnforcer implements Enforcer {
     const diff = diffElements(believed, kernel, wanted, (id) => heldBefore.has(id) || target.has(id));
     const events = [...diff.tamperEvents];
     let tampered = events.length > 0;
-    const diffs = this.#golden === undefined ? ['table not initialised'] : compareStructure(this.#golden, listing === undefined ? undefined : tableStructure(listing));
+    const diffs =
+      this.#golden === undefined
+        ? ['table not initialised']
+        : compareStructure(this.#golden, listing === undefined ? undefined : tableStructure(listing));
     let script: string;
     if (diffs.length > 0 || unparsable) {
       if (this.#golden !== undefined) {
         tampered = true;
-        events.push(...diffs.map((d) => `${d}: reloaded the table`), ...(unparsable ? ['foreign elements of unknown shape: reloaded the table'] : []));
+        events.push(
+          ...diffs.map((d) => `${d}: reloaded the table`),
+          ...(unparsable ? ['foreign elements of unknown shape: reloaded the table'] : []),
+        );
       }
       const alive = [...wanted.values()].filter((w) => w.alive).map((w) => w.placement);
       script = renderTable(this.#config(), this.#adds(alive, now));
     } else {
       const deletes = diff.extra.map((e): ElementDelete => ({ set: e.set, keyText: e.keyText ?? '' }));
-      const adds = this.#adds([...diff.missing, ...diff.refresh].map((w) => w.placement), now);
+      const adds = this.#adds(
+        [...diff.missing, ...diff.refresh].map((w) => w.placement),
+        now,
+      );
       script = renderBatch(this.#config(), { layers: staged.layers, deletes, adds });
     }
     if (script !== '') {
@@ -308,7 +296,9 @@ export class NftEnforcer implements Enforcer {
   counters(): Promise<LeaseCounter[]> {
     return this.#serial(async () => {
       const listing = await this.#nft.listTable();
-      const sums = new Map<string, LeaseCounter>([...this.#index.leases.keys()].map((id) => [id, { leaseId: id, packets: 0, bytes: 0 }]));
+      const sums = new Map<string, LeaseCounter>(
+        [...this.#index.leases.keys()].map((id) => [id, { leaseId: id, packets: 0, bytes: 0 }]),
+      );
       for (const set of listing?.sets ?? []) {
         for (const e of set.elements) {
           const c = sums.get(e.comment ?? '');
@@ -331,25 +321,15 @@ export class NftEnforcer implements Enforcer {
     this.#watch?.stop();
     const intervalMs = options.intervalMs ?? 250;
     const maxFull = options.maxFullCheckIntervalMs ?? 30_000;
-    let stopped = false;
-    let timer: NodeJS.Timeout | undefined;
-    const tick = async (): Promise<void> => {
+    const watch = startLoop(intervalMs, async () => {
       try {
         const report = await this.#serial(() => this.#tamperCheck(intervalMs, maxFull));
-        if (report?.tampered === true && !stopped) options.onTamper(report);
+        if (report?.tampered === true && this.#watch === watch) options.onTamper(report);
       } catch (e) {
-        if (!stopped && this.#closing === undefined) this.#log(`tamper watch: ${e instanceof Error ? e.message : String(e)}`);
+        if (this.#closing === undefined)
+          this.#log(`tamper watch: ${e instanceof Error ? e.message : String(e)}`);
       }
-      if (!stopped && this.#closing === undefined) timer = setTimeout(() => void tick(), intervalMs).unref();
-    };
-    timer = setTimeout(() => void tick(), intervalMs).unref();
-    const watch: TamperWatch = {
-      stop: () => {
-        stopped = true;
-        clearTimeout(timer);
-        if (this.#watch === watch) this.#watch = undefined;
-      },
-    };
+    });
     this.#watch = watch;
     return watch;
   }

@@ -109,10 +109,18 @@ export function parseNftJson(text: string): NftListing {
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw new EnforcerError('LIST_FAILED', `nft -j printed invalid JSON (${text.slice(0, 80)}...)`, { cause: e });
+    throw new EnforcerError('LIST_FAILED', `nft -j printed invalid JSON (${text.slice(0, 80)}...)`, {
+      cause: e,
+    });
   }
-  if (!isRecord(doc) || !Array.isArray(doc.nftables)) throw new EnforcerError('LIST_FAILED', 'nft -j output has no "nftables" array');
-  const listing = { tables: [] as NftListing['tables'][number][], sets: [] as NftSet[], chains: [] as NftChain[], rules: [] as NftRule[] };
+  if (!isRecord(doc) || !Array.isArray(doc.nftables))
+    throw new EnforcerError('LIST_FAILED', 'nft -j output has no "nftables" array');
+  const listing = {
+    tables: [] as NftListing['tables'][number][],
+    sets: [] as NftSet[],
+    chains: [] as NftChain[],
+    rules: [] as NftRule[],
+  };
   for (const item of doc.nftables as unknown[]) {
     if (!isRecord(item)) continue;
     if (isRecord(item.table)) {
@@ -165,7 +173,8 @@ export interface TableStructure {
 
 /** Extracts the Pinhole table's structure from a listing, or undefined when the table is absent. */
 export function tableStructure(listing: NftListing): TableStructure | undefined {
-  const ours = (o: { family: string; table: string }): boolean => o.family === TABLE_FAMILY && o.table === TABLE_NAME;
+  const ours = (o: { family: string; table: string }): boolean =>
+    o.family === TABLE_FAMILY && o.table === TABLE_NAME;
   if (!listing.tables.some((t) => t.family === TABLE_FAMILY && t.name === TABLE_NAME)) return undefined;
   const rules = new Map<string, string[]>();
   for (const r of listing.rules.filter(ours)) {
@@ -191,14 +200,17 @@ export function compareStructure(expected: TableStructure, actual: TableStructur
       if (got === undefined) events.push(`${what} ${name} is missing`);
       else if (got !== sig) events.push(`${what} ${name} was changed`);
     }
-    for (const name of actual[kind].keys()) if (!expected[kind].has(name)) events.push(`unexpected ${what} ${name}`);
+    for (const name of actual[kind].keys())
+      if (!expected[kind].has(name)) events.push(`unexpected ${what} ${name}`);
   }
   for (const [chain, sigs] of expected.rules) {
     const got = actual.rules.get(chain) ?? [];
-    if (got.length !== sigs.length) events.push(`chain ${chain} has ${got.length} rules, expected ${sigs.length}`);
+    if (got.length !== sigs.length)
+      events.push(`chain ${chain} has ${got.length} rules, expected ${sigs.length}`);
     else if (got.some((s, i) => s !== sigs[i])) events.push(`chain ${chain} rules were changed`);
   }
-  for (const chain of actual.rules.keys()) if (!expected.rules.has(chain)) events.push(`unexpected rules in chain ${chain}`);
+  for (const chain of actual.rules.keys())
+    if (!expected.rules.has(chain)) events.push(`unexpected rules in chain ${chain}`);
   return events;
 }
 
@@ -215,7 +227,8 @@ export class NftExec {
 
   /** `command` is the argv prefix that runs nft; `timeoutMs` bounds every invocation. */
   constructor(command: readonly string[], timeoutMs = 30_000) {
-    if (command.length === 0) throw new EnforcerError('INVALID_CONFIG', 'nftCommand: empty; use e.g. ["nft"]');
+    if (command.length === 0)
+      throw new EnforcerError('INVALID_CONFIG', 'nftCommand: empty; use e.g. ["nft"]');
     this.#command = command;
     this.#timeoutMs = timeoutMs;
   }
@@ -231,11 +244,16 @@ export class NftExec {
     }
     if (result.code !== 0) {
       const how = result.code === null ? `killed by ${result.signal ?? 'signal'}` : `exit ${result.code}`;
-      throw new EnforcerError('APPLY_FAILED', `${argv.join(' ')} rejected the batch (${how}); nothing was applied:\n${excerpt(result.stderr)}`);
+      throw new EnforcerError(
+        'APPLY_FAILED',
+        `${argv.join(' ')} rejected the batch (${how}); nothing was applied:\n${excerpt(result.stderr)}`,
+      );
     }
   }
 
-  async #list(args: readonly string[]): Promise<{ ok: true; listing: NftListing } | { ok: false; stderr: string }> {
+  async #list(
+    args: readonly string[],
+  ): Promise<{ ok: true; listing: NftListing } | { ok: false; stderr: string }> {
     const argv = [...this.#command, ...args];
     let result;
     try {
@@ -252,7 +270,10 @@ export class NftExec {
     const r = await this.#list(['-j', 'list', 'table', TABLE_FAMILY, TABLE_NAME]);
     if (r.ok) return r.listing;
     if (/No such file or directory/.test(r.stderr)) return undefined;
-    throw new EnforcerError('LIST_FAILED', `nft -j list table ${TABLE_FAMILY} ${TABLE_NAME} failed:\n${excerpt(r.stderr)}`);
+    throw new EnforcerError(
+      'LIST_FAILED',
+      `nft -j list table ${TABLE_FAMILY} ${TABLE_NAME} failed:\n${excerpt(r.stderr)}`,
+    );
   }
 
   /** `nft -t -j list ruleset`: every table, set declaration, chain and rule, but no set elements. Cheap. */

@@ -90,7 +90,11 @@ export function validateLeaseId(leaseId: string, field: string): void {
 export function normalizeAdminCidrs(cidrs: readonly string[]): TableConfig['adminCidrs'] {
   const parsed = cidrs.map((c, i) => {
     const p = parseCidr(c);
-    if (p === undefined) throw new EnforcerError('INVALID_CONFIG', `adminCidrs[${i}]: ${JSON.stringify(c)} is not an address or CIDR`);
+    if (p === undefined)
+      throw new EnforcerError(
+        'INVALID_CONFIG',
+        `adminCidrs[${i}]: ${JSON.stringify(c)} is not an address or CIDR`,
+      );
     return p;
   });
   const out = { v4: [] as string[], v6: [] as string[] };
@@ -100,7 +104,7 @@ export function normalizeAdminCidrs(cidrs: readonly string[]): TableConfig['admi
     const width = family === 4 ? 32 : 128;
     for (const p of mine) {
       // Overlapping elements in one anonymous set are refused: keep only the outermost prefixes.
-      const covered = kept.some((k) => (p.net >> BigInt(width - k.len)) === (k.net >> BigInt(width - k.len)));
+      const covered = kept.some((k) => p.net >> BigInt(width - k.len) === k.net >> BigInt(width - k.len));
       if (!covered) kept.push(p);
     }
     out[family === 4 ? 'v4' : 'v6'] = kept.map((p) => `${formatAddress(family, p.net)}/${p.len}`);
@@ -138,7 +142,9 @@ function chainBody(cfg: TableConfig): string[] {
   if (cfg.mode === 'host') {
     // Without neighbour discovery a host with policy drop has no working IPv6 at all. Hop limit 255 means
     // the packet was not routed (RFC 4861 §7.1.1), so this opens nothing beyond the link.
-    lines.push('    icmpv6 type { nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept');
+    lines.push(
+      '    icmpv6 type { nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept',
+    );
   }
   for (const family of [4, 6] as const) {
     for (let layer = 0; layer < cfg.layers[family]; layer++) lines.push(`    ${lookupRule(family, layer)}`);
@@ -150,7 +156,8 @@ function chainBody(cfg: TableConfig): string[] {
 export function renderTableDefinition(cfg: TableConfig): string {
   const parts = [`table ${TABLE} {`];
   for (const family of [4, 6] as const) {
-    for (let layer = 0; layer < cfg.layers[family]; layer++) parts.push(`  set ${setName(family, layer)} {\n${setBody(family)}  }`);
+    for (let layer = 0; layer < cfg.layers[family]; layer++)
+      parts.push(`  set ${setName(family, layer)} {\n${setBody(family)}  }`);
   }
   // A chain's closing brace must follow a newline: `...; }` on one line is a syntax error in nft -f.
   parts.push(`  chain ${chainName(cfg.mode)} {\n${chainBody(cfg).join('\n')}\n  }`, '}');
@@ -213,7 +220,15 @@ export function renderTable(cfg: TableConfig, adds: readonly ElementAdd[]): stri
  */
 export function renderBatch(
   cfg: TableConfig,
-  batch: { readonly layers: readonly LayerAdd[]; readonly deletes: readonly ElementDelete[]; readonly adds: readonly ElementAdd[] },
+  batch: {
+    readonly layers: readonly LayerAdd[];
+    readonly deletes: readonly ElementDelete[];
+    readonly adds: readonly ElementAdd[];
+  },
 ): string {
-  return batch.layers.map((l) => renderLayerAdd(cfg, l)).join('') + renderDeletes(batch.deletes) + renderAdds(batch.adds);
+  return (
+    batch.layers.map((l) => renderLayerAdd(cfg, l)).join('') +
+    renderDeletes(batch.deletes) +
+    renderAdds(batch.adds)
+  );
 }

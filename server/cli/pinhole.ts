@@ -5,6 +5,7 @@ import { isPinholeError } from '../core/errors.js';
 import { registerServeCommand } from './serve.js';
 import { registerCertsCommands } from './certs.js';
 import { registerPolicyCommands } from './policy.js';
+import { registerAgentCommand } from '../../client-sdk/cli/agent.js';
 
 export function buildProgram(): Command {
   const program = new Command('pinhole')
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerCertsCommands(program);
   registerPolicyCommands(program);
+  registerAgentCommand(program);
   return program;
 }
 

@@ -10,6 +10,16 @@ export const ConfigSchema = z
     listen: z.string().regex(/^.+:\d{1,5}$/, 'use HOST:PORT, e.g. 127.0.0.1:7443').default('127.0.0.1:7443'),
     /** Directory for the SQLite database and server keys. Created 0700 if missing. */
     dataDir: z.string().min(1).default('data'),
+    admin: z
+      .object({
+        /**
+         * host:port of the admin web console and its JSON API: HTTPS, admin client certificates
+         * only. Port 0 picks a free port (tests). Keep it on loopback or an admin network.
+         */
+        listen: z.string().regex(/^.+:\d{1,5}$/, 'use HOST:PORT, e.g. 127.0.0.1:7444').default('127.0.0.1:7444'),
+      })
+      .strict()
+      .default({ listen: '127.0.0.1:7444' }),
     certs: z
       .object({
         /** Directory holding ca.crt, server.crt, server.key and trust-domain. */

@@ -8,9 +8,17 @@ export type Family = 4 | 6;
 
 export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
 
+/**
+ * Strict validity: IPv4 only as four decimal parts. ipaddr.js (like inet_aton) also accepts
+ * `198.18.1` or `0xc6.18.1.1`, which silently mean other addresses; a firewall must not guess.
+ */
+function isStrictAddress(text: string): boolean {
+  return text.includes(':') ? ipaddr.IPv6.isValid(text) : ipaddr.IPv4.isValidFourPartDecimal(text);
+}
+
 /** A single address, IPv4-mapped IPv6 refused so one host has one spelling. */
 export function parseAddress(text: string): Parsed<string> {
-  if (!ipaddr.isValid(text)) return { ok: false, error: `${JSON.stringify(text)} is not an IP address` };
+  if (!isStrictAddress(text)) return { ok: false, error: `${JSON.stringify(text)} is not an IP address` };
   const addr = ipaddr.parse(text);
   if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) {
     return { ok: false, error: `${text} is an IPv4-mapped IPv6 address; use the IPv4 form` };
@@ -24,6 +32,11 @@ export function parseCidr(text: string): Parsed<string> {
     const a = parseAddress(text);
     if (!a.ok) return a;
     return { ok: true, value: `${a.value}/${familyOf(a.value) === 4 ? 32 : 128}` };
+  }
+  const [addrText = '', prefixText = ''] = text.split('/');
+  if (!isStrictAddress(addrText)) return { ok: false, error: `${JSON.stringify(text)}: ${JSON.stringify(addrText)} is not an IP address` };
+  if (!/^\d{1,3}$/.test(prefixText)) {
+    return { ok: false, error: `${JSON.stringify(text)}: prefix ${JSON.stringify(prefixText)} is not a number; use 0-${addrText.includes(':') ? 128 : 32}` };
   }
   let range: [ipaddr.IPv4 | ipaddr.IPv6, number];
   try {

@@ -11,6 +11,7 @@ import { ANY_SOURCES, type GroupResolver } from './groups.js';
 import { isRuleActive, type CompiledPolicy, type CompiledRule } from './model.js';
 import {
   familySet,
+  formatAddress,
   intersect,
   parseAddress,
   parseCidr,
@@ -119,7 +120,7 @@ export function resolveOpening(ctx: EvalContext, spec: OpeningSpec, i: number): 
     });
   }
   const unique = new Map<string, Cidr>();
-  for (const d of destinations) unique.set(`${d.family}:${d.start}`, d);
+  for (const d of destinations) unique.set(formatAddress(d), d);
   let sources: FamilySets = spec.sources.length === 0 ? ANY_SOURCES : EMPTY_SETS;
   spec.sources.forEach((s, j) => {
     const field = `openings[${i}].sources[${j}]`;
@@ -156,6 +157,7 @@ export function computeCell(
   covering: readonly CompiledRule[],
   base: Pick<Cell, 'protocol' | 'portFrom' | 'portTo' | 'destIndex' | 'destination' | 'requested'>,
 ): Cell {
+  if (covering.length === 0) return makeCell(base, [], [], []);
   const fam = base.destination.family;
   let auto: CidrSet = [];
   let manual: CidrSet = [];
@@ -169,7 +171,22 @@ export function computeCell(
   }
   manual = subtract(subtract(manual, auto), denied);
   auto = subtract(auto, denied);
-  return { ...base, auto, manual, denied };
+  return makeCell(base, auto, manual, denied);
+}
+
+// Explicit construction, not `{ ...base }`: keeps one object shape on this hot path.
+function makeCell(base: Omit<Cell, 'auto' | 'manual' | 'denied'>, auto: CidrSet, manual: CidrSet, denied: CidrSet): Cell {
+  return {
+    protocol: base.protocol,
+    portFrom: base.portFrom,
+    portTo: base.portTo,
+    destIndex: base.destIndex,
+    destination: base.destination,
+    requested: base.requested,
+    auto,
+    manual,
+    denied,
+  };
 }
 
 /** Sort and merge adjacent runs so any partition of the same region yields the same list. */
@@ -190,7 +207,8 @@ export function normalizeCells(cells: readonly Cell[]): Cell[] {
       setsEqual(last.manual, c.manual) &&
       setsEqual(last.denied, c.denied)
     ) {
-      out[out.length - 1] = { ...last, portTo: c.portTo };
+      const merged = { protocol: last.protocol, portFrom: last.portFrom, portTo: c.portTo, destIndex: last.destIndex };
+      out[out.length - 1] = makeCell({ ...merged, destination: last.destination, requested: last.requested }, last.auto, last.manual, last.denied);
     } else out.push(c);
   }
   return out;

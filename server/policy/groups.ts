@@ -16,6 +16,7 @@ import {
   anyCidr,
   EMPTY_SETS,
   familySet,
+  longLivedSets,
   parseAddress,
   setContainsAddress,
   toFamilySets,
@@ -139,6 +140,7 @@ export class GroupResolver {
       out = unionFamilies(out, toFamilySets(extra));
     }
     for (const nested of g.groups) out = unionFamilies(out, this.groupSources(nested));
+    out = longLivedSets(out);
     this.#groupCache.set(name, out);
     return out;
   }

@@ -93,15 +93,31 @@ export class NetnsLab {
   }
 
   /** A veth pair between two namespaces with the given addresses (CIDR notation), both ends up. */
-  async link(a: { ns: string; addrs: string[] }, b: { ns: string; addrs: string[] }): Promise<{ ifA: string; ifB: string }> {
+  async link(
+    a: { ns: string; addrs: string[] },
+    b: { ns: string; addrs: string[] },
+  ): Promise<{ ifA: string; ifB: string }> {
     const n = ++seq;
     const ifA = `p${process.pid % 100000}x${n}a`;
     const ifB = `p${process.pid % 100000}x${n}b`;
     await must(['ip', 'link', 'add', ifA, 'netns', a.ns, 'type', 'veth', 'peer', 'name', ifB, 'netns', b.ns]);
-    for (const [ns, dev, addrs] of [[a.ns, ifA, a.addrs], [b.ns, ifB, b.addrs]] as const) {
+    for (const [ns, dev, addrs] of [
+      [a.ns, ifA, a.addrs],
+      [b.ns, ifB, b.addrs],
+    ] as const) {
       for (const addr of addrs) {
         // nodad: an IPv6 address is usable at once instead of after duplicate address detection.
-        await must(['ip', '-n', ns, 'addr', 'add', addr, 'dev', dev, ...(addr.includes(':') ? ['nodad'] : [])]);
+        await must([
+          'ip',
+          '-n',
+          ns,
+          'addr',
+          'add',
+          addr,
+          'dev',
+          dev,
+          ...(addr.includes(':') ? ['nodad'] : []),
+        ]);
       }
       await must(['ip', '-n', ns, 'link', 'set', dev, 'up']);
     }
@@ -119,7 +135,9 @@ export class NetnsLab {
   }
 
   #spawn(ns: string, script: string, args: string[]): ChildProcessWithoutNullStreams {
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script, ...args], { stdio: 'pipe' });
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script, ...args], {
+      stdio: 'pipe',
+    });
     this.#children.add(child);
     child.on('exit', () => this.#children.delete(child));
     return child;
@@ -140,7 +158,15 @@ export class NetnsLab {
 
   /** Tries one TCP connect from inside `ns`; true when it completed within the timeout. */
   async canConnect(ns: string, host: string, port: number, opts: ConnectOptions = {}): Promise<boolean> {
-    const r = await this.exec(ns, [process.execPath, '-e', PROBE, host, String(port), opts.localAddress ?? '', String(opts.timeoutMs ?? 800)]);
+    const r = await this.exec(ns, [
+      process.execPath,
+      '-e',
+      PROBE,
+      host,
+      String(port),
+      opts.localAddress ?? '',
+      String(opts.timeoutMs ?? 800),
+    ]);
     return r.code === 0;
   }
 

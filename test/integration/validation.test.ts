@@ -47,12 +47,15 @@ const cases: [string, OpenRequest, string, RegExp][] = [
 ];
 
 describe('malformed requests', () => {
-  it.each(cases)('%s → INVALID_ARGUMENT naming %s', async (_label, request, field, message) => {
+  it.each(cases.map(([label, request, field, message]) => ({ label, request, field, message })))(
+    '$label → INVALID_ARGUMENT naming $field',
+    async ({ request, field, message }) => {
     const err = await callError(unaryCall(web, web.Open, request));
     expect(err.code).toBe(status.INVALID_ARGUMENT);
     expect(err.details.startsWith(`${field}: `)).toBe(true);
     expect(err.details).toMatch(message);
-  });
+    },
+  );
 
   it('a bad lease id on Renew names lease_id', async () => {
     const err = await callError(unaryCall(web, web.Renew, { leaseId: '../../etc' }));

@@ -14,9 +14,18 @@ import { NetnsLab } from '../helpers/netns.js';
 const lab = new NetnsLab();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function lease(leaseId: string, sourceCidr: string, expiresInMs: number, over: Partial<EnforcerRule> = {}): EnforcerLease {
+function lease(
+  leaseId: string,
+  sourceCidr: string,
+  expiresInMs: number,
+  over: Partial<EnforcerRule> = {},
+): EnforcerLease {
   const destination = sourceCidr.includes(':') ? '2001:2::2' : '198.18.1.2';
-  return { leaseId, expiresAtMs: Date.now() + expiresInMs, rules: [{ protocol: 'tcp', portFrom: 5432, portTo: 5432, sourceCidr, destination, ...over }] };
+  return {
+    leaseId,
+    expiresAtMs: Date.now() + expiresInMs,
+    rules: [{ protocol: 'tcp', portFrom: 5432, portTo: 5432, sourceCidr, destination, ...over }],
+  };
 }
 
 interface ListedElement {
@@ -36,19 +45,30 @@ const logs: string[] = [];
 async function elements(): Promise<Map<string, ListedElement & { set: string }>> {
   const r = await lab.must(host, ['nft', '-j', 'list', 'table', 'inet', 'pinhole']);
   const out = new Map<string, ListedElement & { set: string }>();
-  for (const item of (JSON.parse(r.stdout) as { nftables: { set?: { name: string; elem?: { elem: ListedElement & { counter: { packets: number } } }[] } }[] }).nftables) {
-    for (const e of item.set?.elem ?? []) out.set(e.elem.comment, { ...e.elem, packets: e.elem.counter.packets, set: item.set?.name ?? '' });
+  for (const item of (
+    JSON.parse(r.stdout) as {
+      nftables: {
+        set?: { name: string; elem?: { elem: ListedElement & { counter: { packets: number } } }[] };
+      }[];
+    }
+  ).nftables) {
+    for (const e of item.set?.elem ?? [])
+      out.set(e.elem.comment, { ...e.elem, packets: e.elem.counter.packets, set: item.set?.name ?? '' });
   }
   return out;
 }
 
-const connect = (from: string, to = '198.18.1.2', opts: { localAddress?: string } = {}) => lab.canConnect(from, to, 5432, opts);
+const connect = (from: string, to = '198.18.1.2', opts: { localAddress?: string } = {}) =>
+  lab.canConnect(from, to, 5432, opts);
 
 beforeAll(async () => {
   client = await lab.namespace('cli');
   outside = await lab.namespace('out');
   host = await lab.namespace('host');
-  await lab.link({ ns: client, addrs: ['198.18.1.1/24', '2001:2::1/64'] }, { ns: host, addrs: ['198.18.1.2/24', '2001:2::2/64'] });
+  await lab.link(
+    { ns: client, addrs: ['198.18.1.1/24', '2001:2::1/64'] },
+    { ns: host, addrs: ['198.18.1.2/24', '2001:2::2/64'] },
+  );
   await lab.link({ ns: outside, addrs: ['198.18.3.1/24'] }, { ns: host, addrs: ['198.18.3.2/24'] });
   await lab.must(outside, ['ip', 'route', 'add', '198.18.1.0/24', 'via', '198.18.3.2']);
   await lab.listen(host, 5432);
@@ -96,7 +116,16 @@ describe('NftEnforcer, host mode, real packets', () => {
       await enforcer.apply({ upserts: [], deletes: ['lse_a'] });
       expect(await connect(client)).toBe(false);
       expect(await held.echo('after', 1500)).toBe(false);
-      const ct = await lab.must(host, ['conntrack', '-L', '-p', 'tcp', '-s', '198.18.1.1', '--dport', '5432']);
+      const ct = await lab.must(host, [
+        'conntrack',
+        '-L',
+        '-p',
+        'tcp',
+        '-s',
+        '198.18.1.1',
+        '--dport',
+        '5432',
+      ]);
       expect(ct.stdout).not.toContain('ESTABLISHED');
       expect(logs.filter((l) => l.startsWith('conntrack'))).toEqual([]);
     } finally {
@@ -142,7 +171,10 @@ describe('NftEnforcer, host mode, real packets', () => {
   });
 
   it('overlapping leases get separate layers; deleting one keeps the other and its connections', async () => {
-    await enforcer.apply({ upserts: [lease('lse_wide', '198.18.1.0/24', 60_000), lease('lse_narrow', '198.18.1.1/32', 60_000)], deletes: [] });
+    await enforcer.apply({
+      upserts: [lease('lse_wide', '198.18.1.0/24', 60_000), lease('lse_narrow', '198.18.1.1/32', 60_000)],
+      deletes: [],
+    });
     const els = await elements();
     expect([els.get('lse_wide')?.set, els.get('lse_narrow')?.set].sort()).toEqual(['open4', 'open4_1']);
     const held = await lab.hold(client, '198.18.1.2', 5432);
@@ -160,9 +192,26 @@ describe('NftEnforcer, host mode, real packets', () => {
 
   it('a transaction the kernel rejects changes nothing and throws; reconcile removes the intruder', async () => {
     // A hand-added element that overlaps what the next batch adds: the kernel refuses the whole batch.
-    await lab.must(host, ['nft', 'add', 'element', 'inet', 'pinhole', 'open4', '{ 198.18.1.0/24 . tcp . 6000 . 198.18.1.2 }']);
-    const batch = { upserts: [lease('lse_ok', '198.18.1.0/24', 60_000), lease('lse_clash', '198.18.1.0/25', 60_000, { portFrom: 6000, portTo: 6000 })], deletes: [] };
-    await expect(enforcer.apply(batch)).rejects.toMatchObject({ code: 'APPLY_FAILED', message: expect.stringContaining('File exists') as unknown });
+    await lab.must(host, [
+      'nft',
+      'add',
+      'element',
+      'inet',
+      'pinhole',
+      'open4',
+      '{ 198.18.1.0/24 . tcp . 6000 . 198.18.1.2 }',
+    ]);
+    const batch = {
+      upserts: [
+        lease('lse_ok', '198.18.1.0/24', 60_000),
+        lease('lse_clash', '198.18.1.0/25', 60_000, { portFrom: 6000, portTo: 6000 }),
+      ],
+      deletes: [],
+    };
+    await expect(enforcer.apply(batch)).rejects.toMatchObject({
+      code: 'APPLY_FAILED',
+      message: expect.stringContaining('File exists') as unknown,
+    });
     expect(await connect(client)).toBe(false);
     expect([...(await elements()).keys()]).toEqual([undefined]);
     const report = await enforcer.reconcile(new Map());
@@ -174,10 +223,18 @@ describe('NftEnforcer, host mode, real packets', () => {
   });
 
   it('an nft that fails leaves the enforcer usable and throws a clear error', async () => {
-    const fake = new NftEnforcer({ mode: 'host', nftCommand: ['sh', '-c', 'cat >/dev/null; echo "simulated nft failure" >&2; exit 1', 'nft'] });
-    await expect(fake.init()).rejects.toMatchObject({ code: 'APPLY_FAILED', message: expect.stringContaining('simulated nft failure') as unknown });
+    const fake = new NftEnforcer({
+      mode: 'host',
+      nftCommand: ['sh', '-c', 'cat >/dev/null; echo "simulated nft failure" >&2; exit 1', 'nft'],
+    });
+    await expect(fake.init()).rejects.toMatchObject({
+      code: 'APPLY_FAILED',
+      message: expect.stringContaining('simulated nft failure') as unknown,
+    });
     await fake.close();
-    await expect(enforcer.apply({ upserts: [{ ...lease('bad id', '198.18.1.0/24', 60_000) }], deletes: [] })).rejects.toMatchObject({ code: 'INVALID_LEASE' });
+    await expect(
+      enforcer.apply({ upserts: [{ ...lease('bad id', '198.18.1.0/24', 60_000) }], deletes: [] }),
+    ).rejects.toMatchObject({ code: 'INVALID_LEASE' });
     expect(await connect(client)).toBe(false);
   });
 
@@ -187,7 +244,11 @@ describe('NftEnforcer, host mode, real packets', () => {
     const durations: string[] = [];
     const watch = enforcer.watchTamper({ onTamper: (r) => reports.push(r) });
     try {
-      for (const cmd of [['flush', 'table', 'inet', 'pinhole'], ['delete', 'table', 'inet', 'pinhole'], ['flush', 'set', 'inet', 'pinhole', 'open4']]) {
+      for (const cmd of [
+        ['flush', 'table', 'inet', 'pinhole'],
+        ['delete', 'table', 'inet', 'pinhole'],
+        ['flush', 'set', 'inet', 'pinhole', 'open4'],
+      ]) {
         const seen = reports.length;
         await lab.must(host, ['nft', ...cmd]);
         const started = Date.now();
@@ -211,12 +272,40 @@ describe('NftEnforcer, host mode, real packets', () => {
   });
 
   it('warns about another table that drops on the same hook', async () => {
-    await lab.must(host, ['nft', '-f', '-'], 'table ip other {\n  chain c {\n    type filter hook input priority 10; policy drop;\n  }\n}\n');
+    await lab.must(
+      host,
+      ['nft', '-f', '-'],
+      'table ip other {\n  chain c {\n    type filter hook input priority 10; policy drop;\n  }\n}\n',
+    );
     try {
       const warnings = await enforcer.detectConflicts();
       expect(warnings.join('\n')).toContain('ip other chain c (hook input) has policy drop');
     } finally {
       await lab.must(host, ['nft', 'delete', 'table', 'ip', 'other']);
+    }
+  });
+});
+
+describe('NftEnforcer without connection cutting', () => {
+  it('leaves established connections alone on delete (they ride ct state established)', async () => {
+    const keep = new NftEnforcer({
+      mode: 'host',
+      nftCommand: ['ip', 'netns', 'exec', host, 'nft'],
+      cutConnectionsOnDelete: false,
+    });
+    try {
+      await keep.init();
+      await keep.apply({ upserts: [lease('lse_keep', '198.18.1.0/24', 60_000)], deletes: [] });
+      const held = await lab.hold(client, '198.18.1.2', 5432);
+      try {
+        await keep.apply({ upserts: [], deletes: ['lse_keep'] });
+        expect(await connect(client)).toBe(false);
+        expect(await held.echo('survives')).toBe(true);
+      } finally {
+        held.close();
+      }
+    } finally {
+      await keep.close();
     }
   });
 });
@@ -237,7 +326,11 @@ describe('NftEnforcer, gateway mode', () => {
     await lab.must(gsrv, ['ip', 'route', 'add', '198.18.4.0/24', 'via', '198.18.5.254']);
     await lab.must(gw, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
     await lab.listen(gsrv, 5432);
-    gateway = new NftEnforcer({ mode: 'gateway', nftCommand: ['ip', 'netns', 'exec', gw, 'nft'], conntrackCommand: ['ip', 'netns', 'exec', gw, 'conntrack'] });
+    gateway = new NftEnforcer({
+      mode: 'gateway',
+      nftCommand: ['ip', 'netns', 'exec', gw, 'nft'],
+      conntrackCommand: ['ip', 'netns', 'exec', gw, 'conntrack'],
+    });
   });
 
   afterAll(async () => {
@@ -248,7 +341,19 @@ describe('NftEnforcer, gateway mode', () => {
     expect(await lab.canConnect(gcli, '198.18.5.1', 5432)).toBe(true);
     await gateway.init();
     expect(await lab.canConnect(gcli, '198.18.5.1', 5432)).toBe(false);
-    const l: EnforcerLease = { leaseId: 'lse_gw', expiresAtMs: Date.now() + 60_000, rules: [{ protocol: 'tcp', portFrom: 5400, portTo: 5500, sourceCidr: '198.18.4.0/24', destination: '198.18.5.1' }] };
+    const l: EnforcerLease = {
+      leaseId: 'lse_gw',
+      expiresAtMs: Date.now() + 60_000,
+      rules: [
+        {
+          protocol: 'tcp',
+          portFrom: 5400,
+          portTo: 5500,
+          sourceCidr: '198.18.4.0/24',
+          destination: '198.18.5.1',
+        },
+      ],
+    };
     await gateway.apply({ upserts: [l], deletes: [] });
     expect(await lab.canConnect(gcli, '198.18.5.1', 5432)).toBe(true);
     expect((await gateway.counters())[0]).toMatchObject({ leaseId: 'lse_gw', packets: 1 });

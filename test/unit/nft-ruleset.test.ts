@@ -26,7 +26,11 @@ const rule = (over: Partial<EnforcerRule> = {}): EnforcerRule => ({
   ...over,
 });
 
-const hostCfg: TableConfig = { mode: 'host', adminCidrs: { v4: ['198.18.9.0/24'], v6: [] }, layers: { 4: 1, 6: 1 } };
+const hostCfg: TableConfig = {
+  mode: 'host',
+  adminCidrs: { v4: ['198.18.9.0/24'], v6: [] },
+  layers: { 4: 1, 6: 1 },
+};
 
 describe('timeoutSeconds', () => {
   it('rounds the remaining lease plus grace up to whole seconds', () => {
@@ -40,8 +44,12 @@ describe('timeoutSeconds', () => {
 
 describe('ruleToKey', () => {
   it('clears host bits and prints single ports and full-length prefixes as nft lists them', () => {
-    expect(ruleToKey(rule({ sourceCidr: '198.18.1.77/24', portTo: 5433 }), 'r').text).toBe('198.18.1.0/24 . tcp . 5432-5433 . 198.18.1.2');
-    expect(ruleToKey(rule({ sourceCidr: '198.18.1.1/32' }), 'r').text).toBe('198.18.1.1 . tcp . 5432 . 198.18.1.2');
+    expect(ruleToKey(rule({ sourceCidr: '198.18.1.77/24', portTo: 5433 }), 'r').text).toBe(
+      '198.18.1.0/24 . tcp . 5432-5433 . 198.18.1.2',
+    );
+    expect(ruleToKey(rule({ sourceCidr: '198.18.1.1/32' }), 'r').text).toBe(
+      '198.18.1.1 . tcp . 5432 . 198.18.1.2',
+    );
   });
   it('canonicalises IPv6 like nft (RFC 5952)', () => {
     const k = ruleToKey(rule({ sourceCidr: '2001:0002:0000::0001/64', destination: '2001:2:0:0::2' }), 'r');
@@ -49,7 +57,9 @@ describe('ruleToKey', () => {
     expect(k.family).toBe(6);
   });
   it('names the field and the fix for bad rules', () => {
-    expect(() => ruleToKey(rule({ destination: '2001:2::2' }), 'upserts[0].rules[1]')).toThrow(/upserts\[0\]\.rules\[1\]\.destination: .* one family/);
+    expect(() => ruleToKey(rule({ destination: '2001:2::2' }), 'upserts[0].rules[1]')).toThrow(
+      /upserts\[0\]\.rules\[1\]\.destination: .* one family/,
+    );
     expect(() => ruleToKey(rule({ portFrom: 9, portTo: 8 }), 'r')).toThrow(EnforcerError);
     expect(() => ruleToKey(rule({ sourceCidr: '198.18.1.0/33' }), 'r')).toThrow(/sourceCidr/);
     expect(() => ruleToKey(rule({ destination: '198.18.1.0/24' }), 'r')).toThrow(/single address/);
@@ -80,7 +90,9 @@ describe('ElementIndex', () => {
     expect(idx.place('c', key({ sourceCidr: '198.18.2.0/24' })).placement.layer).toBe(0);
     idx.removeLease('a');
     idx.holdLease('d', 1);
-    expect(idx.place('d', key({ sourceCidr: '198.18.0.0/16', portFrom: 1, portTo: 9 })).placement.layer).toBe(0);
+    expect(idx.place('d', key({ sourceCidr: '198.18.0.0/16', portFrom: 1, portTo: 9 })).placement.layer).toBe(
+      0,
+    );
   });
   it('rolls back every staged change', () => {
     const idx = new ElementIndex();
@@ -111,19 +123,30 @@ describe('ElementIndex', () => {
 describe('rendering', () => {
   it('renders the host table: drop policy, established, lo, admin, ND, lookups, idempotent reload', () => {
     const text = renderTable(hostCfg, []);
-    expect(text.startsWith('add table inet pinhole\ndelete table inet pinhole\ntable inet pinhole {\n')).toBe(true);
-    expect(text).toContain('type ipv4_addr . inet_proto . inet_service . ipv4_addr\n    flags interval,timeout\n    counter');
+    expect(text.startsWith('add table inet pinhole\ndelete table inet pinhole\ntable inet pinhole {\n')).toBe(
+      true,
+    );
+    expect(text).toContain(
+      'type ipv4_addr . inet_proto . inet_service . ipv4_addr\n    flags interval,timeout\n    counter',
+    );
     expect(text).toContain('type ipv6_addr . inet_proto . inet_service . ipv6_addr');
-    expect(text).toContain('type filter hook input priority 0; policy drop;\n    ct state established,related accept\n    iif lo accept');
+    expect(text).toContain(
+      'type filter hook input priority 0; policy drop;\n    ct state established,related accept\n    iif lo accept',
+    );
     expect(text).toContain('ip saddr { 198.18.9.0/24 } accept');
-    expect(text).toMatch(/icmpv6 type \{ nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert \} ip6 hoplimit 255 accept/);
+    expect(text).toMatch(
+      /icmpv6 type \{ nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert \} ip6 hoplimit 255 accept/,
+    );
     expect(text).toContain('ip saddr . meta l4proto . th dport . ip daddr @open4 accept');
     expect(text).toContain('ip6 saddr . meta l4proto . th dport . ip6 daddr @open6 accept');
     // nft -f needs the closing brace of a chain on its own line.
     expect(text).toMatch(/accept\n {2}\}\n\}\n$/);
   });
   it('renders the gateway table on the forward hook without host-only rules', () => {
-    const text = renderTable({ ...hostCfg, mode: 'gateway', adminCidrs: { v4: [], v6: [] }, layers: { 4: 2, 6: 1 } }, []);
+    const text = renderTable(
+      { ...hostCfg, mode: 'gateway', adminCidrs: { v4: [], v6: [] }, layers: { 4: 2, 6: 1 } },
+      [],
+    );
     expect(text).toContain('chain forward {\n    type filter hook forward priority 0; policy drop;');
     expect(text).not.toContain('iif lo');
     expect(text).not.toContain('icmpv6');
@@ -131,8 +154,17 @@ describe('rendering', () => {
     expect(text).toContain('@open4_1 accept');
   });
   it('renders elements with timeout AND expires (a same-value re-add would not reset the expiry) and the lease id as comment', () => {
-    const text = renderAdds([{ set: 'open4', keyText: '198.18.1.0/24 . tcp . 5432-5433 . 198.18.1.2', timeoutS: 60, comment: 'lse_abc' }]);
-    expect(text).toBe('add element inet pinhole open4 {\n  198.18.1.0/24 . tcp . 5432-5433 . 198.18.1.2 timeout 60s expires 60s comment "lse_abc"\n}\n');
+    const text = renderAdds([
+      {
+        set: 'open4',
+        keyText: '198.18.1.0/24 . tcp . 5432-5433 . 198.18.1.2',
+        timeoutS: 60,
+        comment: 'lse_abc',
+      },
+    ]);
+    expect(text).toBe(
+      'add element inet pinhole open4 {\n  198.18.1.0/24 . tcp . 5432-5433 . 198.18.1.2 timeout 60s expires 60s comment "lse_abc"\n}\n',
+    );
   });
   it('renders deletes that cannot fail on an already-expired element', () => {
     const text = renderDeletes([{ set: 'open6', keyText: '2001:2::/64 . udp . 53 . 2001:2::2' }]);
@@ -148,12 +180,16 @@ describe('rendering', () => {
     });
     const at = (s: string) => text.indexOf(s);
     expect(at('add set inet pinhole open4_1')).toBe(0);
-    expect(at('add rule inet pinhole input ip saddr . meta l4proto . th dport . ip daddr @open4_1 accept')).toBeGreaterThan(0);
+    expect(
+      at('add rule inet pinhole input ip saddr . meta l4proto . th dport . ip daddr @open4_1 accept'),
+    ).toBeGreaterThan(0);
     expect(at('delete element')).toBeGreaterThan(at('add rule'));
     expect(at('K2 timeout 5s')).toBeGreaterThan(at('delete element'));
   });
   it('normalises admin CIDRs: masks, splits by family, drops contained ones', () => {
-    expect(normalizeAdminCidrs(['198.18.9.7/24', '198.18.9.128/25', '2001:2:9::1/48', '198.18.0.0/15'])).toEqual({
+    expect(
+      normalizeAdminCidrs(['198.18.9.7/24', '198.18.9.128/25', '2001:2:9::1/48', '198.18.0.0/15']),
+    ).toEqual({
       v4: ['198.18.0.0/15'],
       v6: ['2001:2:9::/48'],
     });
@@ -174,36 +210,99 @@ describe('parsing nft -j listings', () => {
       { table: { family: 'inet', name: 'pinhole', handle: 3 } },
       {
         set: {
-          family: 'inet', name: 'open4', table: 'pinhole', type: ['ipv4_addr', 'inet_proto', 'inet_service', 'ipv4_addr'], handle: 2,
+          family: 'inet',
+          name: 'open4',
+          table: 'pinhole',
+          type: ['ipv4_addr', 'inet_proto', 'inet_service', 'ipv4_addr'],
+          handle: 2,
           flags: ['interval', 'timeout'],
           elem: [
-            { elem: { val: { concat: [{ prefix: { addr: '198.18.1.0', len: 24 } }, 'tcp', { range: [5432, 5433] }, '198.18.0.2'] }, timeout: 60, expires: 59, comment: 'lse_abc', counter: { packets: 3, bytes: 180 } } },
-            { elem: { val: { concat: ['198.18.1.1', 'udp', 53, '198.18.1.2'] }, counter: { packets: 0, bytes: 0 } } },
+            {
+              elem: {
+                val: {
+                  concat: [
+                    { prefix: { addr: '198.18.1.0', len: 24 } },
+                    'tcp',
+                    { range: [5432, 5433] },
+                    '198.18.0.2',
+                  ],
+                },
+                timeout: 60,
+                expires: 59,
+                comment: 'lse_abc',
+                counter: { packets: 3, bytes: 180 },
+              },
+            },
+            {
+              elem: {
+                val: { concat: ['198.18.1.1', 'udp', 53, '198.18.1.2'] },
+                counter: { packets: 0, bytes: 0 },
+              },
+            },
           ],
           stmt: [{ counter: null }],
         },
       },
-      { chain: { family: 'inet', table: 'pinhole', name: 'input', handle: 1, type: 'filter', hook: 'input', prio: 0, policy: 'drop' } },
-      { rule: { family: 'inet', table: 'pinhole', chain: 'input', handle: 3, expr: [{ match: { op: 'in', left: { ct: { key: 'state' } }, right: ['established', 'related'] } }, { accept: null }] } },
+      {
+        chain: {
+          family: 'inet',
+          table: 'pinhole',
+          name: 'input',
+          handle: 1,
+          type: 'filter',
+          hook: 'input',
+          prio: 0,
+          policy: 'drop',
+        },
+      },
+      {
+        rule: {
+          family: 'inet',
+          table: 'pinhole',
+          chain: 'input',
+          handle: 3,
+          expr: [
+            { match: { op: 'in', left: { ct: { key: 'state' } }, right: ['established', 'related'] } },
+            { accept: null },
+          ],
+        },
+      },
     ],
   });
 
   it('extracts elements with canonical keys, comments, timeouts and counters', () => {
     const parsed = parseNftJson(listing);
     const [a, b] = parsed.sets[0]?.elements ?? [];
-    expect(a).toEqual({ keyText: '198.18.1.0/24 . tcp . 5432-5433 . 198.18.0.2', comment: 'lse_abc', timeoutS: 60, expiresS: 59, packets: 3, bytes: 180 });
+    expect(a).toEqual({
+      keyText: '198.18.1.0/24 . tcp . 5432-5433 . 198.18.0.2',
+      comment: 'lse_abc',
+      timeoutS: 60,
+      expiresS: 59,
+      packets: 3,
+      bytes: 180,
+    });
     expect(a?.keyText).toBe(ruleToKey(rule({ portTo: 5433, destination: '198.18.0.2' }), 'r').text);
-    expect(b).toMatchObject({ keyText: '198.18.1.1 . udp . 53 . 198.18.1.2', comment: undefined, timeoutS: undefined });
+    expect(b).toMatchObject({
+      keyText: '198.18.1.1 . udp . 53 . 198.18.1.2',
+      comment: undefined,
+      timeoutS: undefined,
+    });
     expect(parsed.rules[0]?.verdicts).toEqual(['accept']);
   });
   it('compares structures ignoring handles and elements', () => {
     const base = tableStructure(parseNftJson(listing));
     expect(base).toBeDefined();
     if (base === undefined) return;
-    const renumbered = listing.replaceAll('"handle":3', '"handle":9').replace(/"elem":\[.*?\],"stmt"/, '"stmt"');
+    const renumbered = listing
+      .replaceAll('"handle":3', '"handle":9')
+      .replace(/"elem":\[.*?\],"stmt"/, '"stmt"');
     expect(compareStructure(base, tableStructure(parseNftJson(renumbered)))).toEqual([]);
-    const flushed = JSON.stringify({ nftables: (JSON.parse(listing) as { nftables: unknown[] }).nftables.slice(0, 4) });
-    expect(compareStructure(base, tableStructure(parseNftJson(flushed)))).toEqual(['chain input has 0 rules, expected 1']);
+    const flushed = JSON.stringify({
+      nftables: (JSON.parse(listing) as { nftables: unknown[] }).nftables.slice(0, 4),
+    });
+    expect(compareStructure(base, tableStructure(parseNftJson(flushed)))).toEqual([
+      'chain input has 0 rules, expected 1',
+    ]);
     expect(compareStructure(base, undefined)).toEqual(['table inet pinhole is missing']);
     expect(() => parseNftJson('{oops')).toThrow(EnforcerError);
   });
@@ -237,7 +336,12 @@ describe('CommandEnforcer', () => {
     const e = enforcer();
     await e.init();
     await e.apply({ upserts: [lease], deletes: [] });
-    await expect(e.reconcile(new Map([['a', lease]]))).resolves.toEqual({ tampered: true, missing: 1, extra: 0, events: ['seen a'] });
+    await expect(e.reconcile(new Map([['a', lease]]))).resolves.toEqual({
+      tampered: true,
+      missing: 1,
+      extra: 0,
+      events: ['seen a'],
+    });
     await expect(e.counters()).resolves.toEqual([{ leaseId: 'a', packets: 2, bytes: 120 }]);
     await e.close();
     await e.close();

@@ -278,7 +278,7 @@ export class SqliteStore implements Store {
   /** Reads run synchronously; errors become UNAVAILABLE so callers see one kind of store failure. */
   #read<T>(fn: () => T): Promise<T> {
     if (this.#phase === 'closed') {
-      return Promise.reject(new PinholeError('UNAVAILABLE', 'the store is closed', { retryAfterMs: 1000 }));
+      return Promise.reject(new PinholeError('UNAVAILABLE', 'the store is closed; retry later or on another server', { retryAfterMs: 1000 }));
     }
     try {
       return Promise.resolve(fn());

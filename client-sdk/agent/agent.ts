@@ -1,0 +1,300 @@
+/**
+ * The firewall agent: watches the leases in its scope, applies them to an enforcer in batches
+ * (one transaction each), reconciles on start, after every (re)connect and periodically, and
+ * reports applied revision, errors, tamper events and usage counters to the server.
+ *
+ * Fail-closed: a failed apply is retried, never widened; kernel timeouts close openings even
+ * when this process or the server is gone.
+ */
+import { status, type ChannelOptions, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import type { Enforcer, ReconcileReport } from '../enforcer/types.js';
+import type { WatchEvent__Output } from '../../proto/gen/pinhole/v1/WatchEvent.js';
+import type { TamperWatch, WatchTamperOptions } from '../enforcer/tamper-watch.js';
+import { watchClient, type ClientTls, type LeaseWatchClient } from '../wire.js';
+import { LeaseState } from './lease-state.js';
+
+/** A backend that can watch its own kernel state for outside changes (NftEnforcer). */
+interface TamperAware {
+  watchTamper(options: WatchTamperOptions): TamperWatch;
+}
+
+function isTamperAware(e: Enforcer): e is Enforcer & TamperAware {
+  return typeof (e as Partial<TamperAware>).watchTamper === 'function';
+}
+
+export type AgentLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+
+export interface AgentOptions {
+  /** host:port of a Pinhole server. */
+  readonly server: string;
+  /** The firewall's certificate (role firewall). */
+  readonly tls: ClientTls;
+  readonly enforcer: Enforcer;
+  /** Narrower than policy's scope, or empty for all of it. */
+  readonly scope?: { readonly hosts?: readonly string[]; readonly groups?: readonly string[] };
+  /** Reported to the server: `host` or `gateway`. */
+  readonly mode: string;
+  /** Reported to the server: `nftables` or `command`. */
+  readonly backend: string;
+  readonly channelOptions?: ChannelOptions;
+  /** How long events gather before one apply. Default 5 ms. */
+  readonly batchWindowMs?: number;
+  /** Full reconcile against the kernel. Default 30 s. */
+  readonly reconcileIntervalMs?: number;
+  /** Tamper probe interval (nftables). Default 250 ms. */
+  readonly tamperIntervalMs?: number;
+  readonly log?: AgentLog;
+}
+
+type Phase = 'idle' | 'running' | 'closing' | 'closed';
+
+export class FirewallAgent {
+  readonly #o: AgentOptions;
+  readonly #client: LeaseWatchClient;
+  readonly #state = new LeaseState();
+  readonly #log: AgentLog;
+  #phase: Phase = 'idle';
+  #stream: ClientReadableStream<WatchEvent__Output> | undefined;
+  #epoch = '';
+  #applied = 0;
+  #lastError = '';
+  #tamper: string[] = [];
+  #appliedIds: string[] = [];
+  #flushTimer: NodeJS.Timeout | undefined;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #reportTimer: NodeJS.Timeout | undefined;
+  #reconcileTimer: NodeJS.Timeout | undefined;
+  #tamperWatch: TamperWatch | undefined;
+  #backoffMs = 250;
+  #heartbeatMs = 10_000;
+  /** Serializes apply/reconcile so batches reach the enforcer in stream order. */
+  #chain: Promise<void> = Promise.resolve();
+  #reports = 0;
+  /** After a resume, check the kernel once the stream has caught up. */
+  #reconcileAfterCatchUp = false;
+
+  constructor(options: AgentOptions) {
+    this.#o = options;
+    this.#client = watchClient(options.server, options.tls, options.channelOptions ?? {});
+    this.#log = options.log ?? (() => undefined);
+  }
+
+  /** The highest revision applied to the enforcer. */
+  get appliedRevision(): number {
+    return this.#applied;
+  }
+
+  /** Installs the baseline and starts watching. Resolves once the baseline is in place. */
+  async start(): Promise<void> {
+    if (this.#phase !== 'idle') return;
+    this.#phase = 'running';
+    await this.#o.enforcer.init();
+    if (isTamperAware(this.#o.enforcer)) {
+      this.#tamperWatch = this.#o.enforcer.watchTamper({
+        intervalMs: this.#o.tamperIntervalMs ?? 250,
+        onTamper: (report) => this.#onTamper(report),
+      });
+    }
+    this.#reconcileTimer = setInterval(() => void this.#enqueue(() => this.#reconcile('periodic')), this.#o.reconcileIntervalMs ?? 30_000);
+    this.#reconcileTimer.unref();
+    this.#scheduleReport(0);
+    this.#connect();
+  }
+
+  #connect(): void {
+    if (this.#phase !== 'running') return;
+    const fromRevision = this.#state.received;
+    if (fromRevision === 0) this.#state.beginSnapshot();
+    else this.#reconcileAfterCatchUp = true;
+    const stream = this.#client.Watch({
+      fromRevision: String(fromRevision),
+      scope: { hosts: [...(this.#o.scope?.hosts ?? [])], groups: [...(this.#o.scope?.groups ?? [])] },
+    });
+    this.#stream = stream;
+    this.#log('info', 'watching', { fromRevision });
+    stream.on('data', (e: WatchEvent__Output) => {
+      this.#backoffMs = 250;
+      this.#onEvent(e);
+    });
+    stream.on('error', (err: ServiceError) => {
+      if (this.#stream !== stream) return;
+      this.#stream = undefined;
+      if (this.#phase !== 'running') return;
+      this.#onStreamError(err);
+    });
+    stream.on('end', () => {
+      if (this.#stream !== stream || this.#phase !== 'running') return;
+      this.#stream = undefined;
+      this.#retryConnect('stream ended');
+    });
+  }
+
+  #onStreamError(err: ServiceError): void {
+    // A server with a new store (new epoch) does not know our revision: start over with a snapshot.
+    if (err.code === status.INVALID_ARGUMENT && err.details.includes('from_revision')) {
+      this.#state.received = 0;
+    }
+    if (err.code === status.PERMISSION_DENIED) this.#lastError = `watch refused: ${err.details}`;
+    this.#retryConnect(`${status[err.code]}: ${err.details}`);
+  }
+
+  #retryConnect(why: string): void {
+    const delay = Math.round(this.#backoffMs * (0.5 + Math.random()));
+    this.#backoffMs = Math.min(this.#backoffMs * 2, 5000);
+    this.#log('warn', 'lease stream lost; reconnecting', { why, delayMs: delay, resumeFrom: this.#state.received });
+    this.#reconnectTimer = setTimeout(() => this.#connect(), delay);
+    this.#reconnectTimer.unref();
+  }
+
+  #onEvent(e: WatchEvent__Output): void {
+    if (e.serverEpoch !== '' && e.serverEpoch !== this.#epoch) {
+      if (this.#epoch !== '' && !this.#state.inSnapshot) {
+        // The server lost its state; its revisions start over. Re-sync from a snapshot.
+        this.#log('warn', 'server epoch changed; resynchronizing', { from: this.#epoch, to: e.serverEpoch });
+        this.#epoch = e.serverEpoch;
+        this.#state.received = 0;
+        this.#stream?.cancel();
+        return;
+      }
+      this.#epoch = e.serverEpoch;
+    }
+    const result = this.#state.step(e);
+    if (result === 'snapshot-complete') {
+      const revision = this.#state.received;
+      void this.#enqueue(async () => {
+        await this.#reconcile('snapshot');
+        this.#markApplied(revision, [...this.#state.desired.keys()]);
+      });
+    } else if (result === 'changed') {
+      this.#scheduleFlush();
+    } else if (e.type === 'PROGRESS' && !this.#state.inSnapshot) {
+      this.#scheduleFlush();
+      if (this.#reconcileAfterCatchUp) {
+        this.#reconcileAfterCatchUp = false;
+        void this.#enqueue(() => this.#reconcile('reconnect'));
+      }
+    }
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushTimer !== undefined) return;
+    this.#flushTimer = setTimeout(() => {
+      this.#flushTimer = undefined;
+      void this.#enqueue(() => this.#flush());
+    }, this.#o.batchWindowMs ?? 5);
+  }
+
+  #enqueue(task: () => Promise<void>): Promise<void> {
+    this.#chain = this.#chain.then(task).catch((err: unknown) => {
+      this.#log('error', 'agent task failed', { err: String(err) });
+    });
+    return this.#chain;
+  }
+
+  async #flush(): Promise<void> {
+    const revision = this.#state.received;
+    const batch = this.#state.takeBatch();
+    if (batch === undefined) {
+      this.#markApplied(revision, []);
+      return;
+    }
+    try {
+      await this.#o.enforcer.apply(batch);
+      this.#markApplied(revision, batch.upserts.map((l) => l.leaseId));
+    } catch (err) {
+      this.#state.restoreBatch(batch);
+      this.#lastError = `apply failed: ${err instanceof Error ? err.message : String(err)}`;
+      this.#log('error', 'apply failed; retrying (nothing was applied)', { err: this.#lastError });
+      this.#scheduleReport(0);
+      const retry = setTimeout(() => void this.#enqueue(() => this.#flush()), 1000);
+      retry.unref();
+    }
+  }
+
+  #markApplied(revision: number, leaseIds: string[]): void {
+    const changed = revision > this.#applied || leaseIds.length > 0 || this.#lastError !== '';
+    this.#applied = Math.max(this.#applied, revision);
+    this.#appliedIds.push(...leaseIds);
+    this.#lastError = '';
+    // Report soon after an apply so the server can mark leases realized.
+    if (changed) this.#scheduleReport(20);
+  }
+
+  async #reconcile(why: string): Promise<void> {
+    if (this.#state.inSnapshot) return;
+    try {
+      const report = await this.#o.enforcer.reconcile(this.#state.desired);
+      if (report.tampered || report.missing > 0 || report.extra > 0) {
+        this.#log('info', 'reconciled', { why, ...report });
+        if (why !== 'snapshot') this.#tamper.push(...report.events);
+      }
+      this.#lastError = '';
+    } catch (err) {
+      this.#lastError = `reconcile failed: ${err instanceof Error ? err.message : String(err)}`;
+      this.#log('error', 'reconcile failed', { err: this.#lastError });
+    }
+  }
+
+  #onTamper(report: ReconcileReport): void {
+    this.#log('warn', 'firewall state changed outside the agent; repaired', { events: report.events });
+    this.#tamper.push(...(report.events.length > 0 ? report.events : ['the pinhole table was changed outside the agent']));
+    this.#scheduleReport(0);
+  }
+
+  #scheduleReport(delayMs: number): void {
+    if (this.#phase !== 'running') return;
+    clearTimeout(this.#reportTimer);
+    this.#reportTimer = setTimeout(() => void this.#report(), delayMs);
+    this.#reportTimer.unref();
+  }
+
+  async #report(): Promise<void> {
+    const tamper = this.#tamper.splice(0);
+    const ids = this.#appliedIds.splice(0);
+    // Counters cost a kernel listing: every sixth report (about a minute at the default heartbeat).
+    const counters = this.#reports++ % 6 === 0 ? await this.#o.enforcer.counters().catch(() => []) : [];
+    await new Promise<void>((resolve) => {
+      this.#client.ReportStatus(
+        {
+          appliedRevision: String(this.#applied),
+          appliedLeaseIds: ids,
+          error: this.#lastError,
+          tamperEvents: tamper,
+          counters: counters.map((c) => ({ leaseId: c.leaseId, packets: String(c.packets), bytes: String(c.bytes) })),
+          backend: this.#o.backend,
+          mode: this.#o.mode,
+        },
+        { deadline: new Date(Date.now() + 5000) },
+        (err, res) => {
+          if (err !== null) {
+            this.#tamper.unshift(...tamper); // not delivered: send again next time
+          } else if (res !== undefined && res.heartbeatSeconds > 0) {
+            this.#heartbeatMs = res.heartbeatSeconds * 1000;
+          }
+          resolve();
+        },
+      );
+    });
+    this.#scheduleReport(this.#heartbeatMs);
+  }
+
+  /** Stops watching and reporting. Leaves the kernel state: openings close by their timeouts. */
+  async close(): Promise<void> {
+    if (this.#phase === 'closed' || this.#phase === 'closing') return;
+    this.#phase = 'closing';
+    clearTimeout(this.#flushTimer);
+    clearTimeout(this.#reconnectTimer);
+    clearTimeout(this.#reportTimer);
+    clearInterval(this.#reconcileTimer);
+    this.#tamperWatch?.stop();
+    this.#stream?.cancel();
+    await this.#chain;
+    await this.#o.enforcer.close();
+    this.#client.close();
+    this.#phase = 'closed';
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * What the agent wants the firewall to hold, built from the lease stream: a snapshot (after
+ * connect or RESET, ended by PROGRESS) replaces everything; live UPSERT/DELETE events change it
+ * incrementally. Pending changes accumulate until the agent applies them as one batch.
+ */
+import type { ApplyBatch, EnforcerLease, EnforcerRule, Protocol } from '../enforcer/types.js';
+import type { WatchEvent__Output } from '../../proto/gen/pinhole/v1/WatchEvent.js';
+import type { Lease__Output } from '../../proto/gen/pinhole/v1/Lease.js';
+
+export function toEnforcerLease(l: Lease__Output): EnforcerLease {
+  return {
+    leaseId: l.id,
+    expiresAtMs: Number(l.expiresAtUnixMs),
+    rules: l.rules.map(
+      (r): EnforcerRule => ({
+        protocol: r.protocol.toLowerCase() as Protocol,
+        portFrom: r.portFrom,
+        portTo: r.portTo,
+        sourceCidr: r.sourceCidr,
+        destination: r.destination,
+      }),
+    ),
+  };
+}
+
+export type StepResult = 'none' | 'changed' | 'snapshot-complete';
+
+export class LeaseState {
+  readonly desired = new Map<string, EnforcerLease>();
+  #snapshot: Map<string, EnforcerLease> | undefined;
+  #upserts = new Map<string, EnforcerLease>();
+  #deletes = new Set<string>();
+  /** Highest revision received from the stream (the resume point). */
+  received = 0;
+
+  /** A new stream from revision 0 starts with a snapshot. */
+  beginSnapshot(): void {
+    this.#snapshot = new Map();
+  }
+
+  get inSnapshot(): boolean {
+    return this.#snapshot !== undefined;
+  }
+
+  step(e: WatchEvent__Output): StepResult {
+    const revision = Number(e.revision);
+    switch (e.type) {
+      case 'RESET':
+        this.#snapshot = new Map();
+        return 'none';
+      case 'UPSERT': {
+        if (e.lease == null) return 'none';
+        const lease = toEnforcerLease(e.lease);
+        if (this.#snapshot !== undefined) {
+          this.#snapshot.set(lease.leaseId, lease);
+          return 'none';
+        }
+        this.desired.set(lease.leaseId, lease);
+        this.#upserts.set(lease.leaseId, lease);
+        this.#deletes.delete(lease.leaseId);
+        this.received = Math.max(this.received, revision);
+        return 'changed';
+      }
+      case 'DELETE': {
+        if (this.#snapshot !== undefined) {
+          this.#snapshot.delete(e.leaseId);
+          return 'none';
+        }
+        this.desired.delete(e.leaseId);
+        this.#upserts.delete(e.leaseId);
+        this.#deletes.add(e.leaseId);
+        this.received = Math.max(this.received, revision);
+        return 'changed';
+      }
+      case 'PROGRESS': {
+        this.received = Math.max(this.received, revision);
+        if (this.#snapshot === undefined) return 'none';
+        this.desired.clear();
+        for (const [id, lease] of this.#snapshot) this.desired.set(id, lease);
+        this.#snapshot = undefined;
+        this.#upserts.clear();
+        this.#deletes.clear();
+        return 'snapshot-complete';
+      }
+      case 'EVENT_TYPE_UNSPECIFIED':
+        return 'none';
+    }
+  }
+
+  /** Takes the pending incremental changes (and forgets them). */
+  takeBatch(): ApplyBatch | undefined {
+    if (this.#upserts.size === 0 && this.#deletes.size === 0) return undefined;
+    const batch = { upserts: [...this.#upserts.values()], deletes: [...this.#deletes] };
+    this.#upserts = new Map();
+    this.#deletes = new Set();
+    return batch;
+  }
+
+  /** Puts a batch that failed back, unless newer changes superseded parts of it. */
+  restoreBatch(batch: ApplyBatch): void {
+    for (const l of batch.upserts) if (!this.#upserts.has(l.leaseId) && !this.#deletes.has(l.leaseId)) this.#upserts.set(l.leaseId, l);
+    for (const id of batch.deletes) if (!this.#upserts.has(id)) this.#deletes.add(id);
+  }
+}
