@@ -46,6 +46,7 @@ export type {
   Protocol,
   Rule,
 } from './types.js';
-/** Helpers for formatting rules and parsing durations (used by the CLI; handy in apps). */
+/** Formats a rule as `tcp/5432 from 198.18.1.0/24 to 198.18.0.2`. */
 export { describeRule } from './types.js';
+/** Parse durations (`90s`, `10m`, `1h30m`) the way `ttl` does. */
 export { parseDurationMs, parseTtlSeconds } from './durations.js';

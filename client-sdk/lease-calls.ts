@@ -47,6 +47,7 @@ export async function openAgain(
     pollMs: ctx.pollMs,
     maxRetryDelayMs: ctx.maxRetryDelayMs,
     log: ctx.log,
+    background: true,
   });
 }
 

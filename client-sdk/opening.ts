@@ -319,7 +319,7 @@ export class Opening extends EventEmitter<OpeningEvents> {
         failures++;
         const next = renewalRetryAt(term, failures, Date.now(), err.retryAfterMs ?? 0);
         if (next === undefined) {
-          await sleep(termEndMs(term) - Date.now(), signal);
+          await sleep(termEndMs(term) - Date.now(), signal, true);
           return { kind: 'lost', error: err };
         }
         at = next;
@@ -332,7 +332,7 @@ export class Opening extends EventEmitter<OpeningEvents> {
     const wake = new AbortController();
     this.#wake = wake;
     try {
-      await sleep(ms, AbortSignal.any([signal, wake.signal]));
+      await sleep(ms, AbortSignal.any([signal, wake.signal]), true);
     } catch (e) {
       if (signal.aborted) throw e;
     } finally {
@@ -389,6 +389,7 @@ export class Opening extends EventEmitter<OpeningEvents> {
         await sleep(
           backoffMs(failures, 500, this.#ctx.maxRetryDelayMs, this.#ctx.random(), err.retryAfterMs),
           signal,
+          true,
         );
       }
     }

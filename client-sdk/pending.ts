@@ -21,6 +21,8 @@ export interface AwaitDecisionOptions {
   readonly pollMs: number;
   readonly maxRetryDelayMs: number;
   readonly log: ClientLogger;
+  /** A background wait (a re-open): its timers never keep the process alive. */
+  readonly background?: boolean;
 }
 
 /** Resolves with the final answer (GRANTED, PARTIAL or DENIED); rejects DEADLINE_EXCEEDED at the deadline. */
@@ -38,7 +40,7 @@ export async function awaitDecision(
         return await transport.waitDecision(o.pendingId, { deadlineMs: o.deadlineMs, signal: o.signal });
       const found = await pollOnce(transport, o);
       if (found !== undefined) return found;
-      await sleep(Math.min(o.pollMs, Math.max(0, o.deadlineMs - Date.now())), o.signal);
+      await sleep(Math.min(o.pollMs, Math.max(0, o.deadlineMs - Date.now())), o.signal, o.background);
       continue;
     } catch (e) {
       if (!(e instanceof PinholeClientError)) throw e;
@@ -63,6 +65,7 @@ export async function awaitDecision(
           Math.max(0, o.deadlineMs - Date.now()),
         ),
         o.signal,
+        o.background,
       );
     }
   }

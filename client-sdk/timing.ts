@@ -95,10 +95,11 @@ export function abortError(signal: AbortSignal, what = 'the operation'): Pinhole
 }
 
 /**
- * Resolves after `ms` (an unref'd timer: waiting never keeps the process alive) or rejects with
- * {@link abortError} when `signal` aborts first.
+ * Resolves after `ms`, or rejects with {@link abortError} when `signal` aborts first. A wait that
+ * someone awaits keeps the process alive like any timer; background waits (the renewal loop)
+ * pass `background: true` for an unref'd timer, so an idle opening never holds the process open.
  */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+export function sleep(ms: number, signal?: AbortSignal, background = false): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted === true) {
       reject(abortError(signal));
@@ -115,7 +116,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       },
       Math.max(0, ms),
     );
-    timer.unref();
+    if (background) timer.unref();
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

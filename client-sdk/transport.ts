@@ -2,9 +2,10 @@
  * The channel to the server and the calls the SDK makes on it, as promises that reject with
  * {@link PinholeClientError}. One Transport is shared by all openings of a client.
  *
- * After UNAVAILABLE the channel is replaced by a fresh one. grpc-js backs off reconnecting (up to
- * 2 minutes) and fails calls fast meanwhile, so a server that came back would stay unreachable
- * until the channel's own timer fired; the renewal schedule, not the channel, decides when to try.
+ * After a connection failure (UNAVAILABLE without a retry hint) the channel is replaced by a fresh
+ * one. grpc-js backs off reconnecting (up to 2 minutes) and fails calls fast meanwhile, so a server
+ * that came back would stay unreachable until the channel's own timer fired; the renewal schedule,
+ * not the channel, decides when to try.
  */
 import type { ChannelOptions, ClientUnaryCall, ServiceError } from '@grpc/grpc-js';
 import type { OpeningClient } from '../proto/gen/pinhole/v1/Opening.js';
@@ -43,6 +44,7 @@ type UnaryFn<Req, Res> = (
 /** Channel options the SDK adds: its own subchannel, so a replaced channel really reconnects. */
 const SDK_CHANNEL_OPTIONS: ChannelOptions = { 'grpc.use_local_subchannel_pool': 1 };
 
+/** The client's channel and its calls; replaced after connection failures. Internal. */
 export class Transport {
   readonly #address: string;
   readonly #tls: ClientTls;
@@ -123,7 +125,7 @@ export class Transport {
             reject(abortError(o.signal, method));
           } else if (error !== null) {
             const mapped = toClientError(error, method);
-            if (mapped.code === 'UNAVAILABLE') this.#reset(generation);
+            if (connectionLost(mapped)) this.#reset(generation);
             reject(mapped);
           } else if (response === undefined) {
             reject(new PinholeClientError('INTERNAL', `${method} returned no response`, { method }));
@@ -186,7 +188,7 @@ export class Transport {
       });
       stream.on('error', (error: unknown) => {
         const mapped = toClientError(error, 'WaitDecision');
-        if (!settled && mapped.code === 'UNAVAILABLE') this.#reset(generation);
+        if (!settled && connectionLost(mapped)) this.#reset(generation);
         settle(() => {
           reject(mapped);
         });
@@ -210,4 +212,12 @@ export class Transport {
     this.#client = undefined;
     this.#epochListeners.clear();
   }
+}
+
+/**
+ * UNAVAILABLE without the server's retry hint: the connection failed (the server's own transient
+ * errors carry `pinhole-retry-after-ms` and leave the channel alone).
+ */
+function connectionLost(e: PinholeClientError): boolean {
+  return e.code === 'UNAVAILABLE' && e.retryAfterMs === undefined;
 }

@@ -67,7 +67,10 @@ export function loadTls(config: Config, log: Logger): { tls: TlsMaterial; trustD
 export function openStore(config: Config): Store {
   switch (config.store.kind) {
     case 'sqlite':
-      return SqliteStore.open({ path: config.store.path ?? join(config.dataDir, 'pinhole.db') });
+      return SqliteStore.open({
+        path: config.store.path ?? join(config.dataDir, 'pinhole.db'),
+        retainRevisions: config.store.retainRevisions,
+      });
     case 'postgres':
       throw new PinholeError('FAILED_PRECONDITION', 'store.kind: postgres is not available in this build; use sqlite');
   }

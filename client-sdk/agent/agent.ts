@@ -12,6 +12,7 @@ import type { WatchEvent__Output } from '../../proto/gen/pinhole/v1/WatchEvent.j
 import type { TamperWatch, WatchTamperOptions } from '../enforcer/tamper-watch.js';
 import { watchClient, type ClientTls, type LeaseWatchClient } from '../wire.js';
 import { LeaseState } from './lease-state.js';
+import { readAgentState, writeAgentState } from './state-file.js';
 
 /** A backend that can watch its own kernel state for outside changes (NftEnforcer). */
 interface TamperAware {
@@ -44,6 +45,8 @@ export interface AgentOptions {
   /** Tamper probe interval (nftables). Default 250 ms. */
   readonly tamperIntervalMs?: number;
   readonly log?: AgentLog;
+  /** Where to keep the resume point (epoch, applied revision, leases) across restarts. */
+  readonly stateFile?: string;
 }
 
 type Phase = 'idle' | 'running' | 'closing' | 'closed';
@@ -70,6 +73,7 @@ export class FirewallAgent {
   /** Serializes apply/reconcile so batches reach the enforcer in stream order. */
   #chain: Promise<void> = Promise.resolve();
   #reports = 0;
+  #saveTimer: NodeJS.Timeout | undefined;
   /** After a resume, check the kernel once the stream has caught up. */
   #reconcileAfterCatchUp = false;
 
@@ -88,7 +92,10 @@ export class FirewallAgent {
   async start(): Promise<void> {
     if (this.#phase !== 'idle') return;
     this.#phase = 'running';
-    await this.#o.enforcer.init();
+    // A resumed agent reconciles to what it held (no gap in openings across the restart);
+    // a fresh one installs an empty baseline and waits for the snapshot.
+    if (this.#loadState()) await this.#o.enforcer.reconcile(this.#state.desired);
+    else await this.#o.enforcer.init();
     if (isTamperAware(this.#o.enforcer)) {
       this.#tamperWatch = this.#o.enforcer.watchTamper({
         intervalMs: this.#o.tamperIntervalMs ?? 250,
@@ -99,6 +106,34 @@ export class FirewallAgent {
     this.#reconcileTimer.unref();
     this.#scheduleReport(0);
     this.#connect();
+  }
+
+  /** Loads the resume point; true if there was one. */
+  #loadState(): boolean {
+    if (this.#o.stateFile === undefined) return false;
+    const saved = readAgentState(this.#o.stateFile);
+    if (saved === undefined) return false;
+    this.#epoch = saved.epoch;
+    this.#state.received = saved.revision;
+    this.#applied = saved.revision;
+    for (const l of saved.leases) this.#state.desired.set(l.leaseId, l);
+    this.#log('info', 'resuming from saved state', { revision: saved.revision, leases: saved.leases.length });
+    return true;
+  }
+
+  #saveState(): void {
+    if (this.#o.stateFile === undefined || this.#saveTimer !== undefined) return;
+    // Debounced: one write per second at most, whatever the event rate.
+    this.#saveTimer = setTimeout(() => {
+      this.#saveTimer = undefined;
+      if (this.#o.stateFile === undefined) return;
+      try {
+        writeAgentState(this.#o.stateFile, { epoch: this.#epoch, revision: this.#applied, leases: [...this.#state.desired.values()] });
+      } catch (err) {
+        this.#log('warn', 'could not save agent state', { err: String(err) });
+      }
+    }, 1000);
+    this.#saveTimer.unref();
   }
 
   #connect(): void {
@@ -158,6 +193,7 @@ export class FirewallAgent {
       }
       this.#epoch = e.serverEpoch;
     }
+    if (e.type === 'RESET') this.#log('warn', 'the server no longer retains our revision; re-syncing from a snapshot', { revision: e.revision });
     const result = this.#state.step(e);
     if (result === 'snapshot-complete') {
       const revision = this.#state.received;
@@ -216,6 +252,7 @@ export class FirewallAgent {
     this.#applied = Math.max(this.#applied, revision);
     this.#appliedIds.push(...leaseIds);
     this.#lastError = '';
+    this.#saveState();
     // Report soon after an apply so the server can mark leases realized.
     if (changed) this.#scheduleReport(20);
   }
@@ -285,6 +322,7 @@ export class FirewallAgent {
     clearTimeout(this.#flushTimer);
     clearTimeout(this.#reconnectTimer);
     clearTimeout(this.#reportTimer);
+    clearTimeout(this.#saveTimer);
     clearInterval(this.#reconcileTimer);
     this.#tamperWatch?.stop();
     this.#stream?.cancel();

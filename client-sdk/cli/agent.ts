@@ -18,6 +18,8 @@ interface AgentFlags {
   group: string[];
   graceMs: string;
   serverName?: string;
+  netns?: string;
+  stateFile?: string;
   quiet?: boolean;
 }
 
@@ -49,6 +51,14 @@ export function registerAgentCommand(program: Command): void {
       '--server-name <name>',
       'name to check in the server certificate when dialing an address it does not list',
     )
+    .option(
+      '--netns <name>',
+      'apply inside this network namespace (runs nft and conntrack through ip netns exec)',
+    )
+    .option(
+      '--state-file <path>',
+      'keep the resume point here, so a restarted agent resumes instead of re-syncing',
+    )
     .option('--quiet', 'log warnings and errors only')
     .action(async (flags: AgentFlags) => {
       if (flags.mode !== 'host' && flags.mode !== 'gateway')
@@ -60,9 +70,12 @@ export function registerAgentCommand(program: Command): void {
         );
       };
       let enforcer: Enforcer;
+      const inNetns = flags.netns === undefined ? [] : ['ip', 'netns', 'exec', flags.netns];
       if (flags.backend === 'nftables') {
         const nft = new NftEnforcer({
           mode: flags.mode,
+          nftCommand: [...inNetns, 'nft'],
+          conntrackCommand: [...inNetns, 'conntrack'],
           adminCidrs: flags.adminCidr,
           graceMs: Number(flags.graceMs),
           log: (msg) => log('info', msg),
@@ -87,6 +100,7 @@ export function registerAgentCommand(program: Command): void {
           ? {}
           : { channelOptions: { 'grpc.ssl_target_name_override': flags.serverName } }),
         log,
+        ...(flags.stateFile === undefined ? {} : { stateFile: flags.stateFile }),
       });
       await agent.start();
       log('info', 'agent started', { server: flags.server, mode: flags.mode, backend: flags.backend });

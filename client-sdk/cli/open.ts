@@ -162,20 +162,28 @@ function holdUntilInterrupted(opening: Opening): Promise<number> {
 async function openAction(command: readonly string[], flags: OpenFlags): Promise<void> {
   const options = openOptions(flags);
   const client = connect(flags);
-  // A signal while the Open is in flight cancels it (and releases anything granted meanwhile).
+  // A signal before the opening is held cancels the Open (anything granted meanwhile is released)
+  // and is remembered: it may arrive just after the answer, when there is nothing left to cancel.
   const early = new AbortController();
-  const abortEarly = (): void => {
+  let interrupted: NodeJS.Signals | undefined;
+  const onEarlySignal = (signal: NodeJS.Signals): void => {
+    interrupted ??= signal;
     early.abort();
   };
-  for (const s of SIGNALS) process.on(s, abortEarly);
-  let opening: Opening;
+  for (const s of SIGNALS) process.on(s, onEarlySignal);
+  let opening: Opening | undefined;
   try {
     opening = await client.open({ ...options, signal: early.signal });
   } catch (e) {
-    await client.close();
-    throw e;
+    if (interrupted === undefined) throw e;
   } finally {
-    for (const s of SIGNALS) process.removeListener(s, abortEarly);
+    for (const s of SIGNALS) process.removeListener(s, onEarlySignal);
+    if (opening === undefined || interrupted !== undefined) await client.close();
+  }
+  if (opening === undefined || interrupted !== undefined) {
+    say(`${interrupted ?? 'interrupted'} before the opening was held; nothing left open`);
+    process.exitCode = interrupted === undefined ? 1 : 128 + constants.signals[interrupted];
+    return;
   }
   report(opening);
   opening.on('revoked', (e) => {

@@ -118,12 +118,6 @@ export class ElementIndex {
     for (let i = undo.length - 1; i >= 0; i--) undo[i]?.();
   }
 
-  /** Forgets everything (after the table was recreated from scratch). Layer count is kept. */
-  clear(): void {
-    const leases = [...this.#leases.keys()];
-    for (const id of leases) this.removeLease(id);
-  }
-
   #record(undo: Undo): void {
     this.#undo?.push(undo);
   }

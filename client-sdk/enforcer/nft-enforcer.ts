@@ -71,6 +71,8 @@ export class NftEnforcer implements Enforcer {
   #golden: TableStructure | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #closing: Promise<void> | undefined;
+  /** Conntrack cuts in flight, in order (see #cutRemoved). */
+  #cuts: Promise<void> = Promise.resolve();
   #watch: TamperWatch | undefined;
   /** When the tamper watch next lists elements (ms, our clock). */
   #nextFullCheck = 0;
@@ -182,14 +184,22 @@ export class NftEnforcer implements Enforcer {
     });
   }
 
-  async #cutRemoved(keys: readonly ElementKey[]): Promise<void> {
-    if (!this.#cut || keys.length === 0) return;
-    await cutFlows({
-      command: this.#conntrack,
-      removed: keys,
-      stillAllowed: (k) => this.#index.anyOverlap(k),
-      log: this.#log,
-    });
+  /**
+   * Queues the conntrack cuts of removed openings. They run after the kernel change, outside the
+   * serialized nft section: the openings are already closed to new connections, and a batch of
+   * revocations (one conntrack process per key) must not delay the next grant.
+   */
+  #cutRemoved(keys: readonly ElementKey[]): Promise<void> {
+    if (!this.#cut || keys.length === 0) return Promise.resolve();
+    this.#cuts = this.#cuts.then(() =>
+      cutFlows({
+        command: this.#conntrack,
+        removed: keys,
+        stillAllowed: (k) => this.#index.anyOverlap(k),
+        log: this.#log,
+      }).then(() => undefined),
+    );
+    return Promise.resolve();
   }
 
   /**
@@ -314,7 +324,7 @@ export class NftEnforcer implements Enforcer {
 
   /**
    * Watches for tampering: every `intervalMs` a terse ruleset listing (~6 ms even with 50k elements)
-   * compared with our table's declarations; a full element check as often as it costs at most ~5% of the
+   * compared with our table's declarations; a full element check as often as it costs at most ~10% of the
    * time. A flushed or deleted table is reloaded within about one interval. Replaces a previous watch.
    */
   watchTamper(options: WatchTamperOptions): TamperWatch {
@@ -343,7 +353,7 @@ export class NftEnforcer implements Enforcer {
     }
     const report = await this.#reconcileTo(this.#heldAsTarget());
     const took = this.#now() - start;
-    this.#nextFullCheck = this.#now() + Math.min(maxFull, Math.max(intervalMs, took * 20));
+    this.#nextFullCheck = this.#now() + Math.min(maxFull, Math.max(intervalMs, took * 10));
     return report;
   }
 
@@ -363,7 +373,7 @@ export class NftEnforcer implements Enforcer {
   close(): Promise<void> {
     if (this.#closing === undefined) {
       this.#watch?.stop();
-      this.#closing = this.#queue.then(() => undefined);
+      this.#closing = this.#queue.then(() => this.#cuts);
     }
     return this.#closing;
   }

@@ -108,6 +108,9 @@ export class ChangeFeed {
 
   #startTimers(): void {
     if (this.#pollTimer !== undefined) return;
+    // Take the baseline now, not 2 s from now: the console loads everything on the hello
+    // event, so a change after this point must be signalled, not absorbed into the baseline.
+    void this.#poll();
     this.#pollTimer = setInterval(() => {
       void this.#poll();
     }, this.#o.pollMs);

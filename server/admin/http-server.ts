@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { TLSSocket } from 'node:tls';
+import { TLSSocket } from 'node:tls';
 import { randomUUID } from 'node:crypto';
 import type { JSONWebKeySet } from 'jose';
 import type { Logger } from '../log.js';
@@ -69,7 +69,9 @@ function splitListen(listen: string): { host: string; port: number } {
  * The caller behind a TLS socket. Parsed once per connection (keep-alive carries many requests);
  * a certificate that names no valid identity is remembered as that refusal.
  */
-function callerOfSocket(socket: TLSSocket, trustDomain: string, cache: WeakMap<TLSSocket, Identity | PinholeError>): Caller {
+function callerOfSocket(socket: unknown, trustDomain: string, cache: WeakMap<TLSSocket, Identity | PinholeError>): Caller {
+  // node:https hands every request a TLSSocket; anything else would mean no TLS at all.
+  if (!(socket instanceof TLSSocket)) throw new PinholeError('UNAUTHENTICATED', 'not a TLS connection; use https with a Pinhole client certificate');
   let known = cache.get(socket);
   if (known === undefined) {
     const raw = socket.getPeerCertificate(true).raw as Buffer | undefined;
@@ -136,13 +138,14 @@ export async function startAdminHttpServer(o: AdminHttpOptions): Promise<Running
   const identities = new WeakMap<TLSSocket, Identity | PinholeError>();
 
   const handle = async (req: IncomingMessage, res: ServerResponse, tag: string): Promise<{ status: number; caller?: Caller }> => {
-    const caller = callerOfSocket(req.socket as TLSSocket, o.trustDomain, identities);
+    const caller = callerOfSocket(req.socket, o.trustDomain, identities);
     const url = new URL(req.url ?? '/', 'https://admin.invalid');
     const method = req.method ?? 'GET';
     const file = files.get(url.pathname);
     if (file !== undefined && (method === 'GET' || method === 'HEAD')) {
       if (caller.identity.role !== 'admin') throw new PinholeError('PERMISSION_DENIED', `the console needs an admin certificate; ${actorOf(caller)} presented a ${caller.identity.role} certificate`);
-      send(res, 200, { 'content-type': file.contentType, 'cache-control': 'no-cache' }, method === 'HEAD' ? '' : file.body);
+      // For HEAD, Node's ServerResponse drops the body itself; Content-Length stays right.
+      send(res, 200, { 'content-type': file.contentType, 'cache-control': 'no-cache' }, file.body);
       return { status: 200, caller };
     }
     const candidates = byPath.get(url.pathname);

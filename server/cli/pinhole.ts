@@ -5,7 +5,11 @@ import { isPinholeError } from '../core/errors.js';
 import { registerServeCommand } from './serve.js';
 import { registerCertsCommands } from './certs.js';
 import { registerPolicyCommands } from './policy.js';
+import { registerAdminCommands } from './admin.js';
+import { registerAuditCommands } from './audit.js';
+import { registerReceiptCommands } from './receipt.js';
 import { registerAgentCommand } from '../../client-sdk/cli/agent.js';
+import { registerOpenCommands } from '../../client-sdk/cli/open.js';
 
 export function buildProgram(): Command {
   const program = new Command('pinhole')
@@ -15,7 +19,11 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerCertsCommands(program);
   registerPolicyCommands(program);
+  registerAdminCommands(program);
+  registerAuditCommands(program);
+  registerReceiptCommands(program);
   registerAgentCommand(program);
+  registerOpenCommands(program);
   return program;
 }
 

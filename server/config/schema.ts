@@ -42,10 +42,18 @@ export const ConfigSchema = z
       .default({ file: 'examples/policy.yaml', watch: true }),
     store: z
       .discriminatedUnion('kind', [
-        z.object({ kind: z.literal('sqlite'), path: z.string().optional() }).strict(),
+        z
+          .object({
+            kind: z.literal('sqlite'),
+            /** Database file; default <dataDir>/pinhole.db. */
+            path: z.string().optional(),
+            /** Revisions of lease events kept for watch resumes; older resumes get RESET + snapshot. */
+            retainRevisions: z.number().int().min(10).max(100_000_000).default(100_000),
+          })
+          .strict(),
         z.object({ kind: z.literal('postgres'), url: z.string().min(1) }).strict(),
       ])
-      .default({ kind: 'sqlite' }),
+      .default({ kind: 'sqlite', retainRevisions: 100_000 }),
     leases: z
       .object({
         /** How often the expiry sweeper looks for ended terms, ms. */

@@ -11,7 +11,6 @@ import { ANY_SOURCES, type GroupResolver } from './groups.js';
 import { isRuleActive, type CompiledPolicy, type CompiledRule } from './model.js';
 import {
   familySet,
-  formatAddress,
   intersect,
   parseAddress,
   parseCidr,
@@ -97,13 +96,17 @@ export function describeSource(s: Source): string {
 function requestedPorts(ctx: EvalContext, spec: OpeningSpec, i: number): PortSet {
   if (spec.app !== undefined) {
     const app = ctx.policy.apps.get(spec.app);
-    if (app === undefined) throw invalid(`openings[${i}].app`, `unknown app "${spec.app}"; use a catalog id or PROTO/PORT`);
+    if (app === undefined)
+      throw invalid(`openings[${i}].app`, `unknown app "${spec.app}"; use a catalog id or PROTO/PORT`);
     return app.ports;
   }
   const p: PortRange = spec.ports;
-  if (!isProtocol(p.protocol)) throw invalid(`openings[${i}].ports.protocol`, `"${String(p.protocol)}"; use tcp, udp or sctp`);
-  const ok = Number.isInteger(p.from) && Number.isInteger(p.to) && p.from >= 1 && p.to <= 65535 && p.from <= p.to;
-  if (!ok) throw invalid(`openings[${i}].ports`, `${p.from}-${p.to} is not a port range; use 1-65535, from <= to`);
+  if (!isProtocol(p.protocol))
+    throw invalid(`openings[${i}].ports.protocol`, `"${String(p.protocol)}"; use tcp, udp or sctp`);
+  const ok =
+    Number.isInteger(p.from) && Number.isInteger(p.to) && p.from >= 1 && p.to <= 65535 && p.from <= p.to;
+  if (!ok)
+    throw invalid(`openings[${i}].ports`, `${p.from}-${p.to} is not a port range; use 1-65535, from <= to`);
   return normalizePorts([p]);
 }
 
@@ -119,8 +122,8 @@ export function resolveOpening(ctx: EvalContext, spec: OpeningSpec, i: number): 
       return c;
     });
   }
-  const unique = new Map<string, Cidr>();
-  for (const d of destinations) unique.set(formatAddress(d), d);
+  // Few destinations per opening: a quadratic dedupe allocates less than a Map.
+  const unique = destinations.filter((d, k) => destinations.findIndex((e) => e.family === d.family && e.start === d.start) === k);
   let sources: FamilySets = spec.sources.length === 0 ? ANY_SOURCES : EMPTY_SETS;
   spec.sources.forEach((s, j) => {
     const field = `openings[${i}].sources[${j}]`;
@@ -135,7 +138,8 @@ export function resolveOpening(ctx: EvalContext, spec: OpeningSpec, i: number): 
         return;
       }
       case 'group':
-        if (!ctx.policy.groups.has(s.name)) throw invalid(field, `group "${s.name}" is not defined in policy`);
+        if (!ctx.policy.groups.has(s.name))
+          throw invalid(field, `group "${s.name}" is not defined in policy`);
         sources = unionFamilies(sources, ctx.resolver.groupSources(s.name));
         return;
       case 'host':
@@ -145,7 +149,7 @@ export function resolveOpening(ctx: EvalContext, spec: OpeningSpec, i: number): 
   });
   if (spec.sources.some((s) => s.kind === 'any')) sources = ANY_SOURCES;
   const sourceLabel = spec.sources.length === 0 ? 'any' : spec.sources.map(describeSource).join(', ');
-  return { index: i, ports, destinations: [...unique.values()], sources, sourceLabel };
+  return { index: i, ports, destinations: unique, sources, sourceLabel };
 }
 
 /**
@@ -175,7 +179,12 @@ export function computeCell(
 }
 
 // Explicit construction, not `{ ...base }`: keeps one object shape on this hot path.
-function makeCell(base: Omit<Cell, 'auto' | 'manual' | 'denied'>, auto: CidrSet, manual: CidrSet, denied: CidrSet): Cell {
+function makeCell(
+  base: Omit<Cell, 'auto' | 'manual' | 'denied'>,
+  auto: CidrSet,
+  manual: CidrSet,
+  denied: CidrSet,
+): Cell {
   return {
     protocol: base.protocol,
     portFrom: base.portFrom,
@@ -189,11 +198,20 @@ function makeCell(base: Omit<Cell, 'auto' | 'manual' | 'denied'>, auto: CidrSet,
   };
 }
 
+function dedupeSorted(points: number[]): void {
+  let w = 0;
+  for (const p of points) if (w === 0 || points[w - 1] !== p) points[w++] = p;
+  points.length = w;
+}
+
 /** Sort and merge adjacent runs so any partition of the same region yields the same list. */
-export function normalizeCells(cells: readonly Cell[]): Cell[] {
+export function normalizeCells(cells: readonly Cell[]): readonly Cell[] {
+  if (cells.length <= 1) return cells;
   const sorted = [...cells].sort(
     (a, b) =>
-      a.destIndex - b.destIndex || protocolOrder(a.protocol) - protocolOrder(b.protocol) || a.portFrom - b.portFrom,
+      a.destIndex - b.destIndex ||
+      protocolOrder(a.protocol) - protocolOrder(b.protocol) ||
+      a.portFrom - b.portFrom,
   );
   const out: Cell[] = [];
   for (const c of sorted) {
@@ -207,30 +225,51 @@ export function normalizeCells(cells: readonly Cell[]): Cell[] {
       setsEqual(last.manual, c.manual) &&
       setsEqual(last.denied, c.denied)
     ) {
-      const merged = { protocol: last.protocol, portFrom: last.portFrom, portTo: c.portTo, destIndex: last.destIndex };
-      out[out.length - 1] = makeCell({ ...merged, destination: last.destination, requested: last.requested }, last.auto, last.manual, last.denied);
+      const merged = {
+        protocol: last.protocol,
+        portFrom: last.portFrom,
+        portTo: c.portTo,
+        destIndex: last.destIndex,
+      };
+      out[out.length - 1] = makeCell(
+        { ...merged, destination: last.destination, requested: last.requested },
+        last.auto,
+        last.manual,
+        last.denied,
+      );
     } else out.push(c);
   }
   return out;
 }
 
 /** Indexed analysis: candidates from the index, cells per elementary port segment. */
-export function analyzeIndexed(ctx: EvalContext, index: RuleIndex, keys: readonly string[], input: OpeningInput): OpeningAnalysis {
+export function analyzeIndexed(
+  ctx: EvalContext,
+  index: RuleIndex,
+  keys: readonly string[],
+  input: OpeningInput,
+): OpeningAnalysis {
   const candidates = index.candidates(keys, input.ports).filter((r) => isRuleActive(r, ctx.nowMs));
   const cells: Cell[] = [];
   for (const range of input.ports) {
-    const overlapping = candidates.filter((r) =>
-      r.ports.some((p) => p.protocol === range.protocol && p.from <= range.to && range.from <= p.to),
-    );
+    const overlapping =
+      candidates.length === 0
+        ? candidates
+        : candidates.filter((r) =>
+            r.ports.some((p) => p.protocol === range.protocol && p.from <= range.to && range.from <= p.to),
+          );
     // Elementary segments: every rule boundary inside the requested range starts a new one.
-    const cuts = new Set<number>([range.from, range.to + 1]);
+    const points = [range.from, range.to + 1];
     for (const r of overlapping)
       for (const p of r.ports) {
         if (p.protocol !== range.protocol) continue;
-        if (p.from > range.from && p.from <= range.to) cuts.add(p.from);
-        if (p.to >= range.from && p.to < range.to) cuts.add(p.to + 1);
+        if (p.from > range.from && p.from <= range.to) points.push(p.from);
+        if (p.to >= range.from && p.to < range.to) points.push(p.to + 1);
       }
-    const points = [...cuts].sort((a, b) => a - b);
+    if (points.length > 2) {
+      points.sort((a, b) => a - b);
+      dedupeSorted(points);
+    }
     for (let k = 0; k + 1 < points.length; k++) {
       const portFrom = points[k] as number;
       const portTo = (points[k + 1] as number) - 1;

@@ -50,7 +50,12 @@ interface TtlResult {
   readonly narrowing: Narrowing | undefined;
 }
 
-function grantTtl(ctx: EvalContext, request: OpenRequest, live: readonly OpeningVerdict[], decidingRuleId: string): TtlResult {
+function grantTtl(
+  ctx: EvalContext,
+  request: OpenRequest,
+  live: readonly OpeningVerdict[],
+  decidingRuleId: string,
+): TtlResult {
   const d = ctx.policy.defaults;
   let cap = d.maxTtlSeconds;
   let capRule: CompiledRule | undefined;
@@ -65,7 +70,10 @@ function grantTtl(ctx: EvalContext, request: OpenRequest, live: readonly Opening
   const asked = request.requestedTtlSeconds > 0 ? request.requestedTtlSeconds : d.ttlSeconds;
   const ttlSeconds = Math.min(cap, Math.max(d.minTtlSeconds, asked));
   if (request.requestedTtlSeconds <= cap) return { ttlSeconds, narrowing: undefined };
-  const why = capRule !== undefined ? `rule ${capRule.id} allows at most ${formatDuration(cap)}` : `defaults.max_ttl is ${formatDuration(cap)}`;
+  const why =
+    capRule !== undefined
+      ? `rule ${capRule.id} allows at most ${formatDuration(cap)}`
+      : `defaults.max_ttl is ${formatDuration(cap)}`;
   return {
     ttlSeconds,
     narrowing: {
@@ -79,10 +87,15 @@ function grantTtl(ctx: EvalContext, request: OpenRequest, live: readonly Opening
   };
 }
 
-export function assembleDecision(ctx: EvalContext, request: OpenRequest, verdicts: readonly OpeningVerdict[]): Decision {
+export function assembleDecision(
+  ctx: EvalContext,
+  request: OpenRequest,
+  verdicts: readonly OpeningVerdict[],
+): Decision {
   const openings = verdicts.map((v) => v.decision);
   const many = verdicts.length > 1;
-  const label = (v: OpeningVerdict): string => (many ? `opening ${v.decision.openingIndex}: ${v.decision.reason}` : v.decision.reason);
+  const label = (v: OpeningVerdict): string =>
+    many ? `opening ${v.decision.openingIndex}: ${v.decision.reason}` : v.decision.reason;
   const deniedOnes = verdicts.filter((v) => v.decision.outcome === 'DENIED');
   const live = verdicts.filter((v) => v.decision.outcome !== 'DENIED');
   const narrowings: Narrowing[] = verdicts.flatMap((v) => v.narrowings);
@@ -100,7 +113,13 @@ export function assembleDecision(ctx: EvalContext, request: OpenRequest, verdict
   const ttl = grantTtl(ctx, request, live, deciding.decision.ruleId);
   if (ttl.narrowing !== undefined) {
     if (request.allOrNothing)
-      return deniedDecision(ttl.narrowing.ruleId, `all_or_nothing: ${ttl.narrowing.reason}`, [...narrowings, ttl.narrowing], wouldAllow, openings);
+      return deniedDecision(
+        ttl.narrowing.ruleId,
+        `all_or_nothing: ${ttl.narrowing.reason}`,
+        [...narrowings, ttl.narrowing],
+        wouldAllow,
+        openings,
+      );
     narrowings.push(ttl.narrowing);
   }
   // A best-effort request keeps what it can get; each refused opening is reported as a narrowing.
@@ -127,7 +146,10 @@ export function assembleDecision(ctx: EvalContext, request: OpenRequest, verdict
     const why = narrowedOne ?? firstDenied;
     const base = why !== undefined ? label(why) : label(deciding);
     const counted = many ? `${live.length} of ${verdicts.length} openings granted; ` : '';
-    reason = ttl.narrowing !== undefined && why === undefined ? `${base}; ${ttl.narrowing.reason}` : `${counted}${base}`;
+    reason =
+      ttl.narrowing !== undefined && why === undefined
+        ? `${base}; ${ttl.narrowing.reason}`
+        : `${counted}${base}`;
   }
   return {
     outcome,
@@ -141,4 +163,3 @@ export function assembleDecision(ctx: EvalContext, request: OpenRequest, verdict
     maxLifetimeSeconds: ctx.policy.defaults.maxLifetimeSeconds,
   };
 }
-

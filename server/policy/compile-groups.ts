@@ -3,7 +3,7 @@ import picomatch from 'picomatch';
 import type { Path } from './diagnostics.js';
 import { items, parsePolicyCidr, type CompileScope } from './compile-terms.js';
 import type { CompiledGroup } from './model.js';
-import { toFamilySets, unionFamilies, type Cidr, type FamilySets } from './net.js';
+import { longLivedSets, toFamilySets, unionFamilies, type Cidr, type FamilySets } from './net.js';
 import { didYouMean, type RawGroup } from './schema.js';
 
 export interface Entry<T> {
@@ -12,7 +12,9 @@ export interface Entry<T> {
   readonly path: Path;
 }
 
-export function stringLabels(labels: Readonly<Record<string, string | number | boolean>> | undefined): Record<string, string> {
+export function stringLabels(
+  labels: Readonly<Record<string, string | number | boolean>> | undefined,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(labels ?? {})) out[k] = String(v);
   return out;
@@ -47,7 +49,10 @@ function checkCycles(scope: CompileScope, entries: readonly Entry<RawGroup>[]): 
       const s = state.get(next);
       if (s === 'visiting') {
         const cycle = [...stack.slice(stack.indexOf(next)), next].join(' -> ');
-        scope.sink.error([...(e as Entry<RawGroup>).path, 'groups', i], `group cycle ${cycle}; remove one of these references`);
+        scope.sink.error(
+          [...(e as Entry<RawGroup>).path, 'groups', i],
+          `group cycle ${cycle}; remove one of these references`,
+        );
       } else if (s === undefined && byName.has(next)) visit(next);
     });
     stack.pop();
@@ -79,16 +84,37 @@ export function compileGroups(
       const s = sites.get(site);
       if (s !== undefined) all = unionFamilies(all, s);
       else if (!scope.siteNames.has(site))
-        scope.sink.error([...path, 'sites', i], `site "${site}" is not defined${didYouMean(site, scope.siteNames)}; define it under sites:`);
+        scope.sink.error(
+          [...path, 'sites', i],
+          `site "${site}" is not defined${didYouMean(site, scope.siteNames)}; define it under sites:`,
+        );
     });
     (g.groups ?? []).forEach((ref, i) => {
       if (!scope.groupNames.has(ref))
-        scope.sink.error([...path, 'groups', i], `group "${ref}" is not defined${didYouMean(ref, scope.groupNames)}; define it under groups:`);
+        scope.sink.error(
+          [...path, 'groups', i],
+          `group "${ref}" is not defined${didYouMean(ref, scope.groupNames)}; define it under groups:`,
+        );
     });
     const labels = stringLabels(g.labels);
-    const empty = hostGlobs.length + cidrs.length + (g.sites ?? []).length + (g.groups ?? []).length + Object.keys(labels).length === 0;
-    if (empty) scope.sink.warning(path, 'group has no members; add hosts, labels, cidrs, sites or groups', true);
-    out.set(name, { name, hostGlobs, matchName, labels, sites: g.sites ?? [], cidrs: all, groups: g.groups ?? [] });
+    const empty =
+      hostGlobs.length +
+        (g.cidrs ?? []).length +
+        (g.sites ?? []).length +
+        (g.groups ?? []).length +
+        Object.keys(labels).length ===
+      0;
+    if (empty)
+      scope.sink.warning(path, 'group has no members; add hosts, labels, cidrs, sites or groups', true);
+    out.set(name, {
+      name,
+      hostGlobs,
+      matchName,
+      labels,
+      sites: g.sites ?? [],
+      cidrs: longLivedSets(all),
+      groups: g.groups ?? [],
+    });
   }
   checkCycles(scope, entries);
   return out;

@@ -34,14 +34,19 @@ export function items(value: string | readonly string[] | undefined, path: Path)
 }
 
 function looksLikeAddress(text: string): boolean {
-  return text.includes('/') || /^\d+\.\d+\.\d+\.\d+$/.test(text) || (text.includes(':') && !/^[a-z]+:/.test(text));
+  return (
+    text.includes('/') || /^\d+\.\d+\.\d+\.\d+$/.test(text) || (text.includes(':') && !/^[a-z]+:/.test(text))
+  );
 }
 
 /** Parse a CIDR or address written in policy; host bits set are an error (usually a typo). */
 export function parsePolicyCidr(sink: DiagnosticSink, item: Item): Cidr | undefined {
   const c = parseCidr(item.text);
   if (c === null) {
-    sink.error(item.path, `"${item.text}" is not a valid CIDR; write ADDRESS/PREFIX, e.g. 198.18.9.0/24 or 2001:db8::/48`);
+    sink.error(
+      item.path,
+      `"${item.text}" is not a valid CIDR; write ADDRESS/PREFIX, e.g. 198.18.9.0/24 or 2001:db8::/48`,
+    );
     return undefined;
   }
   const slash = item.text.indexOf('/');
@@ -57,7 +62,10 @@ export function parsePolicyCidr(sink: DiagnosticSink, item: Item): Cidr | undefi
 
 function groupRef(scope: CompileScope, name: string, item: Item, extra: string): Term | undefined {
   if (scope.groupNames.has(name)) return { kind: 'group', name };
-  scope.sink.error(item.path, `group "${name}" is not defined${didYouMean(name, scope.groupNames)}; define it under groups:${extra}`);
+  scope.sink.error(
+    item.path,
+    `group "${name}" is not defined${didYouMean(name, scope.groupNames)}; define it under groups:${extra}`,
+  );
   return undefined;
 }
 
@@ -126,7 +134,10 @@ export function parseOpen(scope: CompileScope, list: readonly Item[]): PortSet {
     }
     const app = scope.apps.get(t);
     if (app === undefined)
-      scope.sink.error(item.path, `app "${t}" is not in the catalog${didYouMean(t, scope.apps.keys())}; define it under apps: or write PROTO/PORT, e.g. tcp/5432`);
+      scope.sink.error(
+        item.path,
+        `app "${t}" is not in the catalog${didYouMean(t, scope.apps.keys())}; define it under apps: or write PROTO/PORT, e.g. tcp/5432`,
+      );
     else ranges.push(...app.ports);
   }
   return normalizePorts(ranges);

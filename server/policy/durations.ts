@@ -6,7 +6,8 @@ const PART = /(\d+)([smhd])/g;
 
 /** Seconds, or a message saying what is accepted. */
 export function parseDuration(text: string): number | string {
-  if (!WHOLE.test(text)) return `"${text}" is not a duration; write a number with a unit s, m, h or d, e.g. 30s, 5m, 1h, 7d`;
+  if (!WHOLE.test(text))
+    return `"${text}" is not a duration; write a number with a unit s, m, h or d, e.g. 30s, 5m, 1h, 7d`;
   let total = 0;
   for (const m of text.matchAll(PART)) {
     const unit = m[2] as keyof typeof UNIT_SECONDS;

@@ -5,8 +5,22 @@
 import picomatch from 'picomatch';
 import { invalid } from '../core/errors.js';
 import type { ConcreteRule, Decision, Lease, OpenRequest } from '../core/types.js';
-import type { EnforcerScope, HostDirectory, PolicyDefaults, PolicyEvaluator, Recheck, RequesterFacts } from './api.js';
-import { analyzeIndexed, resolveOpening, ruleApplies, type EvalContext, type OpeningAnalysis, type OpeningInput } from './analyze.js';
+import type {
+  EnforcerScope,
+  HostDirectory,
+  PolicyDefaults,
+  PolicyEvaluator,
+  Recheck,
+  RequesterFacts,
+} from './api.js';
+import {
+  analyzeIndexed,
+  resolveOpening,
+  ruleApplies,
+  type EvalContext,
+  type OpeningAnalysis,
+  type OpeningInput,
+} from './analyze.js';
 import { assembleDecision } from './assemble.js';
 import { explainRequest, type Explanation } from './explain.js';
 import { GroupResolver, isVersioned, memberGroupsOf, type GroupSourceCache } from './groups.js';
@@ -34,7 +48,9 @@ export class PolicyEngine implements PolicyEvaluator {
     this.policy = policy;
     this.defaults = policy.defaults;
     this.#index = new RuleIndex(policy.rules);
-    this.#thirdPartyRules = policy.rules.filter((r) => r.effect === 'allow' && r.to.some((t) => t.kind !== 'self'));
+    this.#thirdPartyRules = policy.rules.filter(
+      (r) => r.effect === 'allow' && r.to.some((t) => t.kind !== 'self'),
+    );
   }
 
   memberGroups(hostName: string, self: readonly Cidr[]): ReadonlySet<string> {
@@ -85,7 +101,12 @@ export class PolicyEngine implements PolicyEvaluator {
   }
 
   /** The decision plus a per-rule trace: for `pinhole policy explain` and the admin what-if. Pure. */
-  explain(requester: RequesterFacts, request: OpenRequest, directory: HostDirectory, nowMs: number = Date.now()): Explanation {
+  explain(
+    requester: RequesterFacts,
+    request: OpenRequest,
+    directory: HostDirectory,
+    nowMs: number = Date.now(),
+  ): Explanation {
     return explainRequest(this, requester, request, directory, nowMs);
   }
 
@@ -117,7 +138,12 @@ export class PolicyEngine implements PolicyEvaluator {
     return m;
   }
 
-  inScope(scope: EnforcerScope, host: string, rules: readonly ConcreteRule[], directory: HostDirectory): boolean {
+  inScope(
+    scope: EnforcerScope,
+    host: string,
+    rules: readonly ConcreteRule[],
+    directory: HostDirectory,
+  ): boolean {
     if (scope.all) return true;
     if (scope.hosts.some((h) => this.#glob(h)(host))) return true;
     if (scope.groups.length === 0) return false;
@@ -140,12 +166,19 @@ export class PolicyEngine implements PolicyEvaluator {
    * allow rule for this requester has a `to` covering it. The lease engine calls this before decide()
    * and answers PERMISSION_DENIED otherwise.
    */
-  thirdPartyAllowed(requester: RequesterFacts, destination: string, directory: HostDirectory, nowMs: number = Date.now()): boolean {
+  thirdPartyAllowed(
+    requester: RequesterFacts,
+    destination: string,
+    directory: HostDirectory,
+    nowMs: number = Date.now(),
+  ): boolean {
     const dest = parseAddress(destination);
     if (dest === null) return false;
     const ctx = this.context(requester, directory, nowMs);
     if (ctx.self.some((c) => c.family === dest.family && c.start === dest.start)) return true;
-    return this.#thirdPartyRules.some((r) => ruleApplies(ctx, r) && ctx.resolver.covers(r.to, dest, ctx.self));
+    return this.#thirdPartyRules.some(
+      (r) => ruleApplies(ctx, r) && ctx.resolver.covers(r.to, dest, ctx.self),
+    );
   }
 }
 

@@ -7,6 +7,7 @@ import type { Decision, OpenRequest } from '../core/types.js';
 import type { HostDirectory, RequesterFacts } from './api.js';
 import { ruleApplies, type EvalContext, type OpeningAnalysis } from './analyze.js';
 import { formatAddresses, list } from './describe.js';
+import { formatDuration } from './durations.js';
 import type { PolicyEngine } from './engine.js';
 import { rulesMeeting } from './judge.js';
 import { isRuleActive, type CompiledRule, type Effect } from './model.js';
@@ -42,23 +43,40 @@ function traceRule(ctx: EvalContext, a: OpeningAnalysis, rule: CompiledRule): Tr
     return skipped(`expired at ${new Date(rule.expiresAtMs ?? 0).toISOString()}; ignored`);
   if (!ruleApplies(ctx, rule)) {
     const groups = ctx.memberGroups.size === 0 ? 'no groups' : `groups ${list([...ctx.memberGroups])}`;
-    return skipped(`requesters (${requestersLabel(rule)}) do not include ${ctx.requester.name} (member of ${groups})`);
+    return skipped(
+      `requesters (${requestersLabel(rule)}) do not include ${ctx.requester.name} (member of ${groups})`,
+    );
   }
   const dests = a.input.destinations.filter((d) => ctx.resolver.covers(rule.to, d, ctx.self));
   if (dests.length === 0)
-    return skipped(`to: ${rule.toLabel} covers none of the destinations ${formatAddresses(a.input.destinations)}`);
+    return skipped(
+      `to: ${rule.toLabel} covers none of the destinations ${formatAddresses(a.input.destinations)}`,
+    );
   const sourcesMeet = dests.some(
-    (d) => intersect(familySet(ctx.resolver.termsSources(rule.from, ctx.self), d.family), familySet(a.input.sources, d.family)).length > 0,
+    (d) =>
+      intersect(
+        familySet(ctx.resolver.termsSources(rule.from, ctx.self), d.family),
+        familySet(a.input.sources, d.family),
+      ).length > 0,
   );
-  if (!sourcesMeet) return skipped(`from ${rule.fromLabel} does not overlap the requested sources (${a.input.sourceLabel})`);
+  if (!sourcesMeet)
+    return skipped(`from ${rule.fromLabel} does not overlap the requested sources (${a.input.sourceLabel})`);
   const ports = formatPorts(intersectPorts(rule.ports, a.input.ports));
   if (rule.effect === 'deny')
-    return { ...base, verdict: 'applies', reason: `denies ${ports} from ${rule.fromLabel} (deny wins over allow)` };
+    return {
+      ...base,
+      verdict: 'applies',
+      reason: `denies ${ports} from ${rule.fromLabel} (deny wins over allow)`,
+    };
   const granted = rulesMeeting(ctx, [rule], a.cells, (c) => union(c.auto, c.manual)).length > 0;
   if (!granted) return skipped(`matches ${ports} from ${rule.fromLabel}, but deny rules remove all of it`);
   const how = rule.approval === 'manual' ? 'with manual approval' : 'automatically';
-  const ttl = rule.maxTtlSeconds === undefined ? '' : `, max_ttl ${rule.maxTtlSeconds}s`;
-  return { ...base, verdict: 'applies', reason: `allows ${ports} from ${rule.fromLabel} to ${rule.toLabel} ${how}${ttl}` };
+  const ttl = rule.maxTtlSeconds === undefined ? '' : `, max_ttl ${formatDuration(rule.maxTtlSeconds)}`;
+  return {
+    ...base,
+    verdict: 'applies',
+    reason: `allows ${ports} from ${rule.fromLabel} to ${rule.toLabel} ${how}${ttl}`,
+  };
 }
 
 export function explainRequest(
@@ -90,7 +108,12 @@ export function explainRequest(
       trace.push(traceRule(ctx, a, rule));
     }
     if (others > 0)
-      trace.push({ openingIndex: i, ruleId: '', verdict: 'note', reason: `${others} other rules do not cover ${formatPorts(a.input.ports)}` });
+      trace.push({
+        openingIndex: i,
+        ruleId: '',
+        verdict: 'note',
+        reason: `${others} other rules do not cover ${formatPorts(a.input.ports)}`,
+      });
   }
   return { decision, trace };
 }

@@ -39,7 +39,10 @@ export function isVersioned(d: HostDirectory): d is VersionedHostDirectory {
 
 export const ANY_SOURCES: FamilySets = { v4: [anyCidr(4)], v6: [anyCidr(6)] };
 
-function labelsMatch(want: Readonly<Record<string, string>>, have: Readonly<Record<string, string>>): boolean {
+function labelsMatch(
+  want: Readonly<Record<string, string>>,
+  have: Readonly<Record<string, string>>,
+): boolean {
   const keys = Object.keys(want);
   return keys.length > 0 && keys.every((k) => have[k] === want[k]);
 }
@@ -178,15 +181,24 @@ export class GroupResolver {
         case 'any':
           return true;
         case 'self':
-          if (requesterAddresses.some((a) => a.family === destination.family && a.start === destination.start))
+          if (
+            requesterAddresses.some((a) => a.family === destination.family && a.start === destination.start)
+          )
             return true;
           break;
-        default:
-          if (setContainsAddress(familySet(this.termSources(t, requesterAddresses), destination.family), destination))
+        case 'cidr':
+        case 'group':
+        case 'host':
+          if (
+            setContainsAddress(
+              familySet(this.termSources(t, requesterAddresses), destination.family),
+              destination,
+            )
+          )
             return true;
+          break;
       }
     }
     return false;
   }
 }
-

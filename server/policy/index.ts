@@ -19,6 +19,14 @@ export { DEFAULT_CATALOG, type CatalogEntry } from './default-catalog.js';
 export { parseDuration, formatDuration } from './durations.js';
 export type { VersionedHostDirectory } from './groups.js';
 export {
+  buildRequest,
+  inventoryDirectory,
+  parseSource,
+  type HumanRequest,
+  type BuiltRequest,
+} from './request-spec.js';
+export { loadCases, runCase, type PolicyTestCase, type CaseResult } from './test-cases.js';
+export {
   DEFAULT_RULE_ID,
   BUILTIN_DEFAULTS,
   type CompiledPolicy,

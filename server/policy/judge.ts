@@ -14,6 +14,7 @@ import {
   familySet,
   formatAddress,
   formatCidr,
+  intersect,
   setSize,
   setsEqual,
   setsOverlap,
@@ -49,18 +50,30 @@ export type CellPick = (c: Cell) => CidrSet;
 
 function ruleMeets(ctx: EvalContext, rule: CompiledRule, cell: Cell, part: CidrSet): boolean {
   if (part.length === 0) return false;
-  const portHit = rule.ports.some((p) => p.protocol === cell.protocol && p.from <= cell.portTo && cell.portFrom <= p.to);
+  const portHit = rule.ports.some(
+    (p) => p.protocol === cell.protocol && p.from <= cell.portTo && cell.portFrom <= p.to,
+  );
   if (!portHit || !ctx.resolver.covers(rule.to, cell.destination, ctx.self)) return false;
-  return setsOverlap(familySet(ctx.resolver.termsSources(rule.from, ctx.self), cell.destination.family), part);
+  return setsOverlap(
+    familySet(ctx.resolver.termsSources(rule.from, ctx.self), cell.destination.family),
+    part,
+  );
 }
 
-export function rulesMeeting(ctx: EvalContext, rules: readonly CompiledRule[], cells: readonly Cell[], pick: CellPick): CompiledRule[] {
+export function rulesMeeting(
+  ctx: EvalContext,
+  rules: readonly CompiledRule[],
+  cells: readonly Cell[],
+  pick: CellPick,
+): CompiledRule[] {
   return rules.filter((r) => cells.some((c) => ruleMeets(ctx, r, c, pick(c))));
 }
 
 function portsOf(cells: readonly Cell[], pick: CellPick): PortSet {
   return normalizePorts(
-    cells.filter((c) => pick(c).length > 0).map((c) => ({ protocol: c.protocol, from: c.portFrom, to: c.portTo })),
+    cells
+      .filter((c) => pick(c).length > 0)
+      .map((c) => ({ protocol: c.protocol, from: c.portFrom, to: c.portTo })),
   );
 }
 
@@ -82,6 +95,31 @@ function concreteRules(cells: readonly Cell[], pick: CellPick): ConcreteRule[] {
         destination: formatAddress(c.destination),
       });
   return out;
+}
+
+/**
+ * Sources granted on every granted port and destination of a family; when some ports or destinations
+ * get more, say so rather than print a union that may look like everything asked for.
+ */
+function commonSources(cells: readonly Cell[], pick: CellPick): string {
+  const withGrant = cells.filter((c) => pick(c).length > 0);
+  const perFamily = (fam: 4 | 6): { common: CidrSet; all: CidrSet } => {
+    const mine = withGrant.filter((c) => c.destination.family === fam);
+    let common: CidrSet | undefined;
+    let all: CidrSet = [];
+    for (const c of mine) {
+      common = common === undefined ? pick(c) : intersect(common, pick(c));
+      all = union(all, pick(c));
+    }
+    return { common: common ?? [], all };
+  };
+  const v4 = perFamily(4);
+  const v6 = perFamily(6);
+  const common = formatSources([v4.common, v6.common]);
+  const same = setsEqual(v4.common, v4.all) && setsEqual(v6.common, v6.all);
+  return same
+    ? common
+    : `${common} (on some ports or destinations also ${formatSources([subtract(v4.all, v4.common), subtract(v6.all, v6.common)])})`;
 }
 
 function grantedSources(cells: readonly Cell[], pick: CellPick): string {
@@ -156,7 +194,14 @@ function narrowingsFor(
       d !== undefined
         ? `rule ${d.id} denies ${formatPorts(intersectPorts(d.ports, removed))}`
         : `no rule allows ${formatPorts(removed)} here; rule ${primary.id} allows ${formatPorts(intersectPorts(primary.ports, ports))}`;
-    out.push({ openingIndex: i, field: 'ports', requested: formatPorts(ports), granted: formatPorts(grantedPorts), ruleId: d?.id ?? primary.id, reason });
+    out.push({
+      openingIndex: i,
+      field: 'ports',
+      requested: formatPorts(ports),
+      granted: formatPorts(grantedPorts),
+      ruleId: d?.id ?? primary.id,
+      reason,
+    });
   }
 
   const dests = a.input.destinations;
@@ -171,7 +216,14 @@ function narrowingsFor(
       d !== undefined
         ? `rule ${d.id} denies opening ${formatAddresses(removed)}`
         : `rule ${primary.id} covers only ${primary.toLabel}, not ${formatAddresses(removed)}`;
-    out.push({ openingIndex: i, field: 'destinations', requested: addrs(wanted), granted: addrs(grantedIdx), ruleId: d?.id ?? primary.id, reason });
+    out.push({
+      openingIndex: i,
+      field: 'destinations',
+      requested: addrs(wanted),
+      granted: addrs(grantedIdx),
+      ruleId: d?.id ?? primary.id,
+      reason,
+    });
   }
 
   const partial = live.filter((c) => grant(c).length > 0 && !setsEqual(grant(c), c.requested));
@@ -181,14 +233,36 @@ function narrowingsFor(
       d !== undefined
         ? `rule ${d.id} denies sources ${grantedSources(partial, (c) => c.denied)}`
         : `rule ${primary.id} allows ${formatPorts(intersectPorts(primary.ports, ports))} only from ${primary.fromLabel}`;
-    out.push({ openingIndex: i, field: 'sources', requested: a.input.sourceLabel, granted: grantedSources(live, grant), ruleId: d?.id ?? primary.id, reason });
+    out.push({
+      openingIndex: i,
+      field: 'sources',
+      requested: a.input.sourceLabel,
+      granted: commonSources(live, grant),
+      ruleId: d?.id ?? primary.id,
+      reason,
+    });
   }
 
   if (out.length === 0) {
     // Each projection is whole but the region is not: the grant differs per destination.
-    const per = grantedIdx.map((k) => `${formatAddress(dests[k] as Cidr)}: ${formatPorts(portsOf(live.filter((c) => c.destIndex === k), grant))}`);
+    const per = grantedIdx.map(
+      (k) =>
+        `${formatAddress(dests[k] as Cidr)}: ${formatPorts(
+          portsOf(
+            live.filter((c) => c.destIndex === k),
+            grant,
+          ),
+        )}`,
+    );
     const d = denierOf(live);
-    out.push({ openingIndex: i, field: 'ports', requested: formatPorts(ports), granted: per.join('; '), ruleId: d?.id ?? primary.id, reason: 'policy allows different ports on different destinations' });
+    out.push({
+      openingIndex: i,
+      field: 'ports',
+      requested: formatPorts(ports),
+      granted: per.join('; '),
+      ruleId: d?.id ?? primary.id,
+      reason: 'policy allows different ports on different destinations',
+    });
   }
   return out;
 }
@@ -197,14 +271,21 @@ function denied(ctx: EvalContext, a: OpeningAnalysis, why: string | undefined): 
   const name = ctx.requester.name;
   const ports = formatPorts(a.input.ports);
   const live = a.cells.filter((c) => c.requested.length > 0);
-  const d = rulesMeeting(ctx, a.candidates.filter((r) => r.effect === 'deny'), live, (c) => c.denied)[0];
+  const d = rulesMeeting(
+    ctx,
+    a.candidates.filter((r) => r.effect === 'deny'),
+    live,
+    (c) => c.denied,
+  )[0];
   let ruleId = d?.id ?? DEFAULT_RULE_ID;
   let reason: string;
   if (why !== undefined) {
     ruleId = DEFAULT_RULE_ID;
     reason = why;
-  } else if (d !== undefined) reason = `rule ${d.id} denies ${formatPorts(intersectPorts(d.ports, a.input.ports))} for ${name}`;
-  else reason = `no rule allows ${name} to open ${ports} from ${a.input.sourceLabel} to ${formatAddresses(a.input.destinations)}`;
+  } else if (d !== undefined)
+    reason = `rule ${d.id} denies ${formatPorts(intersectPorts(d.ports, a.input.ports))} for ${name}`;
+  else
+    reason = `no rule allows ${name} to open ${ports} from ${a.input.sourceLabel} to ${formatAddresses(a.input.destinations)}`;
   return {
     decision: { openingIndex: a.input.index, outcome: 'DENIED', ruleId, reason },
     narrowings: [],
@@ -217,7 +298,8 @@ function denied(ctx: EvalContext, a: OpeningAnalysis, why: string | undefined): 
 
 export function judgeOpening(ctx: EvalContext, a: OpeningAnalysis, allOrNothing: boolean): OpeningVerdict {
   const live = a.cells.filter((c) => c.requested.length > 0);
-  if (a.input.destinations.length === 0) return denied(ctx, a, `${ctx.requester.name} has no addresses to open`);
+  if (a.input.destinations.length === 0)
+    return denied(ctx, a, `${ctx.requester.name} has no addresses to open`);
   if (live.length === 0) return denied(ctx, a, 'no requested source has the address family of a destination');
   const hasAuto = live.some((c) => c.auto.length > 0);
   const pending = live.some((c) => c.manual.length > 0);
@@ -225,8 +307,18 @@ export function judgeOpening(ctx: EvalContext, a: OpeningAnalysis, allOrNothing:
 
   const grant: CellPick = pending ? (c) => union(c.auto, c.manual) : (c) => c.auto;
   const allows = a.candidates.filter((r) => r.effect === 'allow');
-  const autoRules = rulesMeeting(ctx, allows.filter((r) => r.approval === 'auto'), live, (c) => c.auto);
-  const manualRules = rulesMeeting(ctx, allows.filter((r) => r.approval === 'manual'), live, (c) => c.manual);
+  const autoRules = rulesMeeting(
+    ctx,
+    allows.filter((r) => r.approval === 'auto'),
+    live,
+    (c) => c.auto,
+  );
+  const manualRules = rulesMeeting(
+    ctx,
+    allows.filter((r) => r.approval === 'manual'),
+    live,
+    (c) => c.manual,
+  );
   const contributors = pending ? [...autoRules, ...manualRules].sort((x, y) => x.index - y.index) : autoRules;
   // A pending answer is decided by the rule that needs approval; otherwise by the first granting rule.
   const primary = (pending ? manualRules[0] : autoRules[0]) as CompiledRule;
@@ -234,13 +326,20 @@ export function judgeOpening(ctx: EvalContext, a: OpeningAnalysis, allOrNothing:
   const narrowings = full ? [] : narrowingsFor(ctx, a, grant, primary);
   const rules = concreteRules(live, grant);
   const how = pending ? ' after manual approval' : '';
-  const wouldAllow = [`${formatPorts(portsOf(live, grant))} from ${grantedSources(live, grant)} via rule ${primary.id}${how}`];
+  const wouldAllow = [
+    `${formatPorts(portsOf(live, grant))} from ${grantedSources(live, grant)} via rule ${primary.id}${how}`,
+  ];
   const target = `${formatPorts(a.input.ports)} from ${a.input.sourceLabel} to ${formatAddresses(a.input.destinations)}`;
 
   if (!full && allOrNothing) {
     const first = narrowings[0] as Narrowing;
     return {
-      decision: { openingIndex: a.input.index, outcome: 'DENIED', ruleId: first.ruleId, reason: `all_or_nothing: ${first.reason}` },
+      decision: {
+        openingIndex: a.input.index,
+        outcome: 'DENIED',
+        ruleId: first.ruleId,
+        reason: `all_or_nothing: ${first.reason}`,
+      },
       narrowings,
       rules: [],
       contributors: [],

@@ -31,7 +31,9 @@ function termCovered(t: Term, by: readonly Term[]): boolean {
 function covers(d: CompiledRule, r: CompiledRule): boolean {
   const dr = d.requesters;
   const rr = r.requesters;
-  const requesters = dr.any || (!rr.any && [...rr.hosts].every((h) => dr.hosts.has(h)) && rr.groups.every((g) => dr.groups.includes(g)));
+  const requesters =
+    dr.any ||
+    (!rr.any && [...rr.hosts].every((h) => dr.hosts.has(h)) && rr.groups.every((g) => dr.groups.includes(g)));
   return (
     requesters &&
     r.ports.every((p) => portsCover(d.ports, p.protocol, p.from, p.to)) &&
@@ -45,15 +47,23 @@ export function lintPolicy(policy: CompiledPolicy, sink: DiagnosticSink, nowMs: 
   const denies = policy.rules.filter((r) => r.effect === 'deny' && r.expiresAtMs === undefined);
   const trees = new Map<Protocol, IntervalTree<CompiledRule>>();
   for (const proto of ['tcp', 'udp', 'sctp'] as const) {
-    const list = denies.flatMap((d) => d.ports.filter((p) => p.protocol === proto).map((p) => ({ from: p.from, to: p.to, value: d })));
+    const list = denies.flatMap((d) =>
+      d.ports.filter((p) => p.protocol === proto).map((p) => ({ from: p.from, to: p.to, value: d })),
+    );
     trees.set(proto, new IntervalTree(list));
   }
   for (const r of policy.rules) {
     const path = ['rules', r.index];
     if (r.expiresAtMs !== undefined && r.expiresAtMs <= nowMs)
-      sink.warning([...path, 'expires'], `rule expired at ${new Date(r.expiresAtMs).toISOString()} and is ignored; remove it or move the date`);
+      sink.warning(
+        [...path, 'expires'],
+        `rule expired at ${new Date(r.expiresAtMs).toISOString()} and is ignored; remove it or move the date`,
+      );
     if (r.effect === 'allow' && r.from.some((t) => t.kind === 'any'))
-      sink.warning([...path, 'from'], `allow rule ${r.id} is open to any source; narrow from: to the clients that need it`);
+      sink.warning(
+        [...path, 'from'],
+        `allow rule ${r.id} is open to any source; narrow from: to the clients that need it`,
+      );
     if (r.maxTtlSeconds !== undefined && r.maxTtlSeconds > policy.defaults.maxTtlSeconds)
       sink.warning(
         [...path, 'max_ttl'],

@@ -9,14 +9,24 @@ import { DiagnosticSink, NO_LOCATION, sortDiagnostics, yamlLocator } from './dia
 
 export type { PolicyLoadResult } from './compile.js';
 
-export function loadPolicyText(text: string, fileName: string, options: CompileOptions = {}): PolicyLoadResult {
+export function loadPolicyText(
+  text: string,
+  fileName: string,
+  options: CompileOptions = {},
+): PolicyLoadResult {
   const lineCounter = new LineCounter();
   // uniqueKeys: a key written twice is an error, not a silent override.
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, keepSourceTokens: false });
+  const doc = parseDocument(text, {
+    lineCounter,
+    prettyErrors: false,
+    uniqueKeys: true,
+    keepSourceTokens: false,
+  });
   if (doc.errors.length > 0) {
     const sink = new DiagnosticSink(fileName, NO_LOCATION);
     for (const e of doc.errors) {
-      const at = e.linePos?.[0] ?? { line: 1, col: 1 };
+      // Positions from the line counter: error.linePos is only filled in with prettyErrors.
+      const at = lineCounter.linePos(e.pos[0]);
       sink.errorAt(at.line, at.col, `YAML syntax: ${e.message.split('\n')[0] ?? e.message}`);
     }
     return { ok: false, errors: sortDiagnostics(sink.errors), warnings: [] };

@@ -9,7 +9,14 @@
  * the leases live in the lease engine and revocations go through the store and watch hub.
  */
 import type { ConcreteRule, Decision, Lease, OpenRequest } from '../core/types.js';
-import type { EnforcerScope, HostDirectory, PolicyDefaults, PolicyEvaluator, Recheck, RequesterFacts } from './api.js';
+import type {
+  EnforcerScope,
+  HostDirectory,
+  PolicyDefaults,
+  PolicyEvaluator,
+  Recheck,
+  RequesterFacts,
+} from './api.js';
 import type { Diagnostic } from './diagnostics.js';
 import { PolicyEngine } from './engine.js';
 import type { Explanation } from './explain.js';
@@ -18,7 +25,12 @@ import type { CompiledEnforcer, CompiledPolicy } from './model.js';
 
 export type ReloadResult =
   | { readonly ok: true; readonly revision: number; readonly warnings: readonly Diagnostic[] }
-  | { readonly ok: false; readonly revision: number; readonly errors: readonly Diagnostic[]; readonly warnings: readonly Diagnostic[] };
+  | {
+      readonly ok: false;
+      readonly revision: number;
+      readonly errors: readonly Diagnostic[];
+      readonly warnings: readonly Diagnostic[];
+    };
 
 export type OpenStoreResult =
   | { readonly ok: true; readonly store: PolicyStore; readonly warnings: readonly Diagnostic[] }
@@ -68,7 +80,16 @@ export class PolicyStore implements PolicyEvaluator {
         return {
           ok: false,
           revision: this.#revision,
-          errors: [{ file: '', line: 1, col: 1, path: '', message: 'no policy path to reload; pass one', severity: 'error' }],
+          errors: [
+            {
+              file: '',
+              line: 1,
+              col: 1,
+              path: '',
+              message: 'no policy path to reload; pass one',
+              severity: 'error',
+            },
+          ],
           warnings: [],
         };
       const r = await loadPolicyFile(path);
@@ -104,15 +125,30 @@ export class PolicyStore implements PolicyEvaluator {
     return this.#engine.enforcerScope(firewallName);
   }
 
-  inScope(scope: EnforcerScope, host: string, rules: readonly ConcreteRule[], directory: HostDirectory): boolean {
+  inScope(
+    scope: EnforcerScope,
+    host: string,
+    rules: readonly ConcreteRule[],
+    directory: HostDirectory,
+  ): boolean {
     return this.#engine.inScope(scope, host, rules, directory);
   }
 
-  thirdPartyAllowed(requester: RequesterFacts, destination: string, directory: HostDirectory, nowMs: number = Date.now()): boolean {
+  thirdPartyAllowed(
+    requester: RequesterFacts,
+    destination: string,
+    directory: HostDirectory,
+    nowMs: number = Date.now(),
+  ): boolean {
     return this.#engine.thirdPartyAllowed(requester, destination, directory, nowMs);
   }
 
-  explain(requester: RequesterFacts, request: OpenRequest, directory: HostDirectory, nowMs: number = Date.now()): Explanation {
+  explain(
+    requester: RequesterFacts,
+    request: OpenRequest,
+    directory: HostDirectory,
+    nowMs: number = Date.now(),
+  ): Explanation {
     return this.#engine.explain(requester, request, directory, nowMs);
   }
 }

@@ -22,15 +22,18 @@ export function looksLikePortSpec(text: string): boolean {
 /** Parse `proto/port[-port]`; returns the range or a message saying what is wrong and what is accepted. */
 export function parsePortSpec(text: string): PortRange | string {
   const m = SPEC.exec(text);
-  if (m === null) return `"${text}" is not a port spec; write PROTO/PORT or PROTO/FROM-TO, e.g. tcp/5432 or udp/161-162`;
+  if (m === null)
+    return `"${text}" is not a port spec; write PROTO/PORT or PROTO/FROM-TO, e.g. tcp/5432 or udp/161-162`;
   const [, proto = '', fromText = '', toText] = m;
-  if (!isProtocol(proto)) return `unknown protocol "${proto}" in "${text}"; use one of ${PROTOCOLS.join(', ')}`;
+  if (!isProtocol(proto))
+    return `unknown protocol "${proto}" in "${text}"; use one of ${PROTOCOLS.join(', ')}`;
   const from = Number(fromText);
   const to = toText === undefined ? from : Number(toText);
   for (const p of [from, to]) {
     if (p < 1 || p > 65535) return `port ${p} in "${text}" is out of range; use 1-65535`;
   }
-  if (to < from) return `"${text}" is an empty range; write the lower port first, e.g. ${proto}/${to}-${from}`;
+  if (to < from)
+    return `"${text}" is an empty range; write the lower port first, e.g. ${proto}/${to}-${from}`;
   return { protocol: proto, from, to };
 }
 
@@ -48,6 +51,14 @@ export function normalizePorts(list: readonly PortRange[]): PortSet {
     } else out.push({ protocol: r.protocol, from: r.from, to: r.to });
   }
   return out;
+}
+
+/**
+ * A copy made at its own allocation site for port sets kept in the compiled policy (see longLived in
+ * net.ts: sharing sites with per-decision temporaries makes V8 pretenure the temporaries).
+ */
+export function longLivedPorts(set: PortSet): PortSet {
+  return Object.freeze(set.map((r) => Object.freeze({ protocol: r.protocol, from: r.from, to: r.to })));
 }
 
 export function intersectPorts(a: PortSet, b: PortSet): PortSet {

@@ -16,7 +16,12 @@ import { rulesMeeting } from './judge.js';
 import type { CompiledRule } from './model.js';
 import { parseAddress, parseCidr, setSize, toFamilySets, union } from './net.js';
 
-function analyzeConcrete(engine: PolicyEngine, ctx: EvalContext, r: ConcreteRule, k: number): OpeningAnalysis | undefined {
+function analyzeConcrete(
+  engine: PolicyEngine,
+  ctx: EvalContext,
+  r: ConcreteRule,
+  k: number,
+): OpeningAnalysis | undefined {
   const dest = parseAddress(r.destination);
   const src = parseCidr(r.sourceCidr);
   if (dest === null || src === null) return undefined;
@@ -29,7 +34,13 @@ function analyzeConcrete(engine: PolicyEngine, ctx: EvalContext, r: ConcreteRule
   });
 }
 
-function whyNot(engine: PolicyEngine, ctx: EvalContext, lease: Lease, r: ConcreteRule, a: OpeningAnalysis | undefined): Recheck {
+function whyNot(
+  engine: PolicyEngine,
+  ctx: EvalContext,
+  lease: Lease,
+  r: ConcreteRule,
+  a: OpeningAnalysis | undefined,
+): Recheck {
   const what = formatConcrete(r);
   if (a !== undefined) {
     const denies = a.candidates.filter((c) => c.effect === 'deny');
@@ -38,14 +49,22 @@ function whyNot(engine: PolicyEngine, ctx: EvalContext, lease: Lease, r: Concret
   }
   const granting = engine.policy.ruleById.get(lease.ruleId);
   if (granting === undefined)
-    return { keep: false, ruleId: lease.ruleId, reason: `rule ${lease.ruleId} was removed from policy; no other rule allows ${what}` };
+    return {
+      keep: false,
+      ruleId: lease.ruleId,
+      reason: `rule ${lease.ruleId} was removed from policy; no other rule allows ${what}`,
+    };
   if (granting.expiresAtMs !== undefined && ctx.nowMs >= granting.expiresAtMs)
     return {
       keep: false,
       ruleId: granting.id,
       reason: `rule ${granting.id} expired at ${new Date(granting.expiresAtMs).toISOString()}; no other rule allows ${what}`,
     };
-  return { keep: false, ruleId: granting.id, reason: `rule ${granting.id} no longer allows ${what} for ${ctx.requester.name}` };
+  return {
+    keep: false,
+    ruleId: granting.id,
+    reason: `rule ${granting.id} no longer allows ${what} for ${ctx.requester.name}`,
+  };
 }
 
 export function recheckLease(engine: PolicyEngine, lease: Lease, ctx: EvalContext): Recheck {
@@ -55,17 +74,20 @@ export function recheckLease(engine: PolicyEngine, lease: Lease, ctx: EvalContex
     const allowed =
       a !== undefined &&
       a.cells.length > 0 &&
-      a.cells.every((c) => setSize(union(c.auto, c.manual)) === setSize(c.requested) && c.requested.length > 0);
+      a.cells.every(
+        (c) => setSize(union(c.auto, c.manual)) === setSize(c.requested) && c.requested.length > 0,
+      );
     if (!allowed) return whyNot(engine, ctx, lease, r, a);
     const allows = a.candidates.filter((c) => c.effect === 'allow');
-    for (const c of rulesMeeting(ctx, allows, a.cells, (cell) => union(cell.auto, cell.manual))) contributors.add(c);
+    for (const c of rulesMeeting(ctx, allows, a.cells, (cell) => union(cell.auto, cell.manual)))
+      contributors.add(c);
   }
   const d = engine.defaults;
   let capSeconds = d.maxTtlSeconds;
-  for (const c of contributors) if (c.maxTtlSeconds !== undefined) capSeconds = Math.min(capSeconds, c.maxTtlSeconds);
+  for (const c of contributors)
+    if (c.maxTtlSeconds !== undefined) capSeconds = Math.min(capSeconds, c.maxTtlSeconds);
   const latest = Math.min(ctx.nowMs + capSeconds * 1000, lease.grantedAtMs + d.maxLifetimeSeconds * 1000);
   if (latest >= lease.expiresAtMs) return { keep: true };
   // Never in the past: a lease cut to "now" ends at the engine's next expiry pass.
   return { keep: true, maxExpiresAtMs: Math.max(ctx.nowMs, latest) };
 }
-

@@ -8,7 +8,14 @@
  */
 import type { Decision, OpenRequest } from '../core/types.js';
 import type { HostDirectory, RequesterFacts } from './api.js';
-import { normalizeCells, resolveOpening, type Cell, type EvalContext, type OpeningAnalysis, type OpeningInput } from './analyze.js';
+import {
+  normalizeCells,
+  resolveOpening,
+  type Cell,
+  type EvalContext,
+  type OpeningAnalysis,
+  type OpeningInput,
+} from './analyze.js';
 import { assembleDecision } from './assemble.js';
 import { GroupResolver, memberGroupsOf } from './groups.js';
 import { judgeOpening } from './judge.js';
@@ -32,20 +39,26 @@ export class ReferenceEvaluator {
       resolver: new GroupResolver(this.#policy, directory),
       nowMs,
     };
-    const verdicts = request.openings.map((spec, i) => judgeOpening(ctx, this.#analyze(ctx, resolveOpening(ctx, spec, i)), request.allOrNothing));
+    const verdicts = request.openings.map((spec, i) =>
+      judgeOpening(ctx, this.#analyze(ctx, resolveOpening(ctx, spec, i)), request.allOrNothing),
+    );
     return assembleDecision(ctx, request, verdicts);
   }
 
   #applies(ctx: EvalContext, rule: CompiledRule): boolean {
     const active = rule.expiresAtMs === undefined || ctx.nowMs < rule.expiresAtMs;
     const r = rule.requesters;
-    return active && (r.any || r.hosts.has(ctx.requester.name) || r.groups.some((g) => ctx.memberGroups.has(g)));
+    return (
+      active && (r.any || r.hosts.has(ctx.requester.name) || r.groups.some((g) => ctx.memberGroups.has(g)))
+    );
   }
 
   #analyze(ctx: EvalContext, input: OpeningInput): OpeningAnalysis {
     const applicable = this.#policy.rules.filter((r) => this.#applies(ctx, r));
     const candidates = applicable.filter((r) =>
-      r.ports.some((p) => input.ports.some((q) => p.protocol === q.protocol && p.from <= q.to && q.from <= p.to)),
+      r.ports.some((p) =>
+        input.ports.some((q) => p.protocol === q.protocol && p.from <= q.to && q.from <= p.to),
+      ),
     );
     const cells: Cell[] = [];
     for (const range of input.ports)
@@ -56,9 +69,13 @@ export class ReferenceEvaluator {
           let manual: CidrSet = [];
           let denied: CidrSet = [];
           for (const rule of applicable) {
-            if (!rule.ports.some((p) => p.protocol === range.protocol && p.from <= port && port <= p.to)) continue;
+            if (!rule.ports.some((p) => p.protocol === range.protocol && p.from <= port && port <= p.to))
+              continue;
             if (!ctx.resolver.covers(rule.to, destination, ctx.self)) continue;
-            const from = intersect(familySet(ctx.resolver.termsSources(rule.from, ctx.self), destination.family), requested);
+            const from = intersect(
+              familySet(ctx.resolver.termsSources(rule.from, ctx.self), destination.family),
+              requested,
+            );
             if (rule.effect === 'deny') denied = union(denied, from);
             else if (rule.approval === 'auto') auto = union(auto, from);
             else manual = union(manual, from);

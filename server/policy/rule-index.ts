@@ -32,7 +32,8 @@ export class RuleIndex {
     for (const rule of rules) {
       for (const key of requesterKeys(rule)) {
         let perProto = lists.get(key);
-        if (perProto === undefined) lists.set(key, (perProto = new Map()));
+        if (perProto === undefined)
+          lists.set(key, (perProto = new Map<Protocol, Interval<CompiledRule>[]>()));
         for (const r of rule.ports) {
           let list = perProto.get(r.protocol);
           if (list === undefined) perProto.set(r.protocol, (list = []));
@@ -60,6 +61,7 @@ export class RuleIndex {
       if (trees === undefined) continue;
       for (const r of ports) trees.get(r.protocol)?.query(r.from, r.to, add);
     }
+    if (seen.size === 0) return [];
     return [...seen].sort((a, b) => a.index - b.index);
   }
 

@@ -80,7 +80,11 @@ function distance(a: string, b: string): number {
     row[0] = i;
     for (let j = 1; j <= b.length; j++) {
       const tmp = row[j] as number;
-      row[j] = Math.min((row[j] as number) + 1, (row[j - 1] as number) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      row[j] = Math.min(
+        (row[j] as number) + 1,
+        (row[j - 1] as number) + 1,
+        prev + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
       prev = tmp;
     }
   }
@@ -125,7 +129,12 @@ const EXPECTED: Record<string, string> = {
  * Run `schema` on one entry and report every issue at its path. Returns the parsed value, or undefined
  * when the entry is structurally unusable (its problems are reported).
  */
-export function parseEntry<T>(sink: DiagnosticSink, path: Path, schema: z.ZodType<T>, value: unknown): T | undefined {
+export function parseEntry<T>(
+  sink: DiagnosticSink,
+  path: Path,
+  schema: z.ZodType<T>,
+  value: unknown,
+): T | undefined {
   const result = schema.safeParse(value, { reportInput: true });
   if (result.success) return result.data;
   for (const issue of result.error.issues) {
@@ -134,17 +143,33 @@ export function parseEntry<T>(sink: DiagnosticSink, path: Path, schema: z.ZodTyp
       case 'unrecognized_keys': {
         const allowed = schemaKeys(schema, issue.path);
         for (const key of issue.keys)
-          sink.error([...at, key], `unknown key "${key}"${didYouMean(key, allowed)}; allowed keys: ${allowed.join(', ')}`, true);
+          sink.error(
+            [...at, key],
+            `unknown key "${key}"${didYouMean(key, allowed)}; allowed keys: ${allowed.join(', ')}`,
+            true,
+          );
         break;
       }
       case 'invalid_type':
         if (issue.input === undefined)
-          sink.error(at, `is required; add it (${EXPECTED[issue.expected] ?? issue.expected})`, at.length > 0);
-        else sink.error(at, `expected ${EXPECTED[issue.expected] ?? issue.expected}, got ${describeValue(issue.input)}`);
+          sink.error(
+            at,
+            `is required; add it (${EXPECTED[issue.expected] ?? issue.expected})`,
+            at.length > 0,
+          );
+        else
+          sink.error(
+            at,
+            `expected ${EXPECTED[issue.expected] ?? issue.expected}, got ${describeValue(issue.input)}`,
+          );
         break;
       case 'invalid_value': {
-        const hint = issue.input === 'deny' && at[at.length - 1] === 'approval' ? '; to deny, write effect: deny' : '';
-        sink.error(at, `${describeValue(issue.input)} is not allowed; use one of ${issue.values.map(String).join(', ')}${hint}`);
+        const hint =
+          issue.input === 'deny' && at[at.length - 1] === 'approval' ? '; to deny, write effect: deny' : '';
+        sink.error(
+          at,
+          `${describeValue(issue.input)} is not allowed; use one of ${issue.values.map(String).join(', ')}${hint}`,
+        );
         break;
       }
       case 'invalid_union':
@@ -153,11 +178,28 @@ export function parseEntry<T>(sink: DiagnosticSink, path: Path, schema: z.ZodTyp
       case 'too_small':
         sink.error(at, 'must not be empty; list at least one entry');
         break;
-      default:
+      // Not produced by the schemas above; zod's own message is the best we have if one appears.
+      case 'too_big':
+      case 'invalid_format':
+      case 'not_multiple_of':
+      case 'invalid_key':
+      case 'invalid_element':
+      case 'custom':
         sink.error(at, issue.message);
     }
   }
-  return undefined;
+  // Unknown keys alone do not make an entry unusable: check the rest of it too, so a typo in one key
+  // does not hide a bad reference in another.
+  if (!result.error.issues.every((i) => i.code === 'unrecognized_keys')) return undefined;
+  const cleaned: unknown = structuredClone(value);
+  for (const issue of result.error.issues) {
+    if (issue.code !== 'unrecognized_keys') continue;
+    let target: unknown = cleaned;
+    for (const seg of issue.path) target = (target as Record<PropertyKey, unknown>)[seg];
+    for (const key of issue.keys) delete (target as Record<string, unknown>)[key];
+  }
+  const again = schema.safeParse(cleaned);
+  return again.success ? again.data : undefined;
 }
 
 /** The keys an object schema allows at `subPath` (only objects nested in objects are needed here). */
@@ -169,7 +211,7 @@ function schemaKeys(schema: z.ZodType, subPath: readonly PropertyKey[]): string[
     if (next === undefined) return [];
     s = next instanceof z.ZodOptional ? (next.unwrap() as z.ZodType) : next;
   }
-  return s instanceof z.ZodObject ? Object.keys(s.shape as Record<string, z.ZodType>) : [];
+  return s instanceof z.ZodObject ? Object.keys(s.shape) : [];
 }
 
 /** Names of groups, sites, apps, hosts, rules and enforcers. */

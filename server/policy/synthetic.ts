@@ -49,7 +49,10 @@ export function buildSyntheticPolicy(ruleCount: number, seed: number): Synthetic
   const addresses = new Map<string, string[]>();
   const hostsOf: string[][] = [];
   for (let g = 0; g < groupCount; g++) {
-    groups[`g${g}`] = g % 10 === 0 ? { hosts: [`g${g}-*`], cidrs: [`10.${g >> 8}.${g & 255}.128/25`] } : { hosts: [`g${g}-*`] };
+    groups[`g${g}`] =
+      g % 10 === 0
+        ? { hosts: [`g${g}-*`], cidrs: [`10.${g >> 8}.${g & 255}.128/25`] }
+        : { hosts: [`g${g}-*`] };
     const names: string[] = [];
     for (let h = 0; h < HOSTS_PER_GROUP; h++) {
       const name = `g${g}-h${h}`;
@@ -71,13 +74,21 @@ export function buildSyntheticPolicy(ruleCount: number, seed: number): Synthetic
   for (let k = 0; k < ruleCount; k++) {
     const group = int(0, groupCount - 1);
     const r = rand();
-    const requesters = r < 0.01 ? ['any'] : r < 0.03 ? [`g${group}`, `g${int(0, groupCount - 1)}`] : [`g${group}`];
+    const requesters =
+      r < 0.01 ? ['any'] : r < 0.03 ? [`g${group}`, `g${int(0, groupCount - 1)}`] : [`g${group}`];
     const proto = rand() < 0.8 ? 'tcp' : 'udp';
     const port = int(1024, 60999);
     const wide = requesters[0] !== 'any' && rand() < 0.005;
-    const open = wide ? [`${proto}/1024-65535`] : [`${proto}/${port}${rand() < 0.3 ? `-${port + int(1, 4)}` : ''}`];
+    const open = wide
+      ? [`${proto}/1024-65535`]
+      : [`${proto}/${port}${rand() < 0.3 ? `-${port + int(1, 4)}` : ''}`];
     const deny = rand() < 0.1;
-    const rule: Record<string, unknown> = { id: `r${k}`, requesters, open, from: [source(), ...(rand() < 0.3 ? [source()] : [])] };
+    const rule: Record<string, unknown> = {
+      id: `r${k}`,
+      requesters,
+      open,
+      from: [source(), ...(rand() < 0.3 ? [source()] : [])],
+    };
     if (deny) rule['effect'] = 'deny';
     else {
       if (rand() < 0.05) rule['approval'] = 'manual';

@@ -71,7 +71,9 @@ export function serverStream<Req, Res>(
       },
       (error: unknown) => {
         logError(ctx.log, method, caller, call, started, tag, error);
-        call.destroy(Object.assign(new Error('stream failed'), toServiceError(error, tag)));
+        // grpc-js turns an 'error' event into the trailing status after buffered messages;
+        // destroy() would drop the status and leave the client without a reason.
+        call.emit('error', Object.assign(new Error('stream failed'), toServiceError(error, tag)));
       },
     );
   };

@@ -1,8 +1,8 @@
 /**
  * Network-namespace test lab: namespaces, veth pairs, addresses (198.18.0.0/15 and 2001:2::/48 only),
  * a TCP echo listener and TCP probes run inside namespaces. Every namespace is registered globally and
- * deleted by `cleanup()` and, as a last resort, on process exit, so a failing test leaves nothing behind.
- * Names are unique per process: `ph-<pid>-<n>-<role>`.
+ * deleted by `cleanup()` and, as a last resort, on process exit or SIGINT/SIGTERM, so a failing test
+ * leaves nothing behind; namespaces of dead processes are swept. Names: `ph-<pid>-<n>-<role>`.
  */
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -12,18 +12,60 @@ const created = new Set<string>();
 let seq = 0;
 let exitHook = false;
 
+function deleteCreated(): void {
+  for (const ns of created) {
+    try {
+      execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    } catch {
+      // already gone
+    }
+  }
+  created.clear();
+}
+
+/**
+ * Deletes `ph-<pid>-<n>-<role>` namespaces whose process is gone: a run killed by a signal (a worker
+ * terminated on timeout) never reaches its cleanup, so the next run sweeps what it left.
+ */
+function sweepStale(): void {
+  let listing = '';
+  try {
+    listing = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+  } catch {
+    return;
+  }
+  for (const line of listing.split('\n')) {
+    const name = line.split(' ')[0] ?? '';
+    const m = /^ph-(\d+)-\d+-/.exec(name);
+    if (m === null || Number(m[1]) === process.pid) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+      continue; // alive: not ours to touch
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') continue;
+    }
+    try {
+      execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
+    } catch {
+      // raced with another sweeper
+    }
+  }
+}
+
 function registerExitHook(): void {
   if (exitHook) return;
   exitHook = true;
-  process.on('exit', () => {
-    for (const ns of created) {
-      try {
-        execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-      } catch {
-        // already gone
-      }
-    }
-  });
+  sweepStale();
+  process.on('exit', deleteCreated);
+  // 'exit' does not run when a signal kills the process: clean up, then die of the same signal.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    const onSignal = (): void => {
+      deleteCreated();
+      process.removeListener(signal, onSignal);
+      process.kill(process.pid, signal);
+    };
+    process.on(signal, onSignal);
+  }
 }
 
 /** Runs argv and throws with stderr when it exits non-zero. */
@@ -89,6 +131,8 @@ export class NetnsLab {
     created.add(name);
     this.#namespaces.push(name);
     await must(['ip', '-n', name, 'link', 'set', 'lo', 'up']);
+    // No duplicate address detection on new links: addresses are usable at once, not ~2 s later.
+    await must(['ip', 'netns', 'exec', name, 'sysctl', '-qw', 'net.ipv6.conf.default.accept_dad=0']);
     return name;
   }
 
@@ -120,6 +164,22 @@ export class NetnsLab {
         ]);
       }
       await must(['ip', '-n', ns, 'link', 'set', dev, 'up']);
+    }
+    // IPv6 on a new link ignores neighbour solicitations until the kernel marks the link ready (up to ~1 s
+    // later); its link-local address appears at that moment, so wait for it on both ends.
+    const v6 = [...a.addrs, ...b.addrs].some((addr) => addr.includes(':'));
+    const ends = [
+      [a.ns, ifA],
+      [b.ns, ifB],
+    ] as const;
+    for (const [ns, dev] of v6 ? ends : []) {
+      const deadline = Date.now() + 5000;
+      while (
+        (await must(['ip', '-n', ns, '-6', 'addr', 'show', 'dev', dev, 'scope', 'link'])).stdout.trim() === ''
+      ) {
+        if (Date.now() > deadline) throw new Error(`link: ${dev} in ${ns} got no IPv6 link-local address`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
     }
     return { ifA, ifB };
   }

@@ -48,6 +48,7 @@ export async function startTestServer(overrides: ConfigInput = {}, dirs: { dataD
     certs: { dir: certDir, autoInit: false },
     policy: { file: EXAMPLE_POLICY, watch: false },
     log: { level: 'silent' },
+    admin: { listen: '127.0.0.1:0' },
     ...overrides,
   });
   const server = await startServer(config, { log: createRootLogger(config.log.level) });
@@ -92,7 +93,17 @@ export interface ServerProcess {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function spawnServer(args: { dataDir: string; certDir: string; policyFile?: string; port?: number }): Promise<ServerProcess> {
+export async function spawnServer(args: {
+  dataDir: string;
+  certDir: string;
+  policyFile?: string;
+  port?: number;
+  /** Extra configuration (merged over a test default that puts the admin console on a free port). */
+  config?: Record<string, unknown>;
+}): Promise<ServerProcess> {
+  const configFile = join(args.dataDir, `server-config-${Date.now()}-${Math.random().toString(36).slice(2)}.yaml`);
+  // JSON is YAML: the server reads this like an operator's file.
+  writeFileSync(configFile, JSON.stringify({ admin: { listen: '127.0.0.1:0' }, ...args.config }));
   const child = spawn(
     process.execPath,
     [
@@ -108,6 +119,8 @@ export async function spawnServer(args: { dataDir: string; certDir: string; poli
       args.certDir,
       '--policy',
       args.policyFile ?? EXAMPLE_POLICY,
+      '--config',
+      configFile,
     ],
     { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -135,7 +148,7 @@ export async function spawnServer(args: { dataDir: string; certDir: string; poli
     output: () => out,
     kill: (signal = 'SIGKILL') =>
       new Promise((resolvePromise) => {
-        if (child.exitCode !== null) {
+        if (child.exitCode !== null || child.signalCode !== null) {
           resolvePromise(child.exitCode);
           return;
         }

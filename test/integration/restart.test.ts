@@ -22,7 +22,7 @@ beforeAll(() => {
   certDir = sharedPki();
   // The example policy with a 1-second minimum TTL, so a lease can expire within the test.
   policyFile = join(dataDir, 'policy.yaml');
-  writeFileSync(policyFile, readFileSync(EXAMPLE_POLICY, 'utf8').replace(/min_ttl:\s*\S+/, 'min_ttl: 1s'));
+  writeFileSync(policyFile, readFileSync(EXAMPLE_POLICY, 'utf8').replace(/min_ttl:\s*\d+[smhd]/, 'min_ttl: 1s'));
 });
 afterAll(async () => {
   for (const p of running) await p.kill('SIGKILL');

@@ -105,8 +105,17 @@ for (const tab of tabs) {
   });
 }
 
-// What each change kind makes stale, beyond the view on screen (tab counts).
-const STALE = { hello: ['leases', 'pending', 'enforcers'], leases: ['leases'], pending: ['pending'], enforcers: ['enforcers'], audit: ['pending'] };
+// What each change kind makes stale. Views with a count on their tab stay current in the
+// background; the others refresh when shown. The request log re-reads only on new records
+// (at most every 2 s), not on every lease commit: a query walks the log.
+const STALE = {
+  hello: ['leases', 'pending', 'enforcers', 'audit', 'policy'],
+  leases: ['leases'],
+  pending: ['pending'],
+  enforcers: ['enforcers', 'leases'],
+  audit: ['pending', 'audit', 'policy'],
+};
+const COUNTED = new Set(['leases', 'pending', 'enforcers']);
 
 function connect() {
   const events = new EventSource('/api/events');
@@ -126,8 +135,8 @@ function connect() {
     } catch {
       kinds = ['hello'];
     }
-    const names = new Set([active]);
-    for (const kind of kinds) for (const name of STALE[kind] ?? []) names.add(name);
+    const names = new Set();
+    for (const kind of kinds) for (const name of STALE[kind] ?? []) if (name === active || COUNTED.has(name)) names.add(name);
     for (const name of names) void refresh(name);
   });
 }

@@ -28,7 +28,8 @@ function append(el, children) {
 
 /** A table cell that also carries its column name, shown as a label when rows stack (narrow screens). */
 export function cell(label, ...children) {
-  return h('td', { dataset: { label } }, ...children);
+  // One wrapper, so a stacked cell is exactly two grid items: its label and its content.
+  return h('td', { dataset: { label } }, h('div', {}, ...children));
 }
 
 /**

@@ -41,7 +41,7 @@ export function leasesView(app) {
       ),
       cell(
         'Usage',
-        `${packets} pkts / ${formatBytes(bytes)}`,
+        h('span', {}, `${packets} pkts / ${formatBytes(bytes)}`),
         neverUsed ? h('span', { class: 'badge warn', title: 'No enforcer has reported traffic on this lease' }, 'never used') : null,
       ),
       cell('Enforcers', enforcers.length === 0 ? h('span', { class: 'muted' }, 'none in scope') : lines(enforcers.map((e) => `${e.name}: ${e.state}`))),

@@ -87,10 +87,17 @@ export function pendingView(app) {
   }
 
   let shown = '';
+  let lastCount;
   async function refresh() {
     const res = await getJson('/api/pending');
     app.syncClock(res.serverTimeMs);
     app.count('pending', res.pending.length);
+    // New work for an admin is worth saying out loud, whichever tab is open.
+    if (lastCount !== undefined && res.pending.length > lastCount) {
+      const n = res.pending.length;
+      app.announce(`${n} request${n === 1 ? '' : 's'} waiting for approval.`);
+    }
+    lastCount = res.pending.length;
     // Re-rendering would wipe what an admin is typing into a form; only redraw when the set changed.
     const ids = res.pending.map((p) => p.id).join(',');
     if (ids === shown && list.children.length > 0) return;

@@ -24,7 +24,8 @@ export function policyView(app) {
       const text = r.ok
         ? `Reloaded: ${r.revoked} lease(s) revoked, ${r.shortened} shortened${r.warnings.length ? `; ${r.warnings.length} warning(s)` : ''}.`
         : `Reload refused; the previous policy stays in force.`;
-      reloadResult.replaceChildren(h('p', {}, text), lines([...r.errors, ...r.warnings]));
+      const notes = [...r.errors, ...r.warnings];
+      reloadResult.replaceChildren(h('div', {}, h('p', {}, text), notes.length > 0 ? lines(notes) : null));
       app.announce(text);
       await refresh();
     } catch (err) {
@@ -46,11 +47,16 @@ export function policyView(app) {
         from: list('from'),
         ttl: String(data.get('ttl') ?? '').trim(),
       });
+      // h() skips null children; replaceChildren would print them as "null".
       result.replaceChildren(
-        h('p', {}, h('span', { class: `badge outcome-${d.outcome}` }, d.outcome), ' by rule ', h('code', {}, d.ruleId), `: ${d.reason}`),
-        d.rules.length > 0 ? h('div', {}, h('h4', {}, `Rules (${formatDuration(d.ttlSeconds)})`), lines(d.rules.map(formatRule))) : null,
-        d.narrowings.length > 0 ? h('div', {}, h('h4', {}, 'Narrowed'), lines(d.narrowings.map((n) => `${n.field}: ${n.requested} → ${n.granted} (${n.ruleId}: ${n.reason})`))) : null,
-        d.wouldAllow ? h('p', {}, `Would allow: ${d.wouldAllow}`) : null,
+        h(
+          'div',
+          {},
+          h('p', {}, h('span', { class: `badge outcome-${d.outcome}` }, d.outcome), ' by rule ', h('code', {}, d.ruleId), `: ${d.reason}`),
+          d.rules.length > 0 ? h('div', {}, h('h4', {}, `Rules (${formatDuration(d.ttlSeconds)})`), lines(d.rules.map(formatRule))) : null,
+          d.narrowings.length > 0 ? h('div', {}, h('h4', {}, 'Narrowed'), lines(d.narrowings.map((n) => `${n.field}: ${n.requested} → ${n.granted} (${n.ruleId}: ${n.reason})`))) : null,
+          d.wouldAllow ? h('p', {}, `Would allow: ${d.wouldAllow}`) : null,
+        ),
       );
       app.announce(`Policy would answer ${d.outcome} by rule ${d.ruleId}.`);
     } catch (err) {
