@@ -90,6 +90,8 @@ async function pollOnce(
       narrowings: [],
       wouldAllow: '',
       openings: [],
+      rules: lease.rules,
+      ttlSeconds: lease.ttlSeconds,
     },
     lease,
     pendingId: o.pendingId,

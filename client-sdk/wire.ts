@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { credentials, loadPackageDefinition, type ChannelCredentials, type ChannelOptions, type GrpcObject } from '@grpc/grpc-js';
+import { credentials, loadPackageDefinition, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import type { ProtoGrpcType as OpeningProto } from '../proto/gen/opening.js';
 import type { ProtoGrpcType as WatchProto } from '../proto/gen/watch.js';
@@ -37,7 +37,7 @@ function proto(): PinholeProto {
       oneofs: true,
       includeDirs: [protoDir()],
     }),
-  ) as GrpcObject as unknown as PinholeProto;
+  ) as unknown as PinholeProto;
   return cached;
 }
 

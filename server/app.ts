@@ -21,6 +21,8 @@ import { PolicyRuntime, type ReloadOutcome } from './policy-runtime.js';
 import { WatchHub } from './watch/hub.js';
 import { EnforcerRegistry } from './watch/enforcer-registry.js';
 import { startAdminHttpServer } from './admin/http-server.js';
+import { createServerOps, type ServerOps } from './ops/server-ops.js';
+import { openStoreWithProgress } from './ops/migrations.js';
 
 export interface PinholeServer {
   /** host:port the gRPC listener is bound to. */
@@ -36,6 +38,8 @@ export interface PinholeServer {
   readonly admin: AdminService;
   readonly hub: WatchHub;
   readonly registry: EnforcerRegistry;
+  /** Metrics registry and store health (server/ops). */
+  readonly ops: ServerOps;
   reloadPolicy(): Promise<ReloadOutcome>;
   close(): Promise<void>;
 }
@@ -79,9 +83,16 @@ export function openStore(config: Config): Store {
 export async function startServer(config: Config, options: StartOptions): Promise<PinholeServer> {
   const log = options.log;
   const { tls, trustDomain } = loadTls(config, log);
-  const store = openStore(config);
-  const closers: (() => Promise<void>)[] = [() => store.close()];
+  const ops = createServerOps(openStoreWithProgress(config, log, openStore), config, log.child({ module: 'ops' }));
+  const store = ops.store;
+  const closers: (() => Promise<void>)[] = [() => store.close(), () => ops.close()];
+  /** Run first, in order: the hub (lease streams end with UNAVAILABLE), then the listeners. */
+  const drain: (() => Promise<unknown>)[] = [];
   const closeAll = async (): Promise<void> => {
+    // Health says NOT_SERVING; streams end so agents resume elsewhere; listeners stop accepting
+    // while requests in flight finish (up to shutdown.graceMs); then what they used closes.
+    ops.beginShutdown();
+    for (const step of drain) await step();
     for (const close of closers.reverse()) await close();
   };
   try {
@@ -108,6 +119,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     closers.push(() => sweeper.close());
     const hub = new WatchHub({ store, queueLimit: config.watch.queueLimit, progressIntervalMs: config.watch.progressIntervalMs });
     closers.push(() => hub.close());
+    drain.push(() => hub.close());
     const registry = new EnforcerRegistry({
       heartbeatSeconds: config.watch.heartbeatSeconds,
       expected: () => policy.current.enforcerNames(),
@@ -116,7 +128,8 @@ export async function startServer(config: Config, options: StartOptions): Promis
         return scope !== undefined && policy.current.inScope(scope, lease.host, lease.rules, directory);
       },
     });
-    const reloadPolicy = (): Promise<ReloadOutcome> => policy.reload(engine);
+    await ops.bind({ hub, registry });
+    const reloadPolicy = (): Promise<ReloadOutcome> => ops.trackReload(policy.reload(engine));
     if (config.policy.watch) policy.watchFile(() => void reloadPolicy());
     const admin = new AdminService({
       store,
@@ -131,7 +144,8 @@ export async function startServer(config: Config, options: StartOptions): Promis
     const grpc: RunningGrpcServer = await startGrpcServer({
       listen: config.listen,
       tls,
-      context: { log: log.child({ module: 'rpc' }), trustDomain },
+      context: { log: log.child({ module: 'rpc' }), trustDomain, observe: ops.observe },
+      health: ops.health,
       engine,
       desk,
       admin,
@@ -155,8 +169,10 @@ export async function startServer(config: Config, options: StartOptions): Promis
       registry,
       jwks: () => receipts.jwks,
       log: log.child({ module: 'admin-http' }),
+      extraRoutes: ops.routes,
     });
     closers.push(() => adminHttp.close());
+    drain.push(() => Promise.all([grpc.close(config.shutdown.graceMs), adminHttp.close(config.shutdown.graceMs)]));
     log.info({ address: grpc.address, admin: adminHttp.address, epoch: store.epoch, revision: store.revision, trustDomain }, 'pinhole serving');
     let closing: Promise<void> | undefined;
     return {
@@ -171,6 +187,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
       admin,
       hub,
       registry,
+      ops,
       reloadPolicy,
       close: () => (closing ??= closeAll()),
     };

@@ -99,7 +99,7 @@ export class FirewallAgent {
     if (isTamperAware(this.#o.enforcer)) {
       this.#tamperWatch = this.#o.enforcer.watchTamper({
         intervalMs: this.#o.tamperIntervalMs ?? 250,
-        onTamper: (report) => this.#onTamper(report),
+        onTamper: (report) => { this.#onTamper(report); },
       });
     }
     this.#reconcileTimer = setInterval(() => void this.#enqueue(() => this.#reconcile('periodic')), this.#o.reconcileIntervalMs ?? 30_000);
@@ -177,7 +177,7 @@ export class FirewallAgent {
     const delay = Math.round(this.#backoffMs * (0.5 + Math.random()));
     this.#backoffMs = Math.min(this.#backoffMs * 2, 5000);
     this.#log('warn', 'lease stream lost; reconnecting', { why, delayMs: delay, resumeFrom: this.#state.received });
-    this.#reconnectTimer = setTimeout(() => this.#connect(), delay);
+    this.#reconnectTimer = setTimeout(() => { this.#connect(); }, delay);
     this.#reconnectTimer.unref();
   }
 

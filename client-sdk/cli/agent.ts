@@ -78,7 +78,7 @@ export function registerAgentCommand(program: Command): void {
           conntrackCommand: [...inNetns, 'conntrack'],
           adminCidrs: flags.adminCidr,
           graceMs: Number(flags.graceMs),
-          log: (msg) => log('info', msg),
+          log: (msg) => { log('info', msg); },
         });
         for (const warning of await nft.detectConflicts()) log('warn', 'conflicting ruleset', { warning });
         enforcer = nft;
@@ -105,8 +105,8 @@ export function registerAgentCommand(program: Command): void {
       await agent.start();
       log('info', 'agent started', { server: flags.server, mode: flags.mode, backend: flags.backend });
       await new Promise<void>((resolve) => {
-        process.once('SIGINT', () => resolve());
-        process.once('SIGTERM', () => resolve());
+        process.once('SIGINT', () => { resolve(); });
+        process.once('SIGTERM', () => { resolve(); });
       });
       await agent.close();
     });

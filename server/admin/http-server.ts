@@ -34,6 +34,8 @@ export interface AdminHttpOptions {
   readonly log: Logger;
   /** Default: the files in server/admin/static. */
   readonly staticFiles?: ReadonlyMap<string, StaticFile>;
+  /** Routes added by other parts (GET /metrics from server/ops), same mTLS and role checks. */
+  readonly extraRoutes?: readonly Route[];
 }
 
 export interface RunningAdminHttp {
@@ -134,7 +136,7 @@ export async function startAdminHttpServer(o: AdminHttpOptions): Promise<Running
     },
   });
   const byPath = new Map<string, Route[]>();
-  for (const r of routes) byPath.set(r.path, [...(byPath.get(r.path) ?? []), r]);
+  for (const r of [...routes, ...(o.extraRoutes ?? [])]) byPath.set(r.path, [...(byPath.get(r.path) ?? []), r]);
   const identities = new WeakMap<TLSSocket, Identity | PinholeError>();
 
   const handle = async (req: IncomingMessage, res: ServerResponse, tag: string): Promise<{ status: number; caller?: Caller }> => {

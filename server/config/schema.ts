@@ -1,42 +1,38 @@
 /**
  * The server configuration: parsed once at startup, every bad key reported by path, then frozen.
- * Each option carries its documentation; the README's reference mirrors it.
+ * Each option's `.describe()` text is its documentation: `pinhole config reference` prints the
+ * README's "Configuration reference" table from it (server/config/options.ts), so the two cannot drift.
  */
 import { z } from 'zod';
 
+const hostPort = (example: string): z.ZodString => z.string().regex(/^.+:\d{1,5}$/, `use HOST:PORT, e.g. ${example}`);
+
 export const ConfigSchema = z
   .object({
-    /** host:port of the gRPC mTLS listener. Port 0 picks a free port (printed at start). */
-    listen: z.string().regex(/^.+:\d{1,5}$/, 'use HOST:PORT, e.g. 127.0.0.1:7443').default('127.0.0.1:7443'),
-    /** Directory for the SQLite database and server keys. Created 0700 if missing. */
-    dataDir: z.string().min(1).default('data'),
+    listen: hostPort('127.0.0.1:7443')
+      .default('127.0.0.1:7443')
+      .describe('host:port of the gRPC mTLS listener (Opening, LeaseWatch, Admin, grpc.health.v1, reflection). Port 0 picks a free port (printed at start).'),
+    dataDir: z.string().min(1).default('data').describe('Directory for the SQLite database and the receipt signing key. Created 0700 if missing.'),
     admin: z
       .object({
-        /**
-         * host:port of the admin web console and its JSON API: HTTPS, admin client certificates
-         * only. Port 0 picks a free port (tests). Keep it on loopback or an admin network.
-         */
-        listen: z.string().regex(/^.+:\d{1,5}$/, 'use HOST:PORT, e.g. 127.0.0.1:7444').default('127.0.0.1:7444'),
+        listen: hostPort('127.0.0.1:7444')
+          .default('127.0.0.1:7444')
+          .describe('host:port of the admin web console, its JSON API and `/metrics`: HTTPS, Pinhole client certificates only (admin role for everything but the JWKS). Port 0 picks a free port. Keep it on loopback or an admin network.'),
       })
       .strict()
       .default({ listen: '127.0.0.1:7444' }),
     certs: z
       .object({
-        /** Directory holding ca.crt, server.crt, server.key and trust-domain. */
-        dir: z.string().min(1).default('certs'),
-        /** Generate a development PKI into `dir` on first start when ca.crt is missing. */
-        autoInit: z.boolean().default(true),
-        /** SPIFFE trust domain; default: the `trust-domain` file in `dir`. */
-        trustDomain: z.string().optional(),
+        dir: z.string().min(1).default('certs').describe('Directory holding ca.crt, server.crt, server.key and trust-domain.'),
+        autoInit: z.boolean().default(true).describe('Generate a development PKI into `certs.dir` on first start when ca.crt is missing. Turn off in production.'),
+        trustDomain: z.string().optional().describe('SPIFFE trust domain; default: the `trust-domain` file in `certs.dir`.'),
       })
       .strict()
       .default({ dir: 'certs', autoInit: true }),
     policy: z
       .object({
-        /** Policy file (YAML). */
-        file: z.string().min(1).default('examples/policy.yaml'),
-        /** Reload when the file changes (SIGHUP always reloads). */
-        watch: z.boolean().default(true),
+        file: z.string().min(1).default('examples/policy.yaml').describe('Policy file (YAML).'),
+        watch: z.boolean().default(true).describe('Reload when the file changes (SIGHUP and the admin API always reload).'),
       })
       .strict()
       .default({ file: 'examples/policy.yaml', watch: true }),
@@ -44,44 +40,101 @@ export const ConfigSchema = z
       .discriminatedUnion('kind', [
         z
           .object({
-            kind: z.literal('sqlite'),
-            /** Database file; default <dataDir>/pinhole.db. */
-            path: z.string().optional(),
-            /** Revisions of lease events kept for watch resumes; older resumes get RESET + snapshot. */
-            retainRevisions: z.number().int().min(10).max(100_000_000).default(100_000),
+            kind: z.literal('sqlite').describe('Storage backend: `sqlite` (embedded, default) or `postgres` (several servers share state).'),
+            path: z.string().optional().describe('SQLite database file; default `<dataDir>/pinhole.db`.'),
+            retainRevisions: z
+              .number()
+              .int()
+              .min(10)
+              .max(100_000_000)
+              .default(100_000)
+              .describe('Revisions of lease events kept for watch resumes; an older resume gets RESET and a snapshot.'),
           })
           .strict(),
-        z.object({ kind: z.literal('postgres'), url: z.string().min(1) }).strict(),
+        z
+          .object({
+            kind: z.literal('postgres'),
+            url: z.string().min(1).describe('PostgreSQL connection URL (store.kind postgres), e.g. `postgres://pinhole@db/pinhole`.'),
+          })
+          .strict(),
       ])
       .default({ kind: 'sqlite', retainRevisions: 100_000 }),
     leases: z
       .object({
-        /** How often the expiry sweeper looks for ended terms, ms. */
-        sweepIntervalMs: z.number().int().min(50).max(60_000).default(1000),
-        /** How long a PENDING request waits for an admin, seconds. */
-        pendingTimeoutSeconds: z.number().int().min(1).max(604_800).default(3600),
+        sweepIntervalMs: z.number().int().min(50).max(60_000).default(1000).describe('How often the expiry sweeper ends leases whose term is over, ms.'),
+        pendingTimeoutSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(604_800)
+          .default(3600)
+          .describe('How long a PENDING request waits for an admin before it is denied, seconds.'),
       })
       .strict()
       .default({ sweepIntervalMs: 1000, pendingTimeoutSeconds: 3600 }),
     watch: z
       .object({
-        /** Events queued per subscriber before a slow one is cut with RESOURCE_EXHAUSTED. */
-        queueLimit: z.number().int().min(10).max(1_000_000).default(10_000),
-        /** PROGRESS heartbeat interval on lease streams, ms. */
-        progressIntervalMs: z.number().int().min(100).max(600_000).default(5000),
-        /** Enforcers must report at least this often; 3 missed reports = non-compliant. */
-        heartbeatSeconds: z.number().int().min(1).max(3600).default(10),
+        queueLimit: z
+          .number()
+          .int()
+          .min(10)
+          .max(1_000_000)
+          .default(10_000)
+          .describe('Events queued per lease-stream subscriber before a slow one is cut with RESOURCE_EXHAUSTED.'),
+        progressIntervalMs: z.number().int().min(100).max(600_000).default(5000).describe('PROGRESS heartbeat interval on lease streams, ms.'),
+        heartbeatSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(3600)
+          .default(10)
+          .describe('Enforcers must report at least this often; three missed reports mark one non-compliant.'),
       })
       .strict()
       .default({ queueLimit: 10_000, progressIntervalMs: 5000, heartbeatSeconds: 10 }),
+    health: z
+      .object({
+        probeIntervalMs: z
+          .number()
+          .int()
+          .min(100)
+          .max(60_000)
+          .default(1000)
+          .describe('How often a cheap store read checks the store; a failed probe (or a failed commit) turns grpc.health.v1 NOT_SERVING.'),
+        probeTimeoutMs: z.number().int().min(50).max(60_000).default(2000).describe('A store probe slower than this counts as failed, ms.'),
+      })
+      .strict()
+      .default({ probeIntervalMs: 1000, probeTimeoutMs: 2000 }),
+    shutdown: z
+      .object({
+        graceMs: z
+          .number()
+          .int()
+          .min(0)
+          .max(600_000)
+          .default(10_000)
+          .describe('On SIGTERM: how long requests in flight may take to finish before connections are cut, ms. Lease streams end at once with UNAVAILABLE.'),
+      })
+      .strict()
+      .default({ graceMs: 10_000 }),
     log: z
-      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+      .object({
+        level: z
+          .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+          .default('info')
+          .describe('Log level of the JSON log on stdout (one line per request, with request_id).'),
+      })
       .strict()
       .default({ level: 'info' }),
     limits: z
       .object({
-        /** Largest gRPC request accepted, bytes. */
-        maxReceiveMessageBytes: z.number().int().min(64 * 1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
+        maxReceiveMessageBytes: z
+          .number()
+          .int()
+          .min(64 * 1024)
+          .max(64 * 1024 * 1024)
+          .default(4 * 1024 * 1024)
+          .describe('Largest gRPC request accepted, bytes.'),
       })
       .strict()
       .default({ maxReceiveMessageBytes: 4 * 1024 * 1024 }),

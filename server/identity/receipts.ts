@@ -58,7 +58,8 @@ export class ReceiptSigner {
       privateJwk = await exportJWK(privateKey);
       writeFileSync(keyFile, JSON.stringify(privateJwk), { mode: 0o600, flag: 'wx' });
     }
-    const { d: _d, ...publicJwk } = privateJwk;
+    const publicJwk: JWK = { ...privateJwk };
+    delete publicJwk.d; // the private part never leaves this file
     const kid = await calculateJwkThumbprint(publicJwk);
     const key = (await importJWK(privateJwk, ALG)) as CryptoKey;
     const signer = new ReceiptSigner(key, kid, publicJwk);

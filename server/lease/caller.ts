@@ -8,6 +8,10 @@ export interface Caller {
   readonly peer: string;
 }
 
+function article(word: string): string {
+  return /^[aeiou]/.test(word) ? 'an' : 'a';
+}
+
 export function actorOf(caller: Caller): string {
   return `${caller.identity.role}/${caller.identity.name}`;
 }
@@ -17,7 +21,7 @@ export function requireRole(caller: Caller, role: Role, what: string): void {
   if (caller.identity.role !== role) {
     throw new PinholeError(
       'PERMISSION_DENIED',
-      `${what} needs a ${role} certificate; ${actorOf(caller)} presented a ${caller.identity.role} certificate`,
+      `${what} needs ${article(role)} ${role} certificate; ${actorOf(caller)} presented ${article(caller.identity.role)} ${caller.identity.role} certificate`,
     );
   }
 }

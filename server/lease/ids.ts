@@ -6,6 +6,6 @@ const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz'; // Crockford base32, lower 
 export function newId(prefix: 'lse' | 'pnd' | 'req'): string {
   const bytes = randomBytes(20);
   let out = `${prefix}_`;
-  for (const b of bytes) out += ALPHABET[b & 31];
+  for (const b of bytes) out += ALPHABET.charAt(b & 31);
   return out;
 }

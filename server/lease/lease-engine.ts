@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { PinholeError, isPinholeError } from '../core/errors.js';
-import type { Decision, EndReason, Lease, OpenAnswer, OpenRequest } from '../core/types.js';
+import type { EndReason, Lease, OpenAnswer, OpenRequest } from '../core/types.js';
 import type { AuditInput } from '../audit/record.js';
 import type { PolicyEvaluator, RequesterFacts } from '../policy/api.js';
 import type { Mutation, PendingRecord, Store } from '../store/store.js';
@@ -188,6 +188,13 @@ export class LeaseEngine {
       });
     }
     const now = this.#now();
+    // A term that ran out is over even before the sweeper records it: firewalls' kernel
+    // timeouts may already have closed it, so a renewal must not quietly revive it.
+    if (lease.expiresAtMs <= now) {
+      throw new PinholeError('NOT_FOUND', `lease_id: ${leaseId} expired at ${new Date(lease.expiresAtMs).toISOString()}; Open again`, {
+        field: 'lease_id',
+      });
+    }
     if (lease.expiresAtMs >= lease.maxLifetimeEndsAtMs) {
       throw new PinholeError(
         'FAILED_PRECONDITION',

@@ -123,7 +123,9 @@ export function resolveOpening(ctx: EvalContext, spec: OpeningSpec, i: number): 
     });
   }
   // Few destinations per opening: a quadratic dedupe allocates less than a Map.
-  const unique = destinations.filter((d, k) => destinations.findIndex((e) => e.family === d.family && e.start === d.start) === k);
+  const unique = destinations.filter(
+    (d, k) => destinations.findIndex((e) => e.family === d.family && e.start === d.start) === k,
+  );
   let sources: FamilySets = spec.sources.length === 0 ? ANY_SOURCES : EMPTY_SETS;
   spec.sources.forEach((s, j) => {
     const field = `openings[${i}].sources[${j}]`;

@@ -108,18 +108,24 @@ export function parseAddress(text: string): Cidr | null {
   return parseCidr(text);
 }
 
-const formatCache = new Map<string, string>();
+// Keyed by number for IPv4: turning a bigint into a string key on every call costs more than the
+// formatting it saves.
+const format4 = new Map<number, string>();
+const format6 = new Map<bigint, string>();
 
 /** The address part in normalized form: dotted quad or RFC 5952. */
 export function formatAddress(c: Cidr): string {
-  const key = `${c.family}:${c.start}`;
-  const hit = formatCache.get(key);
+  const hit = c.family === 4 ? format4.get(Number(c.start)) : format6.get(c.start);
   if (hit !== undefined) return hit;
   const bytes = bigintToBytes(c.start, c.family === 4 ? 4 : 16);
   const addr = ipaddr.fromByteArray(bytes);
   const text = addr.kind() === 'ipv6' ? (addr as ipaddr.IPv6).toRFC5952String() : addr.toString();
-  if (formatCache.size >= PARSE_CACHE_MAX) formatCache.clear();
-  formatCache.set(key, text);
+  if (format4.size + format6.size >= PARSE_CACHE_MAX) {
+    format4.clear();
+    format6.clear();
+  }
+  if (c.family === 4) format4.set(Number(c.start), text);
+  else format6.set(c.start, text);
   return text;
 }
 

@@ -191,15 +191,20 @@ export function parseEntry<T>(
   // Unknown keys alone do not make an entry unusable: check the rest of it too, so a typo in one key
   // does not hide a bad reference in another.
   if (!result.error.issues.every((i) => i.code === 'unrecognized_keys')) return undefined;
-  const cleaned: unknown = structuredClone(value);
-  for (const issue of result.error.issues) {
-    if (issue.code !== 'unrecognized_keys') continue;
-    let target: unknown = cleaned;
-    for (const seg of issue.path) target = (target as Record<PropertyKey, unknown>)[seg];
-    for (const key of issue.keys) delete (target as Record<string, unknown>)[key];
-  }
+  let cleaned: unknown = value;
+  for (const issue of result.error.issues) cleaned = omitKeys(cleaned, issue.path, issue.keys);
   const again = schema.safeParse(cleaned);
   return again.success ? again.data : undefined;
+}
+
+/** A copy of `value` without `keys` in the mapping at `path` (the input itself is left alone). */
+function omitKeys(value: unknown, path: readonly PropertyKey[], keys: readonly string[]): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  const [head, ...rest] = path;
+  if (Array.isArray(value)) return value.map((v: unknown, i) => (i === head ? omitKeys(v, rest, keys) : v));
+  const entries = Object.entries(value);
+  if (head === undefined) return Object.fromEntries(entries.filter(([k]) => !keys.includes(k)));
+  return Object.fromEntries(entries.map(([k, v]) => [k, k === String(head) ? omitKeys(v, rest, keys) : v]));
 }
 
 /** The keys an object schema allows at `subPath` (only objects nested in objects are needed here). */

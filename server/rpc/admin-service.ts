@@ -26,7 +26,7 @@ function encodeAudit(r: AuditRecord): WireAuditRecord {
   };
 }
 
-function encodePending(p: PendingRecord, epoch: string): object {
+function encodePending(p: PendingRecord): object {
   return {
     pendingId: p.id,
     host: p.host,
@@ -45,7 +45,6 @@ function encodePending(p: PendingRecord, epoch: string): object {
     decision: encodeDecision(p.decision),
     createdAtUnixMs: String(p.createdAtMs),
     expiresAtUnixMs: String(p.expiresAtMs),
-    epoch,
   };
 }
 
@@ -70,7 +69,7 @@ export function adminService(ctx: HandlerContext, admin: AdminService, epoch: ()
     }),
     ListPending: unary(ctx, 'ListPending', async (caller) => {
       const pending = await admin.listPending(caller);
-      return { response: { pending: pending.map((p) => encodePending(p, epoch())) }, log: { count: pending.length } };
+      return { response: { pending: pending.map((p) => encodePending(p)) }, log: { count: pending.length } };
     }),
     Approve: unary(ctx, 'Approve', async (caller, req) => {
       const answer = await admin.approve(caller, req.pendingId, {

@@ -4,7 +4,8 @@
  */
 import { invalid } from '../core/errors.js';
 import { parseAddress, parseCidr } from '../core/addresses.js';
-import type { Decision, Lease, OpenAnswer, OpenRequest, OpeningSpec, Protocol, Source } from '../core/types.js';
+import type { ConcreteRule, Decision, Lease, OpenAnswer, OpenRequest, OpeningSpec, Protocol, Source } from '../core/types.js';
+import type { ConcreteRule as WireConcreteRule } from '../../proto/gen/pinhole/v1/ConcreteRule.js';
 import type { OpenRequest__Output } from '../../proto/gen/pinhole/v1/OpenRequest.js';
 import type { OpeningSpec__Output } from '../../proto/gen/pinhole/v1/OpeningSpec.js';
 import type { Source__Output } from '../../proto/gen/pinhole/v1/Source.js';
@@ -70,6 +71,8 @@ function decodeOpening(o: OpeningSpec__Output, path: string): OpeningSpec {
     return { app, destinations, sources };
   }
   if (o.what === 'ports' && o.ports != null) {
+    // An enum value this contract does not know arrives as a number despite the generated type.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-conversion
     const protocol = WIRE_PROTOCOLS[String(o.ports.protocol)];
     if (protocol === undefined) {
       throw invalid(`${path}.ports.protocol`, `${JSON.stringify(o.ports.protocol)} is not a protocol; use TCP, UDP or SCTP`);
@@ -104,6 +107,7 @@ function decodeSource(s: Source__Output, path: string): Source {
     case 'any':
       if (s.any !== true) throw invalid(`${path}.any`, 'is false; set any: true, or name a cidr, group or host');
       return { kind: 'any' };
+    case undefined:
     default:
       throw invalid(path, 'is empty; set one of cidr, group, host or any');
   }
@@ -126,18 +130,22 @@ export function encodeEndReason(r: Lease['endReason']): WireEndReason {
   return r === undefined ? 'END_REASON_UNSPECIFIED' : WIRE_END[r];
 }
 
+function encodeRule(r: ConcreteRule): WireConcreteRule {
+  return {
+    protocol: r.protocol.toUpperCase() as 'TCP' | 'UDP' | 'SCTP',
+    portFrom: r.portFrom,
+    portTo: r.portTo,
+    sourceCidr: r.sourceCidr,
+    destination: r.destination,
+  };
+}
+
 export function encodeLease(l: Lease, serverEpoch: string): WireLease {
   return {
     id: l.id,
     host: l.host,
     requestId: l.requestId,
-    rules: l.rules.map((r) => ({
-      protocol: r.protocol.toUpperCase() as 'TCP' | 'UDP' | 'SCTP',
-      portFrom: r.portFrom,
-      portTo: r.portTo,
-      sourceCidr: r.sourceCidr,
-      destination: r.destination,
-    })),
+    rules: l.rules.map(encodeRule),
     ttlSeconds: l.ttlSeconds,
     grantedAtUnixMs: String(l.grantedAtMs),
     expiresAtUnixMs: String(l.expiresAtMs),
@@ -162,6 +170,8 @@ export function encodeDecision(d: Decision): WireDecision {
     narrowings: d.narrowings.map((n) => ({ ...n })),
     wouldAllow: d.wouldAllow,
     openings: d.openings.map((o) => ({ ...o })),
+    rules: d.rules.map(encodeRule),
+    ttlSeconds: d.ttlSeconds,
   };
 }
 

@@ -3,7 +3,10 @@
  * roots) and require a client certificate, so a connection without a CA-signed certificate
  * never reaches a handler.
  */
-import { Server, ServerCredentials, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { Server, ServerCredentials, status, type ServerWritableStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import { PinholeError } from '../core/errors.js';
 import type { LeaseEngine } from '../lease/lease-engine.js';
 import type { ApprovalDesk } from '../lease/approval-desk.js';
@@ -11,7 +14,7 @@ import type { AdminService } from '../admin/admin-service.js';
 import { adminService } from './admin-service.js';
 import type { HandlerContext } from './handler.js';
 import { openingService } from './opening-service.js';
-import { loadPinholeProto } from './proto.js';
+import { LOADER_OPTIONS, loadPinholeProto, protoRoot } from './proto.js';
 import { watchService, type WatchDeps } from './watch-service.js';
 
 export interface TlsMaterial {
@@ -30,11 +33,54 @@ export interface GrpcServerOptions {
   readonly watch: WatchDeps;
   /** Largest request accepted, bytes. */
   readonly maxReceiveMessageBytes?: number;
+  /** Serving status for grpc.health.v1 (server/ops/health.ts); default always SERVING. */
+  readonly health?: HealthSource;
+}
+
+export interface HealthSource {
+  readonly status: 'SERVING' | 'NOT_SERVING';
+  onChange(listener: (status: 'SERVING' | 'NOT_SERVING') => void): () => void;
+}
+
+/** grpc.health.v1 answers for the whole server ('') and for each Pinhole service by name. */
+const HEALTH_NAMES = ['', 'pinhole.v1.Opening', 'pinhole.v1.LeaseWatch', 'pinhole.v1.Admin'];
+const PROTO_FILES = ['pinhole/v1/opening.proto', 'pinhole/v1/watch.proto', 'pinhole/v1/admin.proto'];
+
+/**
+ * Standard health checking (grpc-health-check) and server reflection (@grpc/reflection, for grpcurl
+ * and friends). Health Watch streams join `streams`, so shutdown ends them instead of waiting.
+ */
+function addOpsServices(server: Server, source: HealthSource | undefined, streams: Set<() => void>): void {
+  const initial = source?.status ?? 'SERVING';
+  const health = new HealthImplementation(Object.fromEntries(HEALTH_NAMES.map((n): [string, ServingStatus] => [n, initial])));
+  source?.onChange((s) => {
+    for (const name of HEALTH_NAMES) health.setStatus(name, s);
+  });
+  health.addToServer({
+    addService(definition, implementation) {
+      const watch = implementation.watch as (call: ServerWritableStream<unknown, unknown>) => void;
+      server.addService(definition, {
+        ...implementation,
+        watch: (call: ServerWritableStream<unknown, unknown>) => {
+          const stop = (): void => {
+            call.emit('error', { code: status.UNAVAILABLE, details: 'the server is shutting down' });
+            call.emit('cancelled', 'cancelled');
+          };
+          streams.add(stop);
+          call.once('finish', () => streams.delete(stop));
+          call.once('cancelled', () => streams.delete(stop));
+          watch(call);
+        },
+      });
+    },
+  });
+  new ReflectionService(loadSync(PROTO_FILES, { ...LOADER_OPTIONS, includeDirs: [protoRoot()] })).addToServer(server);
 }
 
 export interface RunningGrpcServer {
   /** host:port actually bound (port 0 resolved). */
   readonly address: string;
+  /** Stops accepting, ends open streams with UNAVAILABLE, lets unary calls finish; after graceMs, cuts. */
   close(graceMs?: number): Promise<void>;
 }
 
@@ -46,15 +92,18 @@ export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpc
     'grpc.keepalive_timeout_ms': 20_000,
     'grpc.http2.min_ping_interval_without_data_ms': 10_000,
   });
+  const streams = new Set<() => void>();
+  const context: HandlerContext = { ...o.context, streams };
   server.addService(
     proto.pinhole.v1.Opening.service,
-    openingService(o.context, o.engine, o.desk, (l) => o.watch.registry.decorate(l)) as unknown as UntypedServiceImplementation,
+    openingService(context, o.engine, o.desk, (l) => o.watch.registry.decorate(l)),
   );
-  server.addService(proto.pinhole.v1.LeaseWatch.service, watchService(o.context, o.watch) as unknown as UntypedServiceImplementation);
+  server.addService(proto.pinhole.v1.LeaseWatch.service, watchService(context, o.watch));
   server.addService(
     proto.pinhole.v1.Admin.service,
-    adminService(o.context, o.admin, () => o.watch.epoch()) as unknown as UntypedServiceImplementation,
+    adminService(context, o.admin, () => o.watch.epoch()),
   );
+  addOpsServices(server, o.health, streams);
   const credentials = ServerCredentials.createSsl(o.tls.caPem, [{ private_key: o.tls.keyPem, cert_chain: o.tls.certPem }], true);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(o.listen, credentials, (error, boundPort) => {
@@ -73,9 +122,15 @@ export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpc
           resolve();
         }, graceMs);
         force.unref();
+        // Stops accepting (listeners closed, GOAWAY on every connection); unary calls in flight finish.
         server.tryShutdown(() => {
           clearTimeout(force);
           resolve();
+        });
+        // Streams never end by themselves: end them with UNAVAILABLE. After pending callbacks, so
+        // streams already ending (the watch hub's, closed just before) keep their own status.
+        setImmediate(() => {
+          for (const stop of [...streams]) stop();
         });
       });
       return closing;

@@ -6,7 +6,7 @@
 import type { sendUnaryData, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
-import { isPinholeError } from '../core/errors.js';
+import { isPinholeError, PinholeError } from '../core/errors.js';
 import type { Caller } from '../lease/caller.js';
 import { callerOf, type ServerSurfaceCall } from './caller.js';
 import { toServiceError } from './status.js';
@@ -14,6 +14,15 @@ import { toServiceError } from './status.js';
 export interface HandlerContext {
   readonly log: Logger;
   readonly trustDomain: string;
+  /** Metrics hook (server/ops/metrics.ts): once per request; `seconds` for unary calls only. */
+  readonly observe?: (method: string, outcome: string, seconds: number | undefined) => void;
+  /** Open server streams; shutdown calls each to end its stream with UNAVAILABLE instead of waiting for it. */
+  readonly streams?: Set<() => void>;
+}
+
+/** The outcome label of a failed request: its error code, INTERNAL for anything else. */
+function errorOutcome(error: unknown): string {
+  return isPinholeError(error) ? error.code : 'INTERNAL';
 }
 
 /** Fields a handler adds to its request's log line (decision, rule, lease...). */
@@ -40,11 +49,14 @@ export function unary<Req, Res>(
     run().then(
       (result) => {
         logLine(ctx.log, method, caller, call, started, tag, { outcome: 'OK', ...result.log });
+        const decision = result.log?.decision;
+        ctx.observe?.(method, typeof decision === 'string' ? decision : 'OK', (performance.now() - started) / 1000);
         callback(null, result.response);
       },
       (error: unknown) => {
         const serviceError = toServiceError(error, tag);
         logError(ctx.log, method, caller, call, started, tag, error);
+        ctx.observe?.(method, errorOutcome(error), (performance.now() - started) / 1000);
         callback(serviceError);
       },
     );
@@ -60,22 +72,45 @@ export function serverStream<Req, Res>(
     const started = performance.now();
     const tag = randomUUID();
     let caller: Caller | undefined;
+    let finished = false;
+    // grpc-js turns an 'error' event into the trailing status after buffered messages;
+    // destroy() would drop the status and leave the client without a reason.
+    const fail = (error: unknown): void => {
+      call.emit('error', Object.assign(new Error('stream failed'), toServiceError(error, tag)));
+    };
+    const stop = (): void => {
+      if (finished) return;
+      finished = true;
+      ctx.observe?.(method, 'UNAVAILABLE', undefined);
+      fail(new PinholeError('UNAVAILABLE', 'the server is shutting down; call again (another server) to continue', { retryAfterMs: 500 }));
+      // The handler's own cancel path (as for a client cancel) releases what it holds.
+      call.cancelled = true;
+      call.emit('cancelled', 'cancelled');
+    };
+    ctx.streams?.add(stop);
     const run = async (): Promise<LogFields | undefined> => {
       caller = callerOf(call, ctx.trustDomain);
       return fn(caller, call.request, call);
     };
-    run().then(
-      (fields) => {
-        logLine(ctx.log, method, caller, call, started, tag, { outcome: 'OK', ...fields });
-        call.end();
-      },
-      (error: unknown) => {
-        logError(ctx.log, method, caller, call, started, tag, error);
-        // grpc-js turns an 'error' event into the trailing status after buffered messages;
-        // destroy() would drop the status and leave the client without a reason.
-        call.emit('error', Object.assign(new Error('stream failed'), toServiceError(error, tag)));
-      },
-    );
+    void run()
+      .then(
+        (fields) => {
+          logLine(ctx.log, method, caller, call, started, tag, { outcome: finished ? 'UNAVAILABLE' : 'OK', ...fields });
+          if (finished) return;
+          ctx.observe?.(method, 'OK', undefined);
+          call.end();
+        },
+        (error: unknown) => {
+          logError(ctx.log, method, caller, call, started, tag, error);
+          if (finished) return;
+          ctx.observe?.(method, errorOutcome(error), undefined);
+          fail(error);
+        },
+      )
+      .finally(() => {
+        finished = true;
+        ctx.streams?.delete(stop);
+      });
   };
 }
 

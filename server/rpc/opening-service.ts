@@ -48,7 +48,7 @@ export function openingService(
     WaitDecision: serverStream(ctx, 'WaitDecision', async (caller, req, call) => {
       if (req.pendingId === '') throw invalid('pending_id', 'is empty; send the pending_id of a PENDING answer');
       const abort = new AbortController();
-      call.once('cancelled', () => abort.abort());
+      call.once('cancelled', () => { abort.abort(); });
       let last = '';
       try {
         for await (const answer of desk.waitDecision(caller, req.pendingId, abort.signal)) {

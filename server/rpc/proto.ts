@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadPackageDefinition, type GrpcObject } from '@grpc/grpc-js';
+import { loadPackageDefinition } from '@grpc/grpc-js';
 import { loadSync, type Options } from '@grpc/proto-loader';
 import type { ProtoGrpcType as OpeningProto } from '../../proto/gen/opening.js';
 import type { ProtoGrpcType as WatchProto } from '../../proto/gen/watch.js';
@@ -31,6 +31,6 @@ export function loadPinholeProto(): PinholeProto {
     ...LOADER_OPTIONS,
     includeDirs: [root],
   });
-  cached = loadPackageDefinition(definition) as GrpcObject as unknown as PinholeProto;
+  cached = loadPackageDefinition(definition) as unknown as PinholeProto;
   return cached;
 }

@@ -61,14 +61,14 @@ function decodeRevision(text: string, field: string): number {
 
 async function pump(call: ServerWritableStream<WatchRequest__Output, WatchEvent>, items: AsyncIterableIterator<WatchItem>, epoch: () => string): Promise<number> {
   let sent = 0;
-  const cancelled = new Promise<'cancelled'>((resolve) => call.once('cancelled', () => resolve('cancelled')));
+  const cancelled = new Promise<'cancelled'>((resolve) => call.once('cancelled', () => { resolve('cancelled'); }));
   try {
     for (;;) {
       const next = await Promise.race([items.next(), cancelled]);
       if (next === 'cancelled' || next.done === true) return sent;
       sent++;
       if (!call.write(encodeItem(next.value, epoch()))) {
-        const drained = await Promise.race([new Promise<'drain'>((resolve) => call.once('drain', () => resolve('drain'))), cancelled]);
+        const drained = await Promise.race([new Promise<'drain'>((resolve) => call.once('drain', () => { resolve('drain'); })), cancelled]);
         if (drained === 'cancelled') return sent;
       }
     }

@@ -6,7 +6,6 @@
 import type { Lease } from '../core/types.js';
 import { PinholeError } from '../core/errors.js';
 import type { Store, StoredEvent } from '../store/store.js';
-import type { WatchItem } from './events.js';
 import { Subscription } from './subscription.js';
 
 export interface HubOptions {

@@ -43,8 +43,8 @@ export function spawnAgent(args: {
   ];
   const child = spawn(process.execPath, argv, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   return {
     child,
     output: () => out,
@@ -65,7 +65,7 @@ export function spawnAgent(args: {
           resolve();
           return;
         }
-        child.once('exit', () => resolve());
+        child.once('exit', () => { resolve(); });
         child.kill(signal);
       }),
   };

@@ -128,7 +128,7 @@ export async function spawnServer(args: {
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const address = await new Promise<string>((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 30_000);
+    const timer = setTimeout(() => { reject(new Error(`server did not start:\n${out}`)); }, 30_000);
     const check = (): void => {
       const m = /pinhole listening on (\S+)/.exec(out);
       if (m?.[1] !== undefined) {
@@ -152,7 +152,7 @@ export async function spawnServer(args: {
           resolvePromise(child.exitCode);
           return;
         }
-        child.once('exit', (code) => resolvePromise(code));
+        child.once('exit', (code) => { resolvePromise(code); });
         child.kill(signal);
       }),
   };

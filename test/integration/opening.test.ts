@@ -181,7 +181,7 @@ describe('who may call', () => {
       ['expired', openingClient(ts.address, { ca: caPem, cert: Buffer.from(expired.certPem), key: Buffer.from(expired.keyPem) })],
     ];
     const { Opening } = (await import('../helpers/raw-proto.js')).rawOpening();
-    attempts.push(['no certificate', new Opening(ts.address, credentials.createSsl(caPem)) as OpeningClient]);
+    attempts.push(['no certificate', new Opening(ts.address, credentials.createSsl(caPem))]);
     for (const [label, client] of attempts) {
       const err: ServiceError = await callError(open(client, postgresFromReplicas(`handshake-${label}`)));
       client.close();

@@ -27,7 +27,6 @@ import { spawnAgent, type AgentProcess } from '../helpers/agent-process.js';
 import {
   adminClient,
   readClientTls,
-  watchClient,
   type AdminClient,
   type OpeningClient,
 } from '../../client-sdk/wire.js';
@@ -54,8 +53,10 @@ const serverConfig = {
 
 async function startServer(): Promise<void> {
   server = await spawnServer({ dataDir, certDir, policyFile, config: serverConfig });
+  /* eslint-disable @typescript-eslint/no-unnecessary-condition -- unset until the first start */
   web?.close();
   admin?.close();
+  /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   web = hostClient(server.address, certDir, 'web-1');
   admin = adminClient(server.address, readClientTls(certDir, 'admin-alice'));
 }
@@ -138,6 +139,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  // beforeAll may have failed before any of these were set.
+  /* eslint-disable @typescript-eslint/no-unnecessary-condition */
   await hostAgent?.kill('SIGKILL');
   await gwAgent?.kill('SIGKILL');
   await server?.kill('SIGKILL');
@@ -145,6 +148,7 @@ afterAll(async () => {
   admin?.close();
   await lab?.cleanup();
   if (dataDir !== undefined) removeDir(dataDir);
+  /* eslint-enable @typescript-eslint/no-unnecessary-condition */
 });
 
 describe('leases become kernel rules', () => {
@@ -290,7 +294,7 @@ describe('lease streams', () => {
     slow.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const ids: string[] = [];
     try {
-      await until(async () => out.includes('event PROGRESS'), true, 20_000); // subscribed, snapshot done
+      await until(() => Promise.resolve(out.includes('event PROGRESS')), true, 20_000); // subscribed, snapshot done
       slow.kill('SIGSTOP'); // stalled: reads nothing more
       for (let i = 0; i < 250; i++) {
         const a = await unaryCall(web, web.Open, {
@@ -305,7 +309,7 @@ describe('lease streams', () => {
         ids.push(a.lease!.id);
       }
       slow.kill('SIGCONT');
-      await until(async () => /status \d+/.test(out), true, 10_000);
+      await until(() => Promise.resolve(/status \d+/.test(out)), true, 10_000);
       expect(out).toMatch(new RegExp(`status ${status.RESOURCE_EXHAUSTED} watch queue overflowed`));
       // The agents saw every lease: each one's id is a comment on a kernel element in both namespaces.
       const last = ids.at(-1)!;

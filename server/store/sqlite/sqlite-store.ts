@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { PinholeError } from '../../core/errors.js';
+import { PinholeError, isPinholeError } from '../../core/errors.js';
 import type { Lease, OpenAnswer } from '../../core/types.js';
 import { chainAudit, GENESIS_HASH, type AuditRecord } from '../../audit/record.js';
 import { writeChainHead } from '../../audit/verify.js';
@@ -140,7 +140,15 @@ export class SqliteStore implements Store {
           this.#revision = before.revision;
           this.#auditSeq = before.auditSeq;
           this.#auditHash = before.auditHash;
-          outcomes.push({ ok: false, error });
+          outcomes.push({
+            ok: false,
+            error: isPinholeError(error)
+              ? error
+              : new PinholeError('UNAVAILABLE', 'the store could not record this change; nothing was changed, retry later', {
+                  retryAfterMs: 1000,
+                  cause: error,
+                }),
+          });
         }
       }
       this.#sql.writeMeta('revision', String(this.#revision));

@@ -30,6 +30,15 @@ interface AuditRow {
 
 const parseLease = (row: JsonRow): Lease => JSON.parse(row.json) as Lease;
 
+/** A detail that is no longer JSON (tampering) is kept as text: its hash then fails to verify. */
+function parseDetail(text: string): Record<string, unknown> {
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return { unparseable: text };
+  }
+}
+
 export class SqliteStatements {
   readonly #db: Database.Database;
   readonly #putLease: Database.Statement;
@@ -197,7 +206,7 @@ export class SqliteStatements {
       leaseId: r.lease_id,
       outcome: r.outcome,
       ruleId: r.rule_id,
-      detail: JSON.parse(r.detail) as Record<string, unknown>,
+      detail: parseDetail(r.detail),
       prevHash: r.prev_hash,
       hash: r.hash,
     }));

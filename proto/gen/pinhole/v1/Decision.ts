@@ -3,6 +3,7 @@
 import type { Outcome as _pinhole_v1_Outcome, Outcome__Output as _pinhole_v1_Outcome__Output } from '../../pinhole/v1/Outcome.js';
 import type { Narrowing as _pinhole_v1_Narrowing, Narrowing__Output as _pinhole_v1_Narrowing__Output } from '../../pinhole/v1/Narrowing.js';
 import type { OpeningDecision as _pinhole_v1_OpeningDecision, OpeningDecision__Output as _pinhole_v1_OpeningDecision__Output } from '../../pinhole/v1/OpeningDecision.js';
+import type { ConcreteRule as _pinhole_v1_ConcreteRule, ConcreteRule__Output as _pinhole_v1_ConcreteRule__Output } from '../../pinhole/v1/ConcreteRule.js';
 
 /**
  * A policy decision. Always names the deciding rule and a human reason.
@@ -23,6 +24,14 @@ export interface Decision {
    */
   'wouldAllow'?: (string);
   'openings'?: (_pinhole_v1_OpeningDecision)[];
+  /**
+   * granted (GRANTED, PARTIAL) or proposed (PENDING) rules
+   */
+  'rules'?: (_pinhole_v1_ConcreteRule)[];
+  /**
+   * granted or proposed term
+   */
+  'ttlSeconds'?: (number);
 }
 
 /**
@@ -44,4 +53,12 @@ export interface Decision__Output {
    */
   'wouldAllow': (string);
   'openings': (_pinhole_v1_OpeningDecision__Output)[];
+  /**
+   * granted (GRANTED, PARTIAL) or proposed (PENDING) rules
+   */
+  'rules': (_pinhole_v1_ConcreteRule__Output)[];
+  /**
+   * granted or proposed term
+   */
+  'ttlSeconds': (number);
 }

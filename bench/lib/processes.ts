@@ -1,0 +1,134 @@
+/**
+ * Child processes of the bench: a `pinhole serve` server (logging to a file, so neither the pipe nor
+ * the parent's string building costs the measurement anything) and the small helper programs in
+ * bench/children/. Each is tracked by a scope and killed when it closes.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { EXAMPLE_POLICY, REPO } from '../../test/helpers/pinhole.js';
+import type { Scope } from './cleanup.js';
+import { sleep } from './stats.js';
+
+export interface PinholeProcess {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  readonly address: string;
+  readonly logFile: string;
+}
+
+/** Starts `pinhole serve` on 127.0.0.1:0; resolves once it prints its address. */
+export async function spawnPinhole(
+  scope: Scope,
+  o: { dataDir: string; certDir: string; policyFile?: string; config?: Record<string, unknown> },
+): Promise<PinholeProcess> {
+  const configFile = join(o.dataDir, 'bench-server.yaml');
+  // JSON is YAML; the admin console goes on a free port so two servers never collide.
+  writeFileSync(configFile, JSON.stringify({ admin: { listen: '127.0.0.1:0' }, ...o.config }));
+  const logFile = join(o.dataDir, 'server.log');
+  const fd = openSync(logFile, 'a');
+  const child = scope.child(
+    spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(REPO, 'server', 'cli', 'pinhole.ts'),
+        'serve',
+        '--listen',
+        '127.0.0.1:0',
+        '--data-dir',
+        o.dataDir,
+        '--certs',
+        o.certDir,
+        '--policy',
+        o.policyFile ?? EXAMPLE_POLICY,
+        '--config',
+        configFile,
+      ],
+      { cwd: REPO, stdio: ['ignore', fd, fd] },
+    ),
+  );
+  closeSync(fd);
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const m = /pinhole listening on (\S+)/.exec(readFileSync(logFile, 'utf8'));
+    if (m?.[1] !== undefined && child.pid !== undefined) return { child, pid: child.pid, address: m[1], logFile };
+    if (child.exitCode !== null || Date.now() > deadline) {
+      throw new Error(`pinhole serve did not start:\n${readFileSync(logFile, 'utf8').slice(-2000)}`);
+    }
+    await sleep(50);
+  }
+}
+
+/** VmRSS and VmHWM (peak) of a process, in MiB, from /proc/PID/status. */
+export function memoryOf(pid: number): { rssMiB: number; peakMiB: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { rssMiB: kib('VmRSS') / 1024, peakMiB: kib('VmHWM') / 1024 };
+}
+
+/** A bench/children/ program speaking line by line on stdin/stdout. */
+export interface LineChild {
+  readonly child: ChildProcess;
+  /** Resolves with the next line that starts with `prefix` (lines before it are dropped). */
+  next(prefix: string, timeoutMs?: number): Promise<string>;
+  send(line: string): void;
+}
+
+export function spawnChild(scope: Scope, script: string, args: readonly string[]): LineChild {
+  const child = scope.child(
+    spawn(process.execPath, ['--import', 'tsx', join(REPO, 'bench', 'children', script), ...args], {
+      cwd: REPO,
+      stdio: ['pipe', 'pipe', 'inherit'],
+    }),
+  );
+  const lines: string[] = [];
+  const waiters = new Set<() => void>();
+  if (child.stdout === null || child.stdin === null) throw new Error(`${script}: no stdio`);
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    lines.push(line);
+    for (const w of [...waiters]) w();
+  });
+  const stdin = child.stdin;
+  stdin.on('error', () => undefined);
+  return {
+    child,
+    send: (line) => {
+      stdin.write(`${line}\n`);
+    },
+    next: (prefix, timeoutMs = 30_000) =>
+      new Promise((resolve, reject) => {
+        const check = (): boolean => {
+          while (lines.length > 0) {
+            const line = lines.shift() ?? '';
+            if (line.startsWith(prefix)) {
+              resolve(line.slice(prefix.length).trim());
+              return true;
+            }
+          }
+          return false;
+        };
+        if (check()) return;
+        const onExit = (): void => {
+          cleanup();
+          reject(new Error(`${script} exited before printing "${prefix}"`));
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`${script}: no "${prefix}" line within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const waiter = (): void => {
+          if (check()) cleanup();
+        };
+        const cleanup = (): void => {
+          clearTimeout(timer);
+          waiters.delete(waiter);
+          child.off('exit', onExit);
+        };
+        waiters.add(waiter);
+        child.once('exit', onExit);
+      }),
+  };
+}
