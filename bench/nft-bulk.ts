@@ -1,56 +1,46 @@
 /**
- * One `nft -f` batch of 10,000 elements: through NftEnforcer (renderer + index + nft) versus a
- * hand-written file in the DESIGN.md §6 format. Runs in a throw-away network namespace (needs root):
- *   npx tsx bench/nft-bulk.ts [count]
+ * One `nft -f` batch of N elements: through NftEnforcer (renderer + index + nft) versus a
+ * hand-written file in the DESIGN.md §6 format, plus reconcile, listing and delete costs. Used by
+ * figure 6 of `npm run bench`; also runs on its own in a throw-away network namespace (needs root):
+ *   npx tsx bench/nft-bulk.ts [count] [rounds]
  */
+import { fileURLToPath } from 'node:url';
 import { NftEnforcer } from '../client-sdk/enforcer/nft-enforcer.js';
 import { ElementIndex } from '../client-sdk/enforcer/element-index.js';
 import { toTarget } from '../client-sdk/enforcer/lease-target.js';
 import { renderBatch, renderTable, type TableConfig } from '../client-sdk/enforcer/nft-ruleset.js';
-import { runProcess } from '../client-sdk/enforcer/run-process.js';
 import type { EnforcerLease } from '../client-sdk/enforcer/types.js';
+import { withScope } from './lib/cleanup.js';
+import { createNamespace, must, nftIn } from './lib/netns.js';
+import { median, sleep, timed } from './lib/stats.js';
 
-const count = Number(process.argv[2] ?? 10_000);
-const ns = `ph-${process.pid}-bench`;
-const nft = ['ip', 'netns', 'exec', ns, 'nft'];
-const rounds = 5; // plus one warm-up round that is not counted
+/** Step names, as reported and as figure 6 looks them up. */
+export const STEP = {
+  hand: 'hand-written file: nft -f',
+  render: 'renderer: validate + place + render (JS only)',
+  rendered: 'renderer output: nft -f',
+  apply: 'NftEnforcer.apply end to end (first add)',
+  renewal: 'NftEnforcer.apply renewal of all (re-add)',
+  probe: 'nft -t -j list ruleset (tamper probe)',
+  counters: 'NftEnforcer.counters (full JSON listing)',
+  reconcile: 'NftEnforcer.reconcile, nothing to fix',
+  restore: 'NftEnforcer.reconcile after the set was flushed (re-adds all)',
+  delete: 'NftEnforcer.apply delete of 1,000 (add+delete pairs)',
+} as const;
 
-async function must(argv: string[], stdin?: string): Promise<string> {
-  const r = await runProcess(argv, stdin === undefined ? {} : { stdin });
-  if (r.code !== 0) throw new Error(`${argv.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function timed(fn: () => Promise<unknown>): Promise<number> {
-  const t = performance.now();
-  await fn();
-  return performance.now() - t;
-}
-
-function median(xs: number[]): string {
-  const s = [...xs].sort((a, b) => a - b);
-  return `${(s[Math.floor(s.length / 2)] ?? NaN).toFixed(0)} ms`;
-}
+export type Timings = Map<string, number[]>;
 
 const source = (i: number): string => `198.19.${i >> 8}.${i & 255}`;
-const leases = (expiresAtMs: number): EnforcerLease[] =>
-  Array.from({ length: count }, (_, i) => ({
+
+function leases(count: number, expiresAtMs: number): EnforcerLease[] {
+  return Array.from({ length: count }, (_, i) => ({
     leaseId: `lse_${i.toString().padStart(8, '0')}`,
     expiresAtMs,
-    rules: [
-      {
-        protocol: 'tcp',
-        portFrom: 5432,
-        portTo: 5432,
-        sourceCidr: `${source(i)}/32`,
-        destination: '198.18.0.2',
-      },
-    ],
+    rules: [{ protocol: 'tcp', portFrom: 5432, portTo: 5432, sourceCidr: `${source(i)}/32`, destination: '198.18.0.2' }],
   }));
+}
 
-const handWritten = (): string =>
+const handWritten = (count: number): string =>
   'add element inet pinhole open4 { ' +
   Array.from(
     { length: count },
@@ -58,87 +48,88 @@ const handWritten = (): string =>
   ).join(', ') +
   ' }\n';
 
-async function main(): Promise<void> {
-  await must(['ip', 'netns', 'add', ns]);
-  try {
-    const cfg: TableConfig = { mode: 'host', adminCidrs: { v4: [], v6: [] }, layers: { 4: 1, 6: 1 } };
-    const emptyTable = renderTable(cfg, []);
-    const results: Record<string, number[]> = {};
-    let warm = false;
-    const record = (name: string, ms: number): void => {
-      if (warm) (results[name] ??= []).push(ms);
-    };
-    for (let r = 0; r <= rounds; r++) {
-      warm = r > 0;
-      // Destroying a big set is finished by the kernel in the background: let it settle between steps.
-      const reset = async (): Promise<void> => {
-        await must([...nft, '-f', '-'], emptyTable);
-        await sleep(300);
-      };
-      await reset();
-      const text = handWritten();
-      record('hand-written file: nft -f', await timed(() => must([...nft, '-f', '-'], text)));
-      await reset();
-      let rendered = '';
-      record(
-        'renderer: validate + place + render (JS only)',
-        await timed(async () => {
-          const index = new ElementIndex();
-          const staged = index.stage(
-            toTarget(
-              leases(Date.now() + 600_000).map((l) => [l.leaseId, l] as const),
-              'u',
-            ),
-            [],
-            () => false,
-          );
-          const adds = staged.touched.map((p) => ({
-            set: 'open4',
-            keyText: p.key.text,
-            timeoutS: 600,
-            comment: p.leaseId,
-          }));
-          rendered = renderBatch(cfg, { layers: [], deletes: [], adds });
-          return Promise.resolve();
-        }),
-      );
-      record('renderer output: nft -f', await timed(() => must([...nft, '-f', '-'], rendered)));
-      await reset();
+/** Runs `rounds` measured rounds (after `warmup` uncounted ones) in the namespace that `nft` runs in. */
+export async function measureNftBulk(o: {
+  nft: readonly string[];
+  count: number;
+  rounds: number;
+  warmup: number;
+  log?: (message: string) => void;
+}): Promise<Timings> {
+  const nft = o.nft;
+  const cfg: TableConfig = { mode: 'host', adminCidrs: { v4: [], v6: [] }, layers: { 4: 1, 6: 1 } };
+  const emptyTable = renderTable(cfg, []);
+  const results: Timings = new Map();
+  let counted = false;
+  const record = (name: string, ms: number): void => {
+    if (!counted) return;
+    const list = results.get(name);
+    if (list === undefined) results.set(name, [ms]);
+    else list.push(ms);
+  };
+  // Destroying a big set is finished by the kernel in the background: let it settle between steps.
+  const reset = async (): Promise<void> => {
+    await must([...nft, '-f', '-'], emptyTable);
+    await sleep(300);
+  };
+  for (let r = 0; r < o.warmup + o.rounds; r++) {
+    counted = r >= o.warmup;
+    await reset();
+    const text = handWritten(o.count);
+    record(STEP.hand, await timed(() => must([...nft, '-f', '-'], text)));
+    await reset();
+    let rendered = '';
+    record(
+      STEP.render,
+      await timed(() => {
+        const index = new ElementIndex();
+        const target = toTarget(
+          leases(o.count, Date.now() + 600_000).map((l) => [l.leaseId, l] as const),
+          'u',
+        );
+        const staged = index.stage(target, [], () => false);
+        const adds = staged.touched.map((p) => ({ set: 'open4', keyText: p.key.text, timeoutS: 600, comment: p.leaseId }));
+        rendered = renderBatch(cfg, { layers: [], deletes: [], adds });
+        return Promise.resolve();
+      }),
+    );
+    record(STEP.rendered, await timed(() => must([...nft, '-f', '-'], rendered)));
+    await reset();
 
-      const enforcer = new NftEnforcer({ mode: 'host', nftCommand: nft, cutConnectionsOnDelete: false });
+    const enforcer = new NftEnforcer({ mode: 'host', nftCommand: nft, cutConnectionsOnDelete: false });
+    try {
       await enforcer.init();
-      const batch = leases(Date.now() + 600_000);
-      record(
-        'NftEnforcer.apply end to end (first add)',
-        await timed(() => enforcer.apply({ upserts: batch, deletes: [] })),
-      );
-      const renewal = leases(Date.now() + 900_000);
-      record(
-        'NftEnforcer.apply renewal of all (re-add)',
-        await timed(() => enforcer.apply({ upserts: renewal, deletes: [] })),
-      );
-      record(
-        'nft -t -j list ruleset (tamper probe)',
-        await timed(() => must([...nft, '-t', '-j', 'list', 'ruleset'])),
-      );
-      record('NftEnforcer.counters (full JSON listing)', await timed(() => enforcer.counters()));
-      record(
-        'NftEnforcer.reconcile, nothing to fix',
-        await timed(() => enforcer.reconcile(new Map(renewal.map((l) => [l.leaseId, l])))),
-      );
+      const batch = leases(o.count, Date.now() + 600_000);
+      record(STEP.apply, await timed(() => enforcer.apply({ upserts: batch, deletes: [] })));
+      const renewal = leases(o.count, Date.now() + 900_000);
+      record(STEP.renewal, await timed(() => enforcer.apply({ upserts: renewal, deletes: [] })));
+      record(STEP.probe, await timed(() => must([...nft, '-t', '-j', 'list', 'ruleset'])));
+      record(STEP.counters, await timed(() => enforcer.counters()));
+      const desired = new Map(renewal.map((l) => [l.leaseId, l]));
+      record(STEP.reconcile, await timed(() => enforcer.reconcile(desired)));
+      await must([...nft, 'flush', 'set', 'inet', 'pinhole', 'open4']);
+      await sleep(300);
+      record(STEP.restore, await timed(() => enforcer.reconcile(desired)));
+      // Deleting 10k costs seconds in the kernel (pipapo), so only 1,000 are deleted per round.
       const ids = batch.map((l) => l.leaseId);
-      // Deleting 10k costs seconds in the kernel (pipapo), so only a tenth is deleted per round.
-      record(
-        'NftEnforcer.apply delete of 1,000 (add+delete pairs)',
-        await timed(() => enforcer.apply({ upserts: [], deletes: ids.slice(0, 1000) })),
-      );
+      record(STEP.delete, await timed(() => enforcer.apply({ upserts: [], deletes: ids.slice(0, 1000) })));
+    } finally {
       await enforcer.close();
     }
-    console.log(`${count} elements, median of ${rounds} rounds after a warm-up`);
-    for (const [name, xs] of Object.entries(results)) console.log(`  ${name.padEnd(58)} ${median(xs)}`);
-  } finally {
-    await runProcess(['ip', 'netns', 'del', ns]);
+    o.log?.(`  ${o.count} elements: round ${r + 1}/${o.warmup + o.rounds}${counted ? '' : ' (warm-up)'} done`);
   }
+  return results;
 }
 
-await main();
+async function main(): Promise<void> {
+  const count = Number(process.argv[2] ?? 10_000);
+  const rounds = Number(process.argv[3] ?? 5);
+  await withScope(async (scope) => {
+    const ns = await createNamespace(scope, 'bulk');
+    const results = await measureNftBulk({ nft: nftIn(ns), count, rounds, warmup: 1 });
+    console.log(`${count} elements, median of ${rounds} rounds after a warm-up`);
+    for (const [name, xs] of results) console.log(`  ${name.padEnd(64)} ${median(xs).toFixed(0)} ms`);
+  });
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) await main();

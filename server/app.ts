@@ -9,6 +9,7 @@ import { PinholeError } from './core/errors.js';
 import type { Config } from './config/schema.js';
 import { initDevPki, readTrustDomain } from './identity/pki.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import { PgStore } from './store/postgres/pg-store.js';
 import type { Store } from './store/store.js';
 import { HostDirectoryCache } from './lease/host-directory.js';
 import { LeaseEngine } from './lease/lease-engine.js';
@@ -23,6 +24,7 @@ import { EnforcerRegistry } from './watch/enforcer-registry.js';
 import { startAdminHttpServer } from './admin/http-server.js';
 import { createServerOps, type ServerOps } from './ops/server-ops.js';
 import { openStoreWithProgress } from './ops/migrations.js';
+import { HostQuotas, IdentityRateLimiter, StreamQuota } from './limits/index.js';
 
 export interface PinholeServer {
   /** host:port the gRPC listener is bound to. */
@@ -68,7 +70,8 @@ export function loadTls(config: Config, log: Logger): { tls: TlsMaterial; trustD
   return { tls: { caPem: read('ca.crt'), certPem: read('server.crt'), keyPem: read('server.key') }, trustDomain };
 }
 
-export function openStore(config: Config): Store {
+/** SQLite opens synchronously; PostgreSQL connects and migrates first. */
+export function openStore(config: Config, log?: Logger): Store | Promise<Store> {
   switch (config.store.kind) {
     case 'sqlite':
       return SqliteStore.open({
@@ -76,14 +79,20 @@ export function openStore(config: Config): Store {
         retainRevisions: config.store.retainRevisions,
       });
     case 'postgres':
-      throw new PinholeError('FAILED_PRECONDITION', 'store.kind: postgres is not available in this build; use sqlite');
+      // Connects, migrates under an advisory lock, and starts the cross-server commit feed.
+      return PgStore.open({
+        url: config.store.url,
+        poolSize: config.store.poolSize,
+        retainRevisions: config.store.retainRevisions,
+        ...(log === undefined ? {} : { log }),
+      });
   }
 }
 
 export async function startServer(config: Config, options: StartOptions): Promise<PinholeServer> {
   const log = options.log;
   const { tls, trustDomain } = loadTls(config, log);
-  const ops = createServerOps(openStoreWithProgress(config, log, openStore), config, log.child({ module: 'ops' }));
+  const ops = createServerOps(await openStoreWithProgress(config, log, (c) => openStore(c, log.child({ module: 'store' }))), config, log.child({ module: 'ops' }));
   const store = ops.store;
   const closers: (() => Promise<void>)[] = [() => store.close(), () => ops.close()];
   /** Run first, in order: the hub (lease streams end with UNAVAILABLE), then the listeners. */
@@ -107,6 +116,12 @@ export async function startServer(config: Config, options: StartOptions): Promis
       log: log.child({ module: 'lease' }),
       receipts,
       pendingTimeoutMs: config.leases.pendingTimeoutSeconds * 1000,
+      quotas: new HostQuotas({
+        maxLiveLeasesPerHost: config.limits.maxLiveLeasesPerHost,
+        maxPendingPerHost: config.limits.maxPendingPerHost,
+        countLive: async (host) => (await store.listLeases({ host, limit: config.limits.maxLiveLeasesPerHost + 1 })).length,
+        countPending: async (host) => (await store.listPending('waiting')).filter((p) => p.host === host).length,
+      }),
     });
     // Leases that expired while the server was down end before the first request is served.
     await engine.expireDue();
@@ -156,8 +171,11 @@ export async function startServer(config: Config, options: StartOptions): Promis
         directory,
         epoch: () => store.epoch,
         audit: (records) => engine.record(records),
+        streams: new StreamQuota(config.limits.maxWatchStreamsPerFirewall),
       },
       maxReceiveMessageBytes: config.limits.maxReceiveMessageBytes,
+      maxConcurrentStreams: config.limits.maxConcurrentStreams,
+      rateLimiter: new IdentityRateLimiter({ requestsPerSecond: config.limits.requestsPerSecond, burst: config.limits.burst }),
     });
     closers.push(() => grpc.close());
     const adminHttp = await startAdminHttpServer({

@@ -10,7 +10,7 @@
  * `dump` prints `dump [[leaseId, sub, wallMs], ...]` (and forgets them).
  */
 import { createInterface } from 'node:readline';
-import type { ServiceError } from '@grpc/grpc-js';
+import { status, type ServiceError } from '@grpc/grpc-js';
 import { readClientTls, watchClient, type LeaseWatchClient } from '../../client-sdk/wire.js';
 import type { WatchEvent__Output } from '../../proto/gen/pinhole/v1/WatchEvent.js';
 
@@ -40,7 +40,7 @@ for (let sub = 0; sub < count; sub++) {
     }
   });
   stream.on('error', (e: ServiceError) => {
-    if (e.code === 1) return; // cancelled by us
+    if (e.code === status.CANCELLED) return; // cancelled by us
     process.stdout.write(`error ${sub} ${e.code} ${events} ${e.details.replace(/\s+/g, ' ')}\n`);
   });
 }

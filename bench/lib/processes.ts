@@ -72,8 +72,10 @@ export function memoryOf(pid: number): { rssMiB: number; peakMiB: number } {
 /** A bench/children/ program speaking line by line on stdin/stdout. */
 export interface LineChild {
   readonly child: ChildProcess;
-  /** Resolves with the next line that starts with `prefix` (lines before it are dropped). */
+  /** Resolves with the rest of the next line that starts with `prefix` (lines before it are dropped). */
   next(prefix: string, timeoutMs?: number): Promise<string>;
+  /** Like `next`, for the first line starting with any of `prefixes`. */
+  nextAny(prefixes: readonly string[], timeoutMs?: number): Promise<{ prefix: string; rest: string }>;
   send(line: string): void;
 }
 
@@ -86,49 +88,52 @@ export function spawnChild(scope: Scope, script: string, args: readonly string[]
   );
   const lines: string[] = [];
   const waiters = new Set<() => void>();
-  if (child.stdout === null || child.stdin === null) throw new Error(`${script}: no stdio`);
   createInterface({ input: child.stdout }).on('line', (line) => {
     lines.push(line);
     for (const w of [...waiters]) w();
   });
   const stdin = child.stdin;
   stdin.on('error', () => undefined);
+  const nextAny = (prefixes: readonly string[], timeoutMs = 30_000): Promise<{ prefix: string; rest: string }> =>
+    new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        while (lines.length > 0) {
+          const line = lines.shift() ?? '';
+          const prefix = prefixes.find((p) => line.startsWith(p));
+          if (prefix !== undefined) {
+            resolve({ prefix, rest: line.slice(prefix.length).trim() });
+            return true;
+          }
+        }
+        return false;
+      };
+      if (check()) return;
+      const what = prefixes.map((p) => `"${p}"`).join(' or ');
+      const onExit = (): void => {
+        cleanup();
+        reject(new Error(`${script} exited before printing ${what}`));
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`${script}: no ${what} line within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const waiter = (): void => {
+        if (check()) cleanup();
+      };
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        waiters.delete(waiter);
+        child.off('exit', onExit);
+      };
+      waiters.add(waiter);
+      child.once('exit', onExit);
+    });
   return {
     child,
     send: (line) => {
       stdin.write(`${line}\n`);
     },
-    next: (prefix, timeoutMs = 30_000) =>
-      new Promise((resolve, reject) => {
-        const check = (): boolean => {
-          while (lines.length > 0) {
-            const line = lines.shift() ?? '';
-            if (line.startsWith(prefix)) {
-              resolve(line.slice(prefix.length).trim());
-              return true;
-            }
-          }
-          return false;
-        };
-        if (check()) return;
-        const onExit = (): void => {
-          cleanup();
-          reject(new Error(`${script} exited before printing "${prefix}"`));
-        };
-        const timer = setTimeout(() => {
-          cleanup();
-          reject(new Error(`${script}: no "${prefix}" line within ${timeoutMs} ms`));
-        }, timeoutMs);
-        const waiter = (): void => {
-          if (check()) cleanup();
-        };
-        const cleanup = (): void => {
-          clearTimeout(timer);
-          waiters.delete(waiter);
-          child.off('exit', onExit);
-        };
-        waiters.add(waiter);
-        child.once('exit', onExit);
-      }),
+    nextAny,
+    next: async (prefix, timeoutMs) => (await nextAny([prefix], timeoutMs)).rest,
   };
 }

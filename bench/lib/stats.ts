@@ -31,18 +31,17 @@ export async function closedLoop(
   opts: { concurrency: number; durationMs: number; warmupMs: number },
 ): Promise<{ perSecond: number; latenciesMs: number[]; errors: number }> {
   let seq = 0;
-  let counting = false;
-  let stop = false;
+  const state = { counting: false, stop: false };
   let done = 0;
   let errors = 0;
   const latencies: number[] = [];
   let firstError: unknown;
   const worker = async (w: number): Promise<void> => {
-    while (!stop) {
+    while (!state.stop) {
       const started = performance.now();
       try {
         await op(w, seq++);
-        if (counting && !stop) {
+        if (state.counting && !state.stop) {
           done++;
           latencies.push(performance.now() - started);
         }
@@ -55,13 +54,15 @@ export async function closedLoop(
   };
   const workers = Array.from({ length: opts.concurrency }, (_, w) => worker(w));
   await sleep(opts.warmupMs);
-  counting = true;
+  state.counting = true;
   const started = performance.now();
   await sleep(opts.durationMs);
   const elapsed = performance.now() - started;
-  stop = true;
+  state.stop = true;
   await Promise.all(workers);
-  if (done === 0 && firstError !== undefined) throw firstError;
+  if (done === 0 && firstError !== undefined) {
+    throw firstError instanceof Error ? firstError : new Error(String(firstError));
+  }
   return { perSecond: (done * 1000) / elapsed, latenciesMs: latencies, errors };
 }
 
@@ -69,7 +70,7 @@ export async function closedLoop(
 export async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms);
+    timer = setTimeout(() => { reject(new Error(`${what}: no result within ${ms} ms`)); }, ms);
   });
   try {
     return await Promise.race([p, timeout]);

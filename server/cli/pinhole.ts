@@ -8,6 +8,7 @@ import { registerPolicyCommands } from './policy.js';
 import { registerAdminCommands } from './admin.js';
 import { registerAuditCommands } from './audit.js';
 import { registerReceiptCommands } from './receipt.js';
+import { registerConfigCommands } from './config.js';
 import { registerAgentCommand } from '../../client-sdk/cli/agent.js';
 import { registerOpenCommands } from '../../client-sdk/cli/open.js';
 
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerAdminCommands(program);
   registerAuditCommands(program);
   registerReceiptCommands(program);
+  registerConfigCommands(program);
   registerAgentCommand(program);
   registerOpenCommands(program);
   return program;
@@ -38,5 +40,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 1;
   }
 }
+
+// grpc-js sets the TLS server name to the target when it is an IP literal (127.0.0.1:7443), and
+// Node warns about that on every connection (DEP0123). The certificate is still checked against
+// the address (IP SAN), so the warning is noise for this tool's users; other warnings pass.
+const emitWarning = process.emitWarning.bind(process);
+process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+  const code = typeof rest[0] === 'object' && rest[0] !== null ? (rest[0] as { code?: string }).code : rest[1];
+  if (code === 'DEP0123') return;
+  (emitWarning as (w: string | Error, ...r: unknown[]) => void)(warning, ...rest);
+}) as typeof process.emitWarning;
 
 process.exitCode = await main(process.argv);

@@ -55,6 +55,20 @@ export const ConfigSchema = z
           .object({
             kind: z.literal('postgres'),
             url: z.string().min(1).describe('PostgreSQL connection URL (store.kind postgres), e.g. `postgres://pinhole@db/pinhole`.'),
+            poolSize: z
+              .number()
+              .int()
+              .min(2)
+              .max(200)
+              .default(10)
+              .describe('Pooled database connections per server for commits and reads (one more is kept for LISTEN).'),
+            retainRevisions: z
+              .number()
+              .int()
+              .min(10)
+              .max(100_000_000)
+              .default(100_000)
+              .describe('Revisions of lease events kept for watch resumes (shared by all servers on the database).'),
           })
           .strict(),
       ])
@@ -135,9 +149,34 @@ export const ConfigSchema = z
           .max(64 * 1024 * 1024)
           .default(4 * 1024 * 1024)
           .describe('Largest gRPC request accepted, bytes.'),
+        requestsPerSecond: z
+          .number()
+          .positive()
+          .max(1_000_000)
+          .default(200)
+          .describe('Sustained Open/Renew/Release calls per second per identity (token bucket); more are refused with RESOURCE_EXHAUSTED and a retry-after.'),
+        burst: z.number().int().min(1).max(1_000_000).default(400).describe('Open/Renew/Release calls one identity may make at once after being idle.'),
+        maxLiveLeasesPerHost: z.number().int().min(1).max(10_000_000).default(1000).describe('Live leases one host may hold; an Open beyond it is refused with RESOURCE_EXHAUSTED.'),
+        maxPendingPerHost: z.number().int().min(1).max(1_000_000).default(100).describe('Requests one host may have waiting for an administrator.'),
+        maxWatchStreamsPerFirewall: z.number().int().min(1).max(10_000).default(8).describe('Lease streams (Watch) one firewall identity may hold open at once.'),
+        maxConcurrentStreams: z
+          .number()
+          .int()
+          .min(1)
+          .max(100_000)
+          .default(256)
+          .describe('HTTP/2 streams (calls in progress) per connection (`grpc.max_concurrent_streams`); further calls wait on the client.'),
       })
       .strict()
-      .default({ maxReceiveMessageBytes: 4 * 1024 * 1024 }),
+      .default({
+        maxReceiveMessageBytes: 4 * 1024 * 1024,
+        requestsPerSecond: 200,
+        burst: 400,
+        maxLiveLeasesPerHost: 1000,
+        maxPendingPerHost: 100,
+        maxWatchStreamsPerFirewall: 8,
+        maxConcurrentStreams: 256,
+      }),
   })
   .strict();
 

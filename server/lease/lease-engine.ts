@@ -14,6 +14,8 @@ import type { HostDirectoryCache } from './host-directory.js';
 import { newId } from './ids.js';
 import { buildLease, signLease, type ReceiptSigner } from './lease-factory.js';
 import { callerAudit, serverAudit } from './audit-entries.js';
+import type { HostQuotas } from '../limits/quotas.js';
+import { failpoint } from '../failpoints.js';
 
 export type { ReceiptSigner };
 import { requestHash } from './request-hash.js';
@@ -28,6 +30,8 @@ export interface LeaseEngineOptions {
   /** How long a PENDING request waits for an admin. Default 1 hour. */
   readonly pendingTimeoutMs?: number;
   readonly now?: () => number;
+  /** Live-lease and pending-request quotas per host (server/limits); none when absent. */
+  readonly quotas?: HostQuotas;
 }
 
 export class LeaseEngine {
@@ -38,6 +42,7 @@ export class LeaseEngine {
   readonly #receipts: ReceiptSigner | undefined;
   readonly #pendingTimeoutMs: number;
   readonly #now: () => number;
+  readonly #quotas: HostQuotas | undefined;
 
   constructor(o: LeaseEngineOptions) {
     this.#store = o.store;
@@ -47,6 +52,7 @@ export class LeaseEngine {
     this.#receipts = o.receipts;
     this.#pendingTimeoutMs = o.pendingTimeoutMs ?? 3_600_000;
     this.#now = o.now ?? Date.now;
+    this.#quotas = o.quotas;
   }
 
   get epoch(): string {
@@ -111,8 +117,12 @@ export class LeaseEngine {
         }),
       ],
     };
+    // Quotas are checked after the decision (only what would be held counts) and held until the commit.
+    const held = lease !== undefined ? 'lease' : pending !== undefined ? 'pending' : undefined;
+    const releaseQuota = held === undefined || this.#quotas === undefined ? undefined : await this.#quotas.reserve(identity.name, held);
     try {
       const result = await this.#store.commit(mutation);
+      failpoint('after-commit-before-reply');
       return result.answer ?? answer;
     } catch (e) {
       // Two concurrent retries of one request: the loser returns the winner's answer.
@@ -121,6 +131,8 @@ export class LeaseEngine {
         if (winner !== undefined) return this.#replay(winner.requestHash, hash, request.requestId, winner.answer);
       }
       throw e;
+    } finally {
+      releaseQuota?.();
     }
   }
 

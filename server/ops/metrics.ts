@@ -67,7 +67,13 @@ export class ServerMetrics {
       registers,
     });
     this.#gauges(registers);
-    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    if (options.processMetrics !== false) {
+      collectDefaultMetrics({ register: this.registry });
+      // Gauges with a counter's suffix (promtool rejects them); prom-client also exports each without it.
+      for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+        this.registry.removeSingleMetric(name);
+      }
+    }
   }
 
   #gauges(registers: Registry[]): void {

@@ -29,7 +29,7 @@ export function sqliteSchemaVersion(path: string): number | undefined {
 }
 
 /** Opens the store, logging before and after any schema migration it performs. */
-export function openStoreWithProgress(config: Config, log: Logger, open: (config: Config) => Store): Store {
+export async function openStoreWithProgress(config: Config, log: Logger, open: (config: Config) => Store | Promise<Store>): Promise<Store> {
   const path = sqlitePath(config);
   let from: number | undefined;
   try {
@@ -43,7 +43,7 @@ export function openStoreWithProgress(config: Config, log: Logger, open: (config
     log.info({ path, fromVersion: from ?? 0, toVersion: to, steps: to - (from ?? 0) }, from === undefined ? 'creating the database' : 'migrating the database schema; do not interrupt');
   }
   const started = performance.now();
-  const store = open(config);
+  const store = await open(config);
   if (migrating) log.info({ path, toVersion: to, ms: Math.round(performance.now() - started) }, 'database schema ready');
   return store;
 }

@@ -16,6 +16,7 @@ import type { HandlerContext } from './handler.js';
 import { openingService } from './opening-service.js';
 import { LOADER_OPTIONS, loadPinholeProto, protoRoot } from './proto.js';
 import { watchService, type WatchDeps } from './watch-service.js';
+import type { IdentityRateLimiter } from '../limits/rate-limiter.js';
 
 export interface TlsMaterial {
   readonly caPem: Buffer;
@@ -33,6 +34,10 @@ export interface GrpcServerOptions {
   readonly watch: WatchDeps;
   /** Largest request accepted, bytes. */
   readonly maxReceiveMessageBytes?: number;
+  /** HTTP/2 streams per connection (`grpc.max_concurrent_streams`). Default 256. */
+  readonly maxConcurrentStreams?: number;
+  /** Per-identity rate limit of Open/Renew/Release (server/limits); none when absent. */
+  readonly rateLimiter?: IdentityRateLimiter;
   /** Serving status for grpc.health.v1 (server/ops/health.ts); default always SERVING. */
   readonly health?: HealthSource;
 }
@@ -88,6 +93,7 @@ export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpc
   const proto = loadPinholeProto();
   const server = new Server({
     'grpc.max_receive_message_length': o.maxReceiveMessageBytes ?? 4 * 1024 * 1024,
+    'grpc.max_concurrent_streams': o.maxConcurrentStreams ?? 256,
     'grpc.keepalive_time_ms': 60_000,
     'grpc.keepalive_timeout_ms': 20_000,
     'grpc.http2.min_ping_interval_without_data_ms': 10_000,
@@ -96,7 +102,7 @@ export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpc
   const context: HandlerContext = { ...o.context, streams };
   server.addService(
     proto.pinhole.v1.Opening.service,
-    openingService(context, o.engine, o.desk, (l) => o.watch.registry.decorate(l)),
+    openingService(context, o.engine, o.desk, (l) => o.watch.registry.decorate(l), o.rateLimiter),
   );
   server.addService(proto.pinhole.v1.LeaseWatch.service, watchService(context, o.watch));
   server.addService(

@@ -6,6 +6,8 @@ import { decodeLeaseId, decodeOpenRequest, decodeTtl, encodeLease, encodeOpenAns
 import { serverStream, unary, type HandlerContext } from './handler.js';
 import type { ApprovalDesk } from '../lease/approval-desk.js';
 import { invalid } from '../core/errors.js';
+import type { Caller } from '../lease/caller.js';
+import type { IdentityRateLimiter } from '../limits/rate-limiter.js';
 
 /** `decorate` adds derived state (realized) to leases on their way out. */
 export function openingService(
@@ -13,9 +15,13 @@ export function openingService(
   engine: LeaseEngine,
   desk: ApprovalDesk,
   decorate: (l: Lease) => Lease = (l) => l,
+  rate?: IdentityRateLimiter,
 ): OpeningHandlers {
+  // Before decoding: a flood is refused for the price of a token-bucket check.
+  const admit = (caller: Caller, method: string): void => rate?.admit(`${caller.identity.role}/${caller.identity.name}`, method);
   return {
     Open: unary(ctx, 'Open', async (caller, req) => {
+      admit(caller, 'Open');
       const answer = await engine.open(caller, decodeOpenRequest(req));
       return {
         response: encodeOpenAnswer(answer),
@@ -28,6 +34,7 @@ export function openingService(
       };
     }),
     Renew: unary(ctx, 'Renew', async (caller, req) => {
+      admit(caller, 'Renew');
       const lease = await engine.renew(caller, decodeLeaseId(req.leaseId), decodeTtl(req.requestedTtlSeconds, 'requested_ttl_seconds'));
       return {
         response: { lease: encodeLease(decorate(lease), engine.epoch), serverEpoch: engine.epoch },
@@ -35,6 +42,7 @@ export function openingService(
       };
     }),
     Release: unary(ctx, 'Release', async (caller, req) => {
+      admit(caller, 'Release');
       const lease = await engine.release(caller, decodeLeaseId(req.leaseId));
       return { response: { lease: encodeLease(lease, engine.epoch), serverEpoch: engine.epoch }, log: { leaseId: lease.id } };
     }),

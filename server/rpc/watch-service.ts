@@ -16,6 +16,7 @@ import type { WatchHub } from '../watch/hub.js';
 import type { WatchItem } from '../watch/events.js';
 import { authorizeWatch } from '../watch/authorize.js';
 import type { EnforcerRegistry } from '../watch/enforcer-registry.js';
+import type { StreamQuota } from '../limits/quotas.js';
 import { encodeEndReason, encodeLease } from './codec.js';
 import { serverStream, unary, type HandlerContext } from './handler.js';
 import { LIMITS, NAME_PATTERN } from './limits.js';
@@ -28,6 +29,8 @@ export interface WatchDeps {
   readonly epoch: () => string;
   /** Writes audit records (enforcer status changes). */
   readonly audit: (records: readonly AuditInput[]) => Promise<void>;
+  /** Open lease streams per identity (limits.maxWatchStreamsPerFirewall); unlimited when absent. */
+  readonly streams?: StreamQuota;
 }
 
 function encodeItem(item: WatchItem, epoch: string): WatchEvent {
@@ -84,9 +87,14 @@ export function watchService(ctx: HandlerContext, deps: WatchDeps): LeaseWatchHa
       const groups = decodeNames(req.scope?.groups ?? [], 'scope.groups', 128);
       const fromRevision = decodeRevision(req.fromRevision, 'from_revision');
       const { inScope } = authorizeWatch(caller, { hosts, groups }, deps.policy, deps.directory);
-      const sub = await deps.hub.subscribe({ fromRevision, inScope });
-      const sent = await pump(call, sub, deps.epoch);
-      return { fromRevision, sent };
+      const releaseSlot = deps.streams?.acquire(`${caller.identity.role}/${caller.identity.name}`);
+      try {
+        const sub = await deps.hub.subscribe({ fromRevision, inScope });
+        const sent = await pump(call, sub, deps.epoch);
+        return { fromRevision, sent };
+      } finally {
+        releaseSlot?.();
+      }
     }),
     ReportStatus: unary(ctx, 'ReportStatus', async (caller, req) => {
       requireRole(caller, 'firewall', 'ReportStatus');

@@ -87,7 +87,11 @@ export interface Store {
   listLeases(filter: LeaseFilter): Promise<Lease[]>;
   /** Live leases whose term ended at or before nowMs, oldest first. */
   dueForExpiry(nowMs: number, limit: number): Promise<Lease[]>;
-  /** Events with revision > after, in order, at most limit; 'compacted' if some were pruned. */
+  /**
+   * Events with revision > after, in order; 'compacted' if some were pruned. Whole revisions only:
+   * a page holds at least `limit` events when there are that many, and runs past `limit` to finish
+   * its last revision, so a reader that resumes after the page's last revision skips nothing.
+   */
   eventsAfter(after: number, limit: number): Promise<StoredEvent[] | 'compacted'>;
   /** Called after every commit that changed leases, in revision order. */
   onCommit(listener: (events: readonly StoredEvent[]) => void): () => void;

@@ -7,6 +7,7 @@ import type { Lease } from '../core/types.js';
 import { PinholeError } from '../core/errors.js';
 import type { Store, StoredEvent } from '../store/store.js';
 import { Subscription } from './subscription.js';
+import { failpoint } from '../failpoints.js';
 
 export interface HubOptions {
   readonly store: Store;
@@ -118,6 +119,7 @@ export class WatchHub {
     for (const lease of leases) {
       // A lease changed after `revision` (by a commit during the read) arrives as a live event.
       if (lease.revision <= revision && o.inScope(lease)) sub.push({ type: 'UPSERT', revision, lease, snapshot: true });
+      failpoint('mid-snapshot');
     }
     sub.push({ type: 'PROGRESS', revision });
     return revision;

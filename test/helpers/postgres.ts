@@ -34,10 +34,14 @@ export function postgresBinDir(): string {
   const fromEnv = process.env.PG_BIN;
   if (fromEnv !== undefined && existsSync(join(fromEnv, 'postgres'))) return fromEnv;
   const root = '/usr/lib/postgresql';
-  const versions = existsSync(root) ? readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'postgres'))) : [];
+  const versions = existsSync(root)
+    ? readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'postgres')))
+    : [];
   const newest = versions.sort((a, b) => Number(b) - Number(a))[0];
   if (newest === undefined) {
-    throw new Error('PostgreSQL server binaries not found (looked in $PG_BIN and /usr/lib/postgresql/*/bin); run `bash test/setup-system.sh` as root');
+    throw new Error(
+      'PostgreSQL server binaries not found (looked in $PG_BIN and /usr/lib/postgresql/*/bin); run `bash test/setup-system.sh` as root',
+    );
   }
   return join(root, newest, 'bin');
 }
@@ -49,7 +53,9 @@ function freePort(): Promise<number> {
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
       const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
+      server.close(() => {
+        resolve(port);
+      });
     });
   });
 }
@@ -63,7 +69,8 @@ export async function startPostgres(): Promise<TestPostgres> {
   const dataDir = join(dir, 'data');
   const logFile = join(dir, 'postgres.log');
   // As root, everything runs as `postgres`, which must own the directory.
-  const as = (cmd: string, args: string[]): [string, string[]] => (root ? ['runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args]] : [join(bin, cmd), args]);
+  const as = (cmd: string, args: string[]): [string, string[]] =>
+    root ? ['runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args]] : [join(bin, cmd), args];
   if (root) {
     const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
     const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
@@ -72,10 +79,25 @@ export async function startPostgres(): Promise<TestPostgres> {
   const fail = (what: string, error: unknown): Error => {
     const log = existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-4000) : '(no log)';
     rmSync(dir, { recursive: true, force: true });
-    return new Error(`test PostgreSQL: ${what} failed: ${error instanceof Error ? error.message : String(error)}\n${log}`);
+    return new Error(
+      `test PostgreSQL: ${what} failed: ${error instanceof Error ? error.message : String(error)}\n${log}`,
+    );
   };
   try {
-    await run(...as('initdb', ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C']));
+    await run(
+      ...as('initdb', [
+        '-D',
+        dataDir,
+        '-A',
+        'trust',
+        '-U',
+        'postgres',
+        '--no-sync',
+        '-E',
+        'UTF8',
+        '--locale=C',
+      ]),
+    );
   } catch (error) {
     throw fail('initdb', error);
   }

@@ -8,7 +8,16 @@ import { randomUUID } from 'node:crypto';
 import { PinholeError } from '../../core/errors.js';
 import type { Lease } from '../../core/types.js';
 import { GENESIS_HASH, type AuditRecord } from '../../audit/record.js';
-import type { CommitResult, KnownHost, LeaseFilter, Mutation, PendingRecord, Store, StoredAnswer, StoredEvent } from '../store.js';
+import type {
+  CommitResult,
+  KnownHost,
+  LeaseFilter,
+  Mutation,
+  PendingRecord,
+  Store,
+  StoredAnswer,
+  StoredEvent,
+} from '../store.js';
 import { planBatch, type ChainState } from './mutation-plan.js';
 
 /** The state a memory store works on; create one with `new MemoryDatabase()` and pass it to `open`. */
@@ -70,10 +79,14 @@ export class MemoryStore implements Store {
 
   /** Commits queued in one event-loop turn are planned as one batch, as SQLite's group commit does. */
   commit(mutation: Mutation): Promise<CommitResult> {
-    if (this.#closed) return Promise.reject(unavailable('the store is closed; retry later or on another server'));
+    if (this.#closed)
+      return Promise.reject(unavailable('the store is closed; retry later or on another server'));
     return new Promise((resolve, reject) => {
       this.#queue.push({ mutation: clone(mutation), resolve, reject });
-      if (this.#queue.length === 1) setImmediate(() => { this.#flush(); });
+      if (this.#queue.length === 1)
+        setImmediate(() => {
+          this.#flush();
+        });
     });
   }
 
@@ -97,7 +110,10 @@ export class MemoryStore implements Store {
       for (const lease of w.leases) db.leases.set(lease.id, lease);
       db.events.push(...w.events);
       if (w.answer !== undefined) {
-        db.answers.set(answerKey(w.answer.host, w.answer.requestId), { requestHash: w.answer.requestHash, answer: w.answer.answer });
+        db.answers.set(answerKey(w.answer.host, w.answer.requestId), {
+          requestHash: w.answer.requestHash,
+          answer: w.answer.answer,
+        });
       }
       if (w.pending !== undefined) db.pending.set(w.pending.id, w.pending);
       db.audit.push(...w.audit);
@@ -173,7 +189,9 @@ export class MemoryStore implements Store {
     return this.#read(() => this.database.pending.get(id));
   }
   listPending(state?: PendingRecord['state']): Promise<PendingRecord[]> {
-    return this.#read(() => [...this.database.pending.values()].filter((p) => state === undefined || p.state === state));
+    return this.#read(() =>
+      [...this.database.pending.values()].filter((p) => state === undefined || p.state === state),
+    );
   }
   upsertHost(host: KnownHost): Promise<void> {
     return this.#read(() => {
@@ -191,7 +209,8 @@ export class MemoryStore implements Store {
 
   /** Reads return copies, so a caller cannot change stored state by mutating a result. */
   #read<T>(fn: () => T): Promise<T> {
-    if (this.#closed) return Promise.reject(unavailable('the store is closed; retry later or on another server'));
+    if (this.#closed)
+      return Promise.reject(unavailable('the store is closed; retry later or on another server'));
     return Promise.resolve(clone(fn()));
   }
 

@@ -41,7 +41,8 @@ export interface PlannedWrite {
   readonly audit: readonly AuditRecord[];
 }
 
-export type PlanOutcome = { readonly ok: true; readonly write: PlannedWrite } | { readonly ok: false; readonly error: PinholeError };
+export type PlanOutcome =
+  { readonly ok: true; readonly write: PlannedWrite } | { readonly ok: false; readonly error: PinholeError };
 
 export interface BatchPlan {
   readonly outcomes: readonly PlanOutcome[];
@@ -59,7 +60,8 @@ export function planBatch(mutations: readonly Mutation[], start: ChainState, loo
     try {
       const { write, next } = planOne(m, state, {
         leaseRevision: (id) => leaseRevisions.get(id) ?? lookup.leaseRevision(id),
-        hasAnswer: (host, requestId) => answers.has(answerKey(host, requestId)) || lookup.hasAnswer(host, requestId),
+        hasAnswer: (host, requestId) =>
+          answers.has(answerKey(host, requestId)) || lookup.hasAnswer(host, requestId),
       });
       for (const lease of write.leases) leaseRevisions.set(lease.id, lease.revision);
       if (write.answer !== undefined) answers.add(answerKey(write.answer.host, write.answer.requestId));
@@ -73,12 +75,18 @@ export function planBatch(mutations: readonly Mutation[], start: ChainState, loo
   return { outcomes, end: state };
 }
 
-function planOne(m: Mutation, state: ChainState, lookup: PlanLookup): { write: PlannedWrite; next: ChainState } {
+function planOne(
+  m: Mutation,
+  state: ChainState,
+  lookup: PlanLookup,
+): { write: PlannedWrite; next: ChainState } {
   for (const e of m.expect ?? []) {
     const current = lookup.leaseRevision(e.leaseId);
     if (current === undefined) throw new PinholeError('NOT_FOUND', `lease ${e.leaseId} not found`);
     if (current !== e.revision) {
-      throw new PinholeError('FAILED_PRECONDITION', `lease ${e.leaseId} changed concurrently; retry`, { retryAfterMs: 0 });
+      throw new PinholeError('FAILED_PRECONDITION', `lease ${e.leaseId} changed concurrently; retry`, {
+        retryAfterMs: 0,
+      });
     }
   }
   const changes = m.leases ?? [];
@@ -110,7 +118,12 @@ function planOne(m: Mutation, state: ChainState, lookup: PlanLookup): { write: P
     }
     const given = m.answer.answer;
     const stamped = given.lease === undefined ? undefined : leases.find((l) => l.id === given.lease?.id);
-    answer = { host, requestId, requestHash, answer: stamped === undefined ? given : { ...given, lease: stamped } };
+    answer = {
+      host,
+      requestId,
+      requestHash,
+      answer: stamped === undefined ? given : { ...given, lease: stamped },
+    };
   }
   const audit: AuditRecord[] = [];
   let { auditSeq, auditHash } = state;
@@ -120,7 +133,8 @@ function planOne(m: Mutation, state: ChainState, lookup: PlanLookup): { write: P
     auditSeq = record.seq;
     auditHash = record.hash;
   }
-  const result: CommitResult = answer === undefined ? { revision, leases } : { revision, leases, answer: answer.answer };
+  const result: CommitResult =
+    answer === undefined ? { revision, leases } : { revision, leases, answer: answer.answer };
   const write: PlannedWrite = {
     result,
     events,

@@ -31,7 +31,8 @@ export interface BatchOptions {
   readonly retainRevisions: number;
 }
 
-const LOCK_META = 'BEGIN; SELECT revision, audit_seq, audit_hash, compacted_revision FROM meta WHERE id = 1 FOR NO KEY UPDATE';
+const LOCK_META =
+  'BEGIN; SELECT revision, audit_seq, audit_hash, compacted_revision FROM meta WHERE id = 1 FOR NO KEY UPDATE';
 
 const LOOKUP = `
   SELECT 'lease' AS kind, id AS k1, '' AS k2, revision FROM leases WHERE id = ANY($1::text[])
@@ -82,12 +83,20 @@ interface MetaLockRow {
 }
 
 /** Runs the batch in one transaction on `client`. Throws (after ROLLBACK) on any database error. */
-export async function commitBatch(client: PoolClient, mutations: readonly Mutation[], o: BatchOptions): Promise<BatchOutcome> {
+export async function commitBatch(
+  client: PoolClient,
+  mutations: readonly Mutation[],
+  o: BatchOptions,
+): Promise<BatchOutcome> {
   let open = false;
   try {
     open = true;
     const meta = lastRow(await client.query<MetaLockRow>(LOCK_META));
-    const start: ChainState = { revision: Number(meta.revision), auditSeq: Number(meta.audit_seq), auditHash: meta.audit_hash };
+    const start: ChainState = {
+      revision: Number(meta.revision),
+      auditSeq: Number(meta.audit_seq),
+      auditHash: meta.audit_hash,
+    };
     const compacted = Number(meta.compacted_revision);
     const plan = planBatch(mutations, start, await lookup(client, mutations));
     const writes = plan.outcomes.flatMap((o) => (o.ok ? [o.write] : []));
@@ -99,7 +108,14 @@ export async function commitBatch(client: PoolClient, mutations: readonly Mutati
     const floor = plan.end.revision - o.retainRevisions;
     // Compact in steps of 1% of retention so the delete stays small and rare.
     const compactTo = floor - compacted >= Math.max(1, Math.floor(o.retainRevisions / 100)) ? floor : 0;
-    await client.query(WRITE, [...rowsOf(writes), plan.end.revision, plan.end.auditSeq, plan.end.auditHash, compactTo, plan.end.revision > start.revision]);
+    await client.query(WRITE, [
+      ...rowsOf(writes),
+      plan.end.revision,
+      plan.end.auditSeq,
+      plan.end.auditHash,
+      compactTo,
+      plan.end.revision > start.revision,
+    ]);
     await client.query('COMMIT');
     open = false;
     const events = writes.filter((w) => w.events.length > 0).map((w) => w.events);
@@ -111,7 +127,10 @@ export async function commitBatch(client: PoolClient, mutations: readonly Mutati
 }
 
 /** The committed state the plan needs: revisions of expected leases, answers that already exist. */
-async function lookup(client: PoolClient, mutations: readonly Mutation[]): Promise<Parameters<typeof planBatch>[2]> {
+async function lookup(
+  client: PoolClient,
+  mutations: readonly Mutation[],
+): Promise<Parameters<typeof planBatch>[2]> {
   const leaseIds = [...new Set(mutations.flatMap((m) => (m.expect ?? []).map((e) => e.leaseId)))];
   const hosts: string[] = [];
   const requestIds: string[] = [];
@@ -123,7 +142,11 @@ async function lookup(client: PoolClient, mutations: readonly Mutation[]): Promi
   const revisions = new Map<string, number>();
   const answers = new Set<string>();
   if (leaseIds.length > 0 || hosts.length > 0) {
-    const { rows } = await client.query<{ kind: string; k1: string; k2: string; revision: string }>(LOOKUP, [leaseIds, hosts, requestIds]);
+    const { rows } = await client.query<{ kind: string; k1: string; k2: string; revision: string }>(LOOKUP, [
+      leaseIds,
+      hosts,
+      requestIds,
+    ]);
     for (const r of rows) {
       if (r.kind === 'lease') revisions.set(r.k1, Number(r.revision));
       else answers.add(`${r.k1}\u0000${r.k2}`);
@@ -146,18 +169,43 @@ function rowsOf(writes: readonly PlannedWrite[]): [string, string, string, strin
   for (const w of writes) {
     for (const l of w.leases) {
       leases.delete(l.id);
-      leases.set(l.id, { id: l.id, host: l.host, live: l.state !== 'ended', expires_at_ms: l.expiresAtMs, revision: l.revision, json: JSON.stringify(l) });
+      leases.set(l.id, {
+        id: l.id,
+        host: l.host,
+        live: l.state !== 'ended',
+        expires_at_ms: l.expiresAtMs,
+        revision: l.revision,
+        json: JSON.stringify(l),
+      });
     }
     w.events.forEach((e, idx) => {
-      events.push({ revision: e.revision, idx, type: e.type, reason: e.reason ?? null, json: JSON.stringify(e.lease) });
+      events.push({
+        revision: e.revision,
+        idx,
+        type: e.type,
+        reason: e.reason ?? null,
+        json: JSON.stringify(e.lease),
+      });
     });
     if (w.answer !== undefined) {
       const a = w.answer;
-      answers.push({ host: a.host, request_id: a.requestId, request_hash: a.requestHash, created_at_ms: now, json: JSON.stringify(a.answer) });
+      answers.push({
+        host: a.host,
+        request_id: a.requestId,
+        request_hash: a.requestHash,
+        created_at_ms: now,
+        json: JSON.stringify(a.answer),
+      });
     }
     if (w.pending !== undefined) {
       const p = w.pending;
-      pending.set(p.id, { id: p.id, host: p.host, state: p.state, expires_at_ms: p.expiresAtMs, json: JSON.stringify(p) });
+      pending.set(p.id, {
+        id: p.id,
+        host: p.host,
+        state: p.state,
+        expires_at_ms: p.expiresAtMs,
+        json: JSON.stringify(p),
+      });
     }
     for (const r of w.audit) {
       audit.push({

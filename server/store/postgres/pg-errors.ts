@@ -10,8 +10,18 @@ export const RETRY_AFTER_MS = 1000;
 /** SQLSTATEs that mean "no usable connection": class 08, shutdowns, startup, too many connections. */
 const CONNECTION_STATES = /^(08|57P0[1-3]|53300)/;
 /** Node socket errors and the driver's own connection messages. */
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
-const CONNECTION_MESSAGES = /connection terminated|not queryable|timeout exceeded when trying to connect|connection timeout|query read timeout|cannot use a pool after calling end|client was closed/i;
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+const CONNECTION_MESSAGES =
+  /connection terminated|not queryable|timeout exceeded when trying to connect|connection timeout|query read timeout|cannot use a pool after calling end|client was closed/i;
 
 function codeOf(e: unknown): string {
   if (typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string') return e.code;
@@ -45,5 +55,8 @@ export function isConnectionError(e: unknown): boolean {
 export function dbUnavailable(e: unknown, doing: string): PinholeError {
   if (e instanceof PinholeError) return e;
   const what = isConnectionError(e) ? 'the database is unreachable' : 'the database failed';
-  return new PinholeError('UNAVAILABLE', `${what}: ${describeDbError(e)}; ${doing}`, { retryAfterMs: RETRY_AFTER_MS, cause: e });
+  return new PinholeError('UNAVAILABLE', `${what}: ${describeDbError(e)}; ${doing}`, {
+    retryAfterMs: RETRY_AFTER_MS,
+    cause: e,
+  });
 }

@@ -47,7 +47,9 @@ export class CommitFeed {
   constructor(o: CommitFeedOptions) {
     this.#o = o;
     this.#delivered = o.from;
-    this.#timer = setInterval(() => this.wake(), o.pollMs ?? 1000);
+    this.#timer = setInterval(() => {
+      this.wake();
+    }, o.pollMs ?? 1000);
     this.#timer.unref();
   }
 
@@ -117,7 +119,10 @@ export class CommitFeed {
       }
     } catch (error) {
       // The next wake-up or poll retries from the last delivered revision; nothing is skipped.
-      this.#o.log?.debug({ err: describeDbError(error) }, 'commit feed read failed; retrying at the next poll');
+      this.#o.log?.debug(
+        { err: describeDbError(error) },
+        'commit feed read failed; retrying at the next poll',
+      );
     }
   }
 
@@ -127,7 +132,10 @@ export class CommitFeed {
     if (revision !== this.#delivered + 1) {
       // Only possible if events this server never read were compacted away (it lagged a whole
       // retention window behind). Watchers resuming from before the gap get RESET from eventsAfter.
-      this.#o.log?.warn({ from: this.#delivered + 1, to: revision - 1 }, 'commit feed skipped compacted revisions');
+      this.#o.log?.warn(
+        { from: this.#delivered + 1, to: revision - 1 },
+        'commit feed skipped compacted revisions',
+      );
     }
     this.#delivered = revision;
     this.#o.deliver(group);
@@ -144,11 +152,19 @@ export class CommitFeed {
       if (this.#listener === client) this.#listener = undefined;
       client.end().catch(() => undefined);
       if (this.#closed) return;
-      this.#o.log?.warn({ err: error === undefined ? 'connection ended' : describeDbError(error), retryMs: this.#reconnectMs }, 'commit feed lost its LISTEN connection; reconnecting');
+      this.#o.log?.warn(
+        {
+          err: error === undefined ? 'connection ended' : describeDbError(error),
+          retryMs: this.#reconnectMs,
+        },
+        'commit feed lost its LISTEN connection; reconnecting',
+      );
       this.#scheduleReconnect();
     };
     client.on('error', onLost);
-    client.on('end', () => onLost());
+    client.on('end', () => {
+      onLost();
+    });
     client.on('notification', (n) => {
       if (n.channel === COMMIT_CHANNEL) this.wake();
     });

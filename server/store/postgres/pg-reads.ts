@@ -41,30 +41,41 @@ export interface MetaRow {
 
 /** A LEFT JOIN LATERAL row with no event (the head exists, the range is empty) has null event columns. */
 type Nullable<T> = { [K in keyof T]: T[K] | null };
-const isEventRow = <R extends Nullable<EventRow>>(r: R): r is R & EventRow => r.revision !== null && r.json !== null;
+const isEventRow = <R extends Nullable<EventRow>>(r: R): r is R & EventRow =>
+  r.revision !== null && r.json !== null;
 
 const parseLease = (row: JsonRow): Lease => JSON.parse(row.json) as Lease;
 
 export function toEvent(row: EventRow): StoredEvent {
   const lease = JSON.parse(row.json) as Lease;
   const revision = Number(row.revision);
-  return row.reason === null ? { revision, type: row.type, lease } : { revision, type: row.type, lease, reason: row.reason as EndReason };
+  return row.reason === null
+    ? { revision, type: row.type, lease }
+    : { revision, type: row.type, lease, reason: row.reason as EndReason };
 }
 
 export async function readMeta(db: Pool): Promise<MetaRow> {
-  const { rows } = await db.query<MetaRow>('SELECT epoch, revision, compacted_revision, audit_seq, audit_hash FROM meta WHERE id = 1');
+  const { rows } = await db.query<MetaRow>(
+    'SELECT epoch, revision, compacted_revision, audit_seq, audit_hash FROM meta WHERE id = 1',
+  );
   const row = rows[0];
   if (row === undefined) throw new Error('the meta row is missing: the database was not migrated by Pinhole');
   return row;
 }
 
-export async function findAnswer(db: Pool, host: string, requestId: string): Promise<StoredAnswer | undefined> {
+export async function findAnswer(
+  db: Pool,
+  host: string,
+  requestId: string,
+): Promise<StoredAnswer | undefined> {
   const { rows } = await db.query<{ request_hash: string; json: string }>(
     'SELECT request_hash, json FROM answers WHERE host = $1 AND request_id = $2',
     [host, requestId],
   );
   const row = rows[0];
-  return row === undefined ? undefined : { requestHash: row.request_hash, answer: JSON.parse(row.json) as StoredAnswer['answer'] };
+  return row === undefined
+    ? undefined
+    : { requestHash: row.request_hash, answer: JSON.parse(row.json) as StoredAnswer['answer'] };
 }
 
 export async function getLease(db: Pool, id: string): Promise<Lease | undefined> {
@@ -82,10 +93,10 @@ export async function listLeases(db: Pool, filter: LeaseFilter): Promise<Lease[]
 }
 
 export async function dueForExpiry(db: Pool, nowMs: number, limit: number): Promise<Lease[]> {
-  const { rows } = await db.query<JsonRow>('SELECT json FROM leases WHERE live AND expires_at_ms <= $1 ORDER BY expires_at_ms LIMIT $2', [
-    nowMs,
-    limit,
-  ]);
+  const { rows } = await db.query<JsonRow>(
+    'SELECT json FROM leases WHERE live AND expires_at_ms <= $1 ORDER BY expires_at_ms LIMIT $2',
+    [nowMs, limit],
+  );
   return rows.map(parseLease);
 }
 
@@ -117,7 +128,11 @@ export async function eventsAfter(
 }
 
 /** The commit feed's read: every event in (after, after + span], and the head revision, from one snapshot. */
-export async function feedPage(db: Pool, after: number, span: number): Promise<{ head: number; events: StoredEvent[] }> {
+export async function feedPage(
+  db: Pool,
+  after: number,
+  span: number,
+): Promise<{ head: number; events: StoredEvent[] }> {
   const { rows } = await db.query<Nullable<EventRow> & { head: Int8 }>(
     `WITH m AS (SELECT revision FROM meta WHERE id = 1)
      SELECT m.revision AS head, e.revision, e.type, e.reason, e.json
@@ -138,7 +153,10 @@ export async function getPending(db: Pool, id: string): Promise<PendingRecord | 
 }
 
 export async function listPending(db: Pool, state?: PendingRecord['state']): Promise<PendingRecord[]> {
-  const { rows } = await db.query<JsonRow>('SELECT json FROM pending WHERE ($1::text IS NULL OR state = $1) ORDER BY ord', [state ?? null]);
+  const { rows } = await db.query<JsonRow>(
+    'SELECT json FROM pending WHERE ($1::text IS NULL OR state = $1) ORDER BY ord',
+    [state ?? null],
+  );
   return rows.map((r) => JSON.parse(r.json) as PendingRecord);
 }
 
@@ -151,12 +169,21 @@ export async function upsertHost(db: Pool, h: KnownHost): Promise<void> {
 }
 
 export async function listHosts(db: Pool): Promise<KnownHost[]> {
-  const { rows } = await db.query<{ name: string; addresses: string; last_seen_ms: Int8 }>('SELECT name, addresses, last_seen_ms FROM hosts');
-  return rows.map((r) => ({ name: r.name, addresses: JSON.parse(r.addresses) as string[], lastSeenMs: Number(r.last_seen_ms) }));
+  const { rows } = await db.query<{ name: string; addresses: string; last_seen_ms: Int8 }>(
+    'SELECT name, addresses, last_seen_ms FROM hosts',
+  );
+  return rows.map((r) => ({
+    name: r.name,
+    addresses: JSON.parse(r.addresses) as string[],
+    lastSeenMs: Number(r.last_seen_ms),
+  }));
 }
 
 export async function auditRecords(db: Pool, afterSeq: number, limit: number): Promise<AuditRecord[]> {
-  const { rows } = await db.query<AuditRow>('SELECT * FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2', [afterSeq, limit]);
+  const { rows } = await db.query<AuditRow>('SELECT * FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2', [
+    afterSeq,
+    limit,
+  ]);
   return rows.map((r) => ({
     seq: Number(r.seq),
     atMs: Number(r.at_ms),

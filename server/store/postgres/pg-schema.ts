@@ -92,7 +92,10 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
 ];
 
 /** Applies the migrations this database lacks. Idempotent; safe to run from several servers at once. */
-export async function migrate(client: PoolClient, migrations: readonly PgMigration[] = PG_MIGRATIONS): Promise<number[]> {
+export async function migrate(
+  client: PoolClient,
+  migrations: readonly PgMigration[] = PG_MIGRATIONS,
+): Promise<number[]> {
   const applied: number[] = [];
   await client.query('BEGIN');
   try {
@@ -106,7 +109,10 @@ export async function migrate(client: PoolClient, migrations: readonly PgMigrati
     for (const m of migrations) {
       if (have.has(m.version)) continue;
       await client.query(m.sql);
-      await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+      await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
+        m.version,
+        m.name,
+      ]);
       applied.push(m.version);
     }
     await client.query('COMMIT');

@@ -18,7 +18,16 @@ import { PinholeError } from '../../core/errors.js';
 import type { Lease } from '../../core/types.js';
 import type { AuditRecord } from '../../audit/record.js';
 import type { Logger } from '../../log.js';
-import type { CommitResult, KnownHost, LeaseFilter, Mutation, PendingRecord, Store, StoredAnswer, StoredEvent } from '../store.js';
+import type {
+  CommitResult,
+  KnownHost,
+  LeaseFilter,
+  Mutation,
+  PendingRecord,
+  Store,
+  StoredAnswer,
+  StoredEvent,
+} from '../store.js';
 import { commitBatch } from './pg-commit.js';
 import { dbUnavailable, isConnectionError, RETRY_AFTER_MS } from './pg-errors.js';
 import { CommitFeed } from './pg-feed.js';
@@ -91,7 +100,9 @@ export class PgStore implements Store {
     const pool = new pg.Pool({ ...connectionConfig(options), max: options.poolSize ?? 10 });
     // An idle pooled connection the server closed (restart, failover) must not crash the process;
     // the pool drops it and the next query opens a fresh one.
-    pool.on('error', (error) => options.log?.warn({ err: error.message }, 'an idle database connection failed; it will be replaced'));
+    pool.on('error', (error) =>
+      options.log?.warn({ err: error.message }, 'an idle database connection failed; it will be replaced'),
+    );
     try {
       const client = await pool.connect();
       try {
@@ -119,7 +130,11 @@ export class PgStore implements Store {
 
   commit(mutation: Mutation): Promise<CommitResult> {
     if (this.#phase !== 'open') {
-      return Promise.reject(new PinholeError('UNAVAILABLE', 'the store is shutting down; retry on another server', { retryAfterMs: RETRY_AFTER_MS }));
+      return Promise.reject(
+        new PinholeError('UNAVAILABLE', 'the store is shutting down; retry on another server', {
+          retryAfterMs: RETRY_AFTER_MS,
+        }),
+      );
     }
     return new Promise((resolve, reject) => {
       this.#queue.push({ mutation, resolve, reject });
@@ -158,7 +173,8 @@ export class PgStore implements Store {
       this.#compacted = Math.max(this.#compacted, out.compactedRevision);
       batch.forEach((item, i) => {
         const outcome = out.plan.outcomes[i];
-        if (outcome === undefined) item.reject(new PinholeError('INTERNAL', 'the store lost a mutation of its batch'));
+        if (outcome === undefined)
+          item.reject(new PinholeError('INTERNAL', 'the store lost a mutation of its batch'));
         else if (outcome.ok) item.resolve(outcome.write.result);
         else item.reject(outcome.error);
       });
@@ -223,7 +239,9 @@ export class PgStore implements Store {
 
   async #read<T>(fn: (db: Pool) => Promise<T>): Promise<T> {
     if (this.#phase === 'closed') {
-      throw new PinholeError('UNAVAILABLE', 'the store is closed; retry later or on another server', { retryAfterMs: RETRY_AFTER_MS });
+      throw new PinholeError('UNAVAILABLE', 'the store is closed; retry later or on another server', {
+        retryAfterMs: RETRY_AFTER_MS,
+      });
     }
     try {
       return await fn(this.#pool);
@@ -246,7 +264,11 @@ export class PgStore implements Store {
     while (this.#pumping !== undefined && Date.now() < deadline) await Promise.race([this.#pumping, timeout]);
     clearTimeout(timer);
     const abandoned = this.#queue.splice(0);
-    const error = new PinholeError('UNAVAILABLE', 'the store closed before this change was saved; retry on another server', { retryAfterMs: RETRY_AFTER_MS });
+    const error = new PinholeError(
+      'UNAVAILABLE',
+      'the store closed before this change was saved; retry on another server',
+      { retryAfterMs: RETRY_AFTER_MS },
+    );
     for (const item of abandoned) item.reject(error);
     this.#phase = 'closed';
     await this.#feed.close();
@@ -271,7 +293,9 @@ function connectionConfig(o: PgStoreOptions): pg.PoolConfig {
 
 /** The unique key on answers is the backstop for idempotency across servers; its violation is ALREADY_EXISTS. */
 function duplicateAnswer(error: unknown, mutation: Mutation | undefined): PinholeError | undefined {
-  if (typeof error !== 'object' || error === null || !('code' in error) || !('constraint' in error)) return undefined;
-  if (error.code !== '23505' || error.constraint !== 'answers_pkey' || mutation?.answer === undefined) return undefined;
+  if (typeof error !== 'object' || error === null || !('code' in error) || !('constraint' in error))
+    return undefined;
+  if (error.code !== '23505' || error.constraint !== 'answers_pkey' || mutation?.answer === undefined)
+    return undefined;
   return new PinholeError('ALREADY_EXISTS', `request_id ${mutation.answer.requestId} was already answered`);
 }

@@ -24,6 +24,7 @@ import type {
 } from '../store.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 import { SqliteStatements } from './statements.js';
+import { failpoint } from '../../failpoints.js';
 
 export interface SqliteStoreOptions {
   /** Database file path; its directory is created if missing. */
@@ -153,6 +154,7 @@ export class SqliteStore implements Store {
       }
       this.#sql.writeMeta('revision', String(this.#revision));
       this.#compactIfDue();
+      failpoint('before-commit');
       this.#db.exec('COMMIT');
     } catch (cause) {
       if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
@@ -166,6 +168,7 @@ export class SqliteStore implements Store {
       for (const item of batch) item.reject(error);
       return;
     }
+    failpoint('after-commit');
     if (this.#auditSeq !== start.auditSeq) {
       try {
         writeChainHead(this.chainHeadFile, { seq: this.#auditSeq, hash: this.#auditHash });

@@ -1,0 +1,65 @@
+/**
+ * Figure 6, bulk apply and reconcile: 10,000 and 50,000 leases applied in one batch through
+ * NftEnforcer, re-applied (renewal), reconciled (in sync, and after the set was flushed) and 1,000
+ * deleted, each against `nft -f` of the equivalent hand-written file in the DESIGN.md §6 format
+ * (bench/nft-bulk.ts). Medians of the measured rounds; `--quick` skips 50,000.
+ */
+import { withScope } from '../lib/cleanup.js';
+import type { Figure, FigureContext } from '../lib/figure.js';
+import { createNamespace, nftIn } from '../lib/netns.js';
+import { row, type Goal, type Row } from '../lib/report.js';
+import { median } from '../lib/stats.js';
+import { measureNftBulk, STEP } from '../nft-bulk.js';
+
+const REPORTED: readonly { step: string; name: string; goal?: Goal }[] = [
+  { step: STEP.apply, name: 'NftEnforcer.apply (one batch)', goal: { kind: 'max', ratio: 1.5 } },
+  { step: STEP.renewal, name: 'NftEnforcer.apply renewal of all' },
+  { step: STEP.reconcile, name: 'NftEnforcer.reconcile, in sync', goal: { kind: 'max', ratio: 3 } },
+  { step: STEP.restore, name: 'NftEnforcer.reconcile after flush', goal: { kind: 'max', ratio: 3 } },
+  { step: STEP.delete, name: 'NftEnforcer.apply delete 1,000' },
+];
+
+async function run(ctx: FigureContext): Promise<Row[]> {
+  const plan = ctx.quick
+    ? [{ count: 10_000, rounds: 1, warmup: 0 }]
+    : [
+        { count: 10_000, rounds: 3, warmup: 1 },
+        { count: 50_000, rounds: 2, warmup: 0 },
+      ];
+  return withScope(async (scope) => {
+    const ns = await createNamespace(scope, 'bulk');
+    const rows: Row[] = [];
+    for (const p of plan) {
+      const t = await measureNftBulk({ nft: nftIn(ns), ...p, log: ctx.log });
+      const m = (step: string): number => median(t.get(step) ?? []);
+      const hand = m(STEP.hand);
+      const k = `${p.count / 1000}k`;
+      ctx.log(`  ${k}: ${[...t].map(([name, xs]) => `${name} ${median(xs).toFixed(0)} ms`).join('; ')}`);
+      for (const r of REPORTED) {
+        rows.push(
+          row(6, {
+            name: `${r.name}, ${k}`,
+            value: m(r.step),
+            unit: 'ms',
+            baselineName: `hand-written nft -f ${k}`,
+            baseline: hand,
+            ...(r.goal === undefined ? {} : { goal: r.goal }),
+            ...(r.step === STEP.apply
+              ? { note: `JS render ${m(STEP.render).toFixed(0)} ms + its output through nft -f ${m(STEP.rendered).toFixed(0)} ms` }
+              : r.step === STEP.reconcile
+                ? { note: `full JSON listing alone ${m(STEP.counters).toFixed(0)} ms; tamper probe ${m(STEP.probe).toFixed(0)} ms` }
+                : {}),
+          }),
+        );
+      }
+    }
+    return rows;
+  });
+}
+
+export const nftBulkFigure: Figure = {
+  id: 6,
+  title: 'bulk apply and reconcile through NftEnforcer vs a hand-written nft -f',
+  timeoutMs: { quick: 40_000, full: 150_000 },
+  run,
+};

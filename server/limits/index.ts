@@ -1,0 +1,4 @@
+/** Abuse limits for authenticated callers: per-identity rate limits and quotas. */
+export { IdentityRateLimiter, type RateLimitOptions } from './rate-limiter.js';
+export { HostQuotas, StreamQuota, type HeldKind, type HostQuotaOptions } from './quotas.js';
+export { TokenBucket } from './token-bucket.js';
