@@ -36,7 +36,15 @@ function leases(count: number, expiresAtMs: number): EnforcerLease[] {
   return Array.from({ length: count }, (_, i) => ({
     leaseId: `lse_${i.toString().padStart(8, '0')}`,
     expiresAtMs,
-    rules: [{ protocol: 'tcp', portFrom: 5432, portTo: 5432, sourceCidr: `${source(i)}/32`, destination: '198.18.0.2' }],
+    rules: [
+      {
+        protocol: 'tcp',
+        portFrom: 5432,
+        portTo: 5432,
+        sourceCidr: `${source(i)}/32`,
+        destination: '198.18.0.2',
+      },
+    ],
   }));
 }
 
@@ -88,7 +96,12 @@ export async function measureNftBulk(o: {
           'u',
         );
         const staged = index.stage(target, [], () => false);
-        const adds = staged.touched.map((p) => ({ set: 'open4', keyText: p.key.text, timeoutS: 600, comment: p.leaseId }));
+        const adds = staged.touched.map((p) => ({
+          set: 'open4',
+          keyText: p.key.text,
+          timeoutS: 600,
+          comment: p.leaseId,
+        }));
         rendered = renderBatch(cfg, { layers: [], deletes: [], adds });
         return Promise.resolve();
       }),
@@ -116,7 +129,9 @@ export async function measureNftBulk(o: {
     } finally {
       await enforcer.close();
     }
-    o.log?.(`  ${o.count} elements: round ${r + 1}/${o.warmup + o.rounds}${counted ? '' : ' (warm-up)'} done`);
+    o.log?.(
+      `  ${o.count} elements: round ${r + 1}/${o.warmup + o.rounds}${counted ? '' : ' (warm-up)'} done`,
+    );
   }
   return results;
 }

@@ -4,6 +4,7 @@
  * bench/results/latest.json. Bounded: each figure has a time limit, and everything it started
  * (processes, network namespaces, temporary files) is released when it ends, however it ends.
  */
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { REPO, sharedPki } from '../test/helpers/pinhole.js';
 import { removeDir } from '../test/helpers/tmp.js';
@@ -29,7 +30,11 @@ const FIGURES: readonly Figure[] = [
   memoryFigure,
 ];
 
-function parseArgs(argv: readonly string[]): { quick: boolean; only: Set<number> | undefined; markdown: boolean } {
+function parseArgs(argv: readonly string[]): {
+  quick: boolean;
+  only: Set<number> | undefined;
+  markdown: boolean;
+} {
   let quick = false;
   let markdown = false;
   let only: Set<number> | undefined;
@@ -49,8 +54,10 @@ function parseArgs(argv: readonly string[]): { quick: boolean; only: Set<number>
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
-  if (process.getuid?.() !== 0) process.stderr.write('bench: not root; figures 5 and 6 need network namespaces\n');
+  if (process.getuid?.() !== 0)
+    process.stderr.write('bench: not root; figures 5 and 6 need network namespaces\n');
   const started = Date.now();
+  const startLoad = loadavg()[0] ?? 0;
   const log = (message: string): void => {
     process.stderr.write(`${message}\n`);
   };
@@ -81,10 +88,18 @@ async function main(): Promise<number> {
   process.stdout.write(`\n${args.markdown ? formatMarkdown(rows) : formatTable(rows)}\n`);
   process.stdout.write(
     `\n${info.nproc} CPUs (${info.cpu}), ${info.memoryGiB} GiB, kernel ${info.kernel}, node ${info.node}, ` +
-      `${info.nft}; ${args.quick ? 'quick' : 'full'} run in ${durationS.toFixed(0)} s\n`,
+      `${info.nft}; ${args.quick ? 'quick' : 'full'} run in ${durationS.toFixed(0)} s; ` +
+      `load average ${startLoad.toFixed(2)} at start, ${info.loadAverage.toFixed(2)} at end\n`,
   );
   const out = join(REPO, 'bench', 'results', 'latest.json');
-  writeJson(out, { quick: args.quick, startedAt: new Date(started).toISOString(), durationS, machine: info, rows });
+  writeJson(out, {
+    quick: args.quick,
+    startedAt: new Date(started).toISOString(),
+    durationS,
+    loadAverageAtStart: startLoad,
+    machine: info,
+    rows,
+  });
   process.stdout.write(`wrote ${out}\n`);
   return failed > 0 ? 1 : 0;
 }

@@ -24,7 +24,7 @@ import { EnforcerRegistry } from './watch/enforcer-registry.js';
 import { startAdminHttpServer } from './admin/http-server.js';
 import { createServerOps, type ServerOps } from './ops/server-ops.js';
 import { openStoreWithProgress } from './ops/migrations.js';
-import { HostQuotas, IdentityRateLimiter, StreamQuota } from './limits/index.js';
+import { HostQuotas, IdentityRateLimiter, LiveLeaseCounter, StreamQuota } from './limits/index.js';
 
 export interface PinholeServer {
   /** host:port the gRPC listener is bound to. */
@@ -109,6 +109,8 @@ export async function startServer(config: Config, options: StartOptions): Promis
     closers.push(() => policy.close());
     const directory = await HostDirectoryCache.load(store);
     const receipts = await ReceiptSigner.loadOrCreate(config.dataDir);
+    const liveLeases = await LiveLeaseCounter.load(store);
+    closers.push(() => liveLeases.close());
     const engine = new LeaseEngine({
       store,
       policy: () => policy.current,
@@ -119,7 +121,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
       quotas: new HostQuotas({
         maxLiveLeasesPerHost: config.limits.maxLiveLeasesPerHost,
         maxPendingPerHost: config.limits.maxPendingPerHost,
-        countLive: async (host) => (await store.listLeases({ host, limit: config.limits.maxLiveLeasesPerHost + 1 })).length,
+        countLive: (host) => Promise.resolve(liveLeases.count(host)),
         countPending: async (host) => (await store.listPending('waiting')).filter((p) => p.host === host).length,
       }),
     });

@@ -14,7 +14,8 @@ import { status, type ServiceError } from '@grpc/grpc-js';
 import { readClientTls, watchClient, type LeaseWatchClient } from '../../client-sdk/wire.js';
 import type { WatchEvent__Output } from '../../proto/gen/pinhole/v1/WatchEvent.js';
 
-const [address = '', certDir = '', identity = '', countText = '1', fromRevision = '0'] = process.argv.slice(2);
+const [address = '', certDir = '', identity = '', countText = '1', fromRevision = '0'] =
+  process.argv.slice(2);
 const count = Number(countText);
 const tls = readClientTls(certDir, identity);
 const wallMs = (): number => performance.timeOrigin + performance.now();
@@ -35,7 +36,8 @@ for (let sub = 0; sub < count; sub++) {
     if (e.type === 'UPSERT' && !e.snapshot) received.push([e.leaseId, sub, wallMs()]);
     if (e.type === 'PROGRESS' && !caughtUp) {
       caughtUp = true;
-      if (fromRevision === '0') process.stdout.write(`snapshot ${events} ${(performance.now() - started).toFixed(0)}\n`);
+      if (fromRevision === '0')
+        process.stdout.write(`snapshot ${events} ${(performance.now() - started).toFixed(0)}\n`);
       if (++ready === count) process.stdout.write('ready\n');
     }
   });

@@ -32,11 +32,15 @@ async function run(ctx: FigureContext): Promise<Row[]> {
     const dataDir = scope.dir(tempDir('pinhole-bench-'));
     const server = await spawnPinhole(scope, { dataDir, certDir: ctx.certDir });
     const web = webClient(server.address, ctx.certDir);
-    scope.defer('web client', () => { web.close(); });
+    scope.defer('web client', () => {
+      web.close();
+    });
     const echoServer = spawnChild(scope, 'echo-server.ts', [ctx.certDir]);
     const echoAddress = await echoServer.next('listening');
     const echo = echoClient(echoAddress, readClientTls(ctx.certDir, 'host-web-1'));
-    scope.defer('echo client', () => { echo.close(); });
+    scope.defer('echo client', () => {
+      echo.close();
+    });
 
     // Message sizes of a real pair, as serialised on the wire.
     const method = loadPinholeProto().pinhole.v1.Opening.service;

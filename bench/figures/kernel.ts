@@ -93,7 +93,10 @@ async function run(ctx: FigureContext): Promise<Row[]> {
     const ns = await createNamespace(scope, 'gw');
     const nft = nftIn(ns);
     // Baseline first, on the table the agent will install (which then replaces it).
-    await must([...nft, '-f', '-'], renderTable({ mode: 'gateway', adminCidrs: { v4: [], v6: [] }, layers: { 4: 1, 6: 1 } }, []));
+    await must(
+      [...nft, '-f', '-'],
+      renderTable({ mode: 'gateway', adminCidrs: { v4: [], v6: [] }, layers: { 4: 1, 6: 1 } }, []),
+    );
     const hand: number[] = [];
     for (let i = 0; i < count; i++) {
       const text = `add element inet pinhole open4 { 198.19.250.${i} . tcp . 443 . 198.18.0.2 timeout 65s expires 65s comment "hand-${i}" }\n`;
@@ -120,10 +123,14 @@ async function run(ctx: FigureContext): Promise<Row[]> {
       await sleep(20);
     }
     const web = webClient(server.address, ctx.certDir);
-    scope.defer('web client', () => { web.close(); });
+    scope.defer('web client', () => {
+      web.close();
+    });
 
     const idle = await sample(web, enforcer, { count, offset: 0, tag: 'k-idle' });
-    ctx.log(`  idle: p50 ${median(idle.ms).toFixed(1)} ms p99 ${quantile(idle.ms, 0.99).toFixed(1)} ms; hand nft -f p50 ${median(hand).toFixed(1)} ms`);
+    ctx.log(
+      `  idle: p50 ${median(idle.ms).toFixed(1)} ms p99 ${quantile(idle.ms, 0.99).toFixed(1)} ms; hand nft -f p50 ${median(hand).toFixed(1)} ms`,
+    );
 
     // 1,000 other leases, then renewals of all of them while sampling again.
     const others: string[] = [];

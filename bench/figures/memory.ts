@@ -47,7 +47,13 @@ async function snapshot(
   certDir: string,
 ): Promise<{ completed: boolean; events: number; ms: number; peakMiB: number; detail: string }> {
   const started = performance.now();
-  const child = spawnChild(scope, 'watch-subscribers.ts', [server.address, certDir, 'firewall-gw-1', '1', '0']);
+  const child = spawnChild(scope, 'watch-subscribers.ts', [
+    server.address,
+    certDir,
+    'firewall-gw-1',
+    '1',
+    '0',
+  ]);
   const line = await child.nextAny(['snapshot', 'error'], 120_000);
   const outcome = { ok: line.prefix === 'snapshot', s: line.rest };
   const ms = performance.now() - started;
@@ -84,7 +90,9 @@ async function run(ctx: FigureContext): Promise<Row[]> {
     ]);
     await watchers.next('ready', 60_000);
     const web = webClient(server.address, ctx.certDir);
-    scope.defer('web client', () => { web.close(); });
+    scope.defer('web client', () => {
+      web.close();
+    });
     for (let i = 0; i < 100; i += 10) {
       await Promise.all(
         Array.from({ length: 10 }, (_, j) => open(web, openRequest(`mem-${i + j}`, benchSource(i + j)))),
@@ -92,7 +100,9 @@ async function run(ctx: FigureContext): Promise<Row[]> {
     }
     await sleep(2000);
     const loaded = memoryOf(server.pid);
-    ctx.log(`  ${k} leases + ${WATCHERS} watchers: ${loaded.rssMiB.toFixed(0)} MiB (peak ${loaded.peakMiB.toFixed(0)})`);
+    ctx.log(
+      `  ${k} leases + ${WATCHERS} watchers: ${loaded.rssMiB.toFixed(0)} MiB (peak ${loaded.peakMiB.toFixed(0)})`,
+    );
     const rows: Row[] = [
       row(7, {
         name: `server RSS, ${k} live leases + ${WATCHERS} watchers`,
@@ -107,7 +117,9 @@ async function run(ctx: FigureContext): Promise<Row[]> {
 
     t = performance.now();
     const cut = await snapshot(scope, server, ctx.certDir);
-    ctx.log(`  snapshot with queueLimit ${DEFAULT_QUEUE_LIMIT}: ${cut.completed ? 'completed' : `cut: ${cut.detail}`} (${cut.events} events, ${cut.ms.toFixed(0)} ms)`);
+    ctx.log(
+      `  snapshot with queueLimit ${DEFAULT_QUEUE_LIMIT}: ${cut.completed ? 'completed' : `cut: ${cut.detail}`} (${cut.events} events, ${cut.ms.toFixed(0)} ms)`,
+    );
     rows.push(
       row(7, {
         name: `snapshot of ${k} leases delivered (default queueLimit)`,
@@ -130,7 +142,9 @@ async function run(ctx: FigureContext): Promise<Row[]> {
     });
     const before = memoryOf(raised.pid);
     const full = await snapshot(scope, raised, ctx.certDir);
-    ctx.log(`  snapshot with queueLimit 1,000,000: ${full.completed ? 'completed' : `cut: ${full.detail}`} in ${full.ms.toFixed(0)} ms, peak ${full.peakMiB.toFixed(0)} MiB`);
+    ctx.log(
+      `  snapshot with queueLimit 1,000,000: ${full.completed ? 'completed' : `cut: ${full.detail}`} in ${full.ms.toFixed(0)} ms, peak ${full.peakMiB.toFixed(0)} MiB`,
+    );
     rows.push(
       row(7, {
         name: `snapshot of ${k} leases, queueLimit raised: time`,

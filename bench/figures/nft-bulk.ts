@@ -45,9 +45,13 @@ async function run(ctx: FigureContext): Promise<Row[]> {
             baseline: hand,
             ...(r.goal === undefined ? {} : { goal: r.goal }),
             ...(r.step === STEP.apply
-              ? { note: `JS render ${m(STEP.render).toFixed(0)} ms + its output through nft -f ${m(STEP.rendered).toFixed(0)} ms` }
+              ? {
+                  note: `JS render ${m(STEP.render).toFixed(0)} ms + its output through nft -f ${m(STEP.rendered).toFixed(0)} ms`,
+                }
               : r.step === STEP.reconcile
-                ? { note: `full JSON listing alone ${m(STEP.counters).toFixed(0)} ms; tamper probe ${m(STEP.probe).toFixed(0)} ms` }
+                ? {
+                    note: `full JSON listing alone ${m(STEP.counters).toFixed(0)} ms; tamper probe ${m(STEP.probe).toFixed(0)} ms`,
+                  }
                 : {}),
           }),
         );

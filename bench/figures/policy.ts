@@ -61,7 +61,9 @@ function run(ctx: FigureContext): Promise<Row[]> {
   return Promise.resolve(
     subjects.map((s) => {
       const ns = median(s.rounds);
-      ctx.log(`  ${s.rules} rules: ${ns.toFixed(0)} ns/decision (rounds ${s.rounds.map((x) => x.toFixed(0)).join(' ')})`);
+      ctx.log(
+        `  ${s.rules} rules: ${ns.toFixed(0)} ns/decision (rounds ${s.rounds.map((x) => x.toFixed(0)).join(' ')})`,
+      );
       return row(3, {
         name: `policy decide, ${s.rules.toLocaleString('en-US')} rules`,
         value: ns,

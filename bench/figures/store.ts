@@ -22,7 +22,9 @@ function rawInserts(path: string, bytes: number, durationMs: number, warmupMs: n
     db.pragma('synchronous = FULL');
     db.exec('CREATE TABLE raw (id TEXT PRIMARY KEY, at_ms INTEGER NOT NULL, json TEXT NOT NULL) STRICT');
     const insert = db.prepare('INSERT INTO raw (id, at_ms, json) VALUES (?, ?, ?)');
-    const one = db.transaction((i: number) => insert.run(`row-${i}`, Date.now(), `${i}:${'r'.repeat(bytes)}`));
+    const one = db.transaction((i: number) =>
+      insert.run(`row-${i}`, Date.now(), `${i}:${'r'.repeat(bytes)}`),
+    );
     let i = 0;
     const warmEnd = performance.now() + warmupMs;
     while (performance.now() < warmEnd) one(i++);

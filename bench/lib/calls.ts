@@ -26,7 +26,8 @@ export function openRequest(requestId: string, source: string, ttlSeconds = 60):
 
 export async function open(client: OpeningClient, request: OpenRequest): Promise<OpenResponse__Output> {
   const answer = await unaryCall(client, client.Open, request);
-  if (answer.lease == null) throw new Error(`Open ${request.requestId ?? ''}: ${answer.decision?.outcome ?? '?'}`);
+  if (answer.lease == null)
+    throw new Error(`Open ${request.requestId ?? ''}: ${answer.decision?.outcome ?? '?'}`);
   return answer;
 }
 

@@ -45,7 +45,9 @@ export function killChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL
   children.delete(child);
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
-    child.once('exit', () => { resolve(); });
+    child.once('exit', () => {
+      resolve();
+    });
     child.kill(signal);
   });
 }

@@ -3,7 +3,7 @@
  * value / baseline; the goal says which way is good (`min`: ratio must reach it, `max`: must not exceed).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname } from 'node:path';
 import { execFileSync } from 'node:child_process';
 
@@ -104,7 +104,10 @@ export function formatTable(rows: readonly Row[]): string {
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
   const fmt = (cells: readonly string[]): string =>
-    cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ').trimEnd();
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join(' | ')
+      .trimEnd();
   return [fmt(header), widths.map((w) => '-'.repeat(w)).join('-|-'), ...lines.map(fmt)].join('\n');
 }
 
@@ -128,6 +131,8 @@ export interface Machine {
   readonly kernel: string;
   readonly node: string;
   readonly nft: string;
+  /** 1-minute load average when the run ended: other work on the machine skews every figure. */
+  readonly loadAverage: number;
 }
 
 export function machine(): Machine {
@@ -145,12 +150,20 @@ export function machine(): Machine {
     kernel: run(['uname', '-r']),
     node: process.version,
     nft: run(['nft', '--version']),
+    loadAverage: Math.round((loadavg()[0] ?? 0) * 100) / 100,
   };
 }
 
 export function writeJson(
   path: string,
-  doc: { quick: boolean; startedAt: string; durationS: number; machine: Machine; rows: readonly Row[] },
+  doc: {
+    quick: boolean;
+    startedAt: string;
+    durationS: number;
+    loadAverageAtStart: number;
+    machine: Machine;
+    rows: readonly Row[];
+  },
 ): void {
   mkdirSync(dirname(path), { recursive: true });
   const clean = doc.rows.map((r) => ({

@@ -35,19 +35,19 @@ export async function closedLoop(
   let done = 0;
   let errors = 0;
   const latencies: number[] = [];
-  let firstError: unknown;
+  let firstError: Error | undefined;
   const worker = async (w: number): Promise<void> => {
     while (!state.stop) {
       const started = performance.now();
       try {
         await op(w, seq++);
-        if (state.counting && !state.stop) {
+        if (state.counting) {
           done++;
           latencies.push(performance.now() - started);
         }
       } catch (e) {
         errors++;
-        firstError ??= e;
+        firstError ??= e instanceof Error ? e : new Error('operation failed', { cause: e });
         if (errors > 100) throw e;
       }
     }
@@ -58,11 +58,10 @@ export async function closedLoop(
   const started = performance.now();
   await sleep(opts.durationMs);
   const elapsed = performance.now() - started;
+  state.counting = false;
   state.stop = true;
   await Promise.all(workers);
-  if (done === 0 && firstError !== undefined) {
-    throw firstError instanceof Error ? firstError : new Error(String(firstError));
-  }
+  if (done === 0 && firstError !== undefined) throw firstError;
   return { perSecond: (done * 1000) / elapsed, latenciesMs: latencies, errors };
 }
 
@@ -70,7 +69,9 @@ export async function closedLoop(
 export async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => { reject(new Error(`${what}: no result within ${ms} ms`)); }, ms);
+    timer = setTimeout(() => {
+      reject(new Error(`${what}: no result within ${ms} ms`));
+    }, ms);
   });
   try {
     return await Promise.race([p, timeout]);

@@ -13,6 +13,7 @@ import type { TamperWatch, WatchTamperOptions } from '../enforcer/tamper-watch.j
 import { watchClient, type ClientTls, type LeaseWatchClient } from '../wire.js';
 import { LeaseState } from './lease-state.js';
 import { readAgentState, writeAgentState } from './state-file.js';
+import { PROGRESS_THRESHOLD, type AgentMetricsHooks } from './metrics-hooks.js';
 
 /** A backend that can watch its own kernel state for outside changes (NftEnforcer). */
 interface TamperAware {
@@ -47,6 +48,8 @@ export interface AgentOptions {
   readonly log?: AgentLog;
   /** Where to keep the resume point (epoch, applied revision, leases) across restarts. */
   readonly stateFile?: string;
+  /** Metrics hooks (apply latency, applied revision, tamper events, enforcer errors); see AgentMetrics. */
+  readonly metrics?: AgentMetricsHooks;
 }
 
 type Phase = 'idle' | 'running' | 'closing' | 'closed';
@@ -148,18 +151,21 @@ export class FirewallAgent {
     this.#stream = stream;
     this.#log('info', 'watching', { fromRevision });
     stream.on('data', (e: WatchEvent__Output) => {
+      this.#o.metrics?.streamConnected?.(true);
       this.#backoffMs = 250;
       this.#onEvent(e);
     });
     stream.on('error', (err: ServiceError) => {
       if (this.#stream !== stream) return;
       this.#stream = undefined;
+      this.#o.metrics?.streamConnected?.(false);
       if (this.#phase !== 'running') return;
       this.#onStreamError(err);
     });
     stream.on('end', () => {
       if (this.#stream !== stream || this.#phase !== 'running') return;
       this.#stream = undefined;
+      this.#o.metrics?.streamConnected?.(false);
       this.#retryConnect('stream ended');
     });
   }
@@ -234,10 +240,18 @@ export class FirewallAgent {
       this.#markApplied(revision, []);
       return;
     }
+    const size = { upserts: batch.upserts.length, deletes: batch.deletes.length };
+    const large = size.upserts + size.deletes > PROGRESS_THRESHOLD;
+    if (large) this.#log('info', 'applying a large batch', { ...size, revision });
+    const started = performance.now();
     try {
       await this.#o.enforcer.apply(batch);
+      const seconds = (performance.now() - started) / 1000;
+      this.#o.metrics?.applied?.({ kind: 'batch', seconds, ...size });
+      if (large) this.#log('info', 'large batch applied', { ...size, ms: Math.round(seconds * 1000), perSecond: Math.round((size.upserts + size.deletes) / seconds) });
       this.#markApplied(revision, batch.upserts.map((l) => l.leaseId));
     } catch (err) {
+      this.#o.metrics?.enforcerError?.('batch');
       this.#state.restoreBatch(batch);
       this.#lastError = `apply failed: ${err instanceof Error ? err.message : String(err)}`;
       this.#log('error', 'apply failed; retrying (nothing was applied)', { err: this.#lastError });
@@ -252,6 +266,7 @@ export class FirewallAgent {
     this.#applied = Math.max(this.#applied, revision);
     this.#appliedIds.push(...leaseIds);
     this.#lastError = '';
+    this.#o.metrics?.appliedRevision?.(this.#applied, this.#state.desired.size);
     this.#saveState();
     // Report soon after an apply so the server can mark leases realized.
     if (changed) this.#scheduleReport(20);
@@ -259,14 +274,25 @@ export class FirewallAgent {
 
   async #reconcile(why: string): Promise<void> {
     if (this.#state.inSnapshot) return;
+    const leases = this.#state.desired.size;
+    const large = leases > PROGRESS_THRESHOLD;
+    if (large) this.#log('info', 'reconciling a large lease set against the firewall', { why, leases });
+    const started = performance.now();
     try {
       const report = await this.#o.enforcer.reconcile(this.#state.desired);
+      const seconds = (performance.now() - started) / 1000;
+      this.#o.metrics?.applied?.({ kind: 'reconcile', seconds, upserts: report.missing, deletes: report.extra });
+      if (large) this.#log('info', 'large reconcile done', { why, leases, missing: report.missing, extra: report.extra, ms: Math.round(seconds * 1000) });
       if (report.tampered || report.missing > 0 || report.extra > 0) {
         this.#log('info', 'reconciled', { why, ...report });
-        if (why !== 'snapshot') this.#tamper.push(...report.events);
+        if (why !== 'snapshot') {
+          this.#tamper.push(...report.events);
+          if (report.tampered) this.#o.metrics?.tamper?.(Math.max(1, report.events.length));
+        }
       }
       this.#lastError = '';
     } catch (err) {
+      this.#o.metrics?.enforcerError?.('reconcile');
       this.#lastError = `reconcile failed: ${err instanceof Error ? err.message : String(err)}`;
       this.#log('error', 'reconcile failed', { err: this.#lastError });
     }
@@ -274,6 +300,7 @@ export class FirewallAgent {
 
   #onTamper(report: ReconcileReport): void {
     this.#log('warn', 'firewall state changed outside the agent; repaired', { events: report.events });
+    this.#o.metrics?.tamper?.(Math.max(1, report.events.length));
     this.#tamper.push(...(report.events.length > 0 ? report.events : ['the pinhole table was changed outside the agent']));
     this.#scheduleReport(0);
   }

@@ -5,6 +5,7 @@ import { NftEnforcer } from '../enforcer/nft-enforcer.js';
 import { CommandEnforcer } from '../enforcer/command-enforcer.js';
 import type { Enforcer } from '../enforcer/types.js';
 import { readClientTls } from '../wire.js';
+import { AgentMetrics, serveMetrics } from '../agent/agent-metrics.js';
 
 interface AgentFlags {
   server: string;
@@ -20,6 +21,7 @@ interface AgentFlags {
   serverName?: string;
   netns?: string;
   stateFile?: string;
+  metricsListen?: string;
   quiet?: boolean;
 }
 
@@ -59,6 +61,7 @@ export function registerAgentCommand(program: Command): void {
       '--state-file <path>',
       'keep the resume point here, so a restarted agent resumes instead of re-syncing',
     )
+    .option('--metrics-listen <host:port>', 'serve Prometheus /metrics over plain HTTP on this loopback address, e.g. 127.0.0.1:9465')
     .option('--quiet', 'log warnings and errors only')
     .action(async (flags: AgentFlags) => {
       if (flags.mode !== 'host' && flags.mode !== 'gateway')
@@ -89,6 +92,9 @@ export function registerAgentCommand(program: Command): void {
       } else {
         throw new Error(`--backend: ${flags.backend} is not a backend; use nftables or command`);
       }
+      const metrics = flags.metricsListen === undefined ? undefined : new AgentMetrics({ backend: flags.backend });
+      const endpoint = metrics === undefined || flags.metricsListen === undefined ? undefined : await serveMetrics(flags.metricsListen, metrics.registry);
+      if (endpoint !== undefined) log('info', 'metrics served', { url: `http://${endpoint.address}/metrics` });
       const agent = new FirewallAgent({
         server: flags.server,
         tls: readClientTls(flags.certs, flags.identity),
@@ -101,6 +107,7 @@ export function registerAgentCommand(program: Command): void {
           : { channelOptions: { 'grpc.ssl_target_name_override': flags.serverName } }),
         log,
         ...(flags.stateFile === undefined ? {} : { stateFile: flags.stateFile }),
+        ...(metrics === undefined ? {} : { metrics }),
       });
       await agent.start();
       log('info', 'agent started', { server: flags.server, mode: flags.mode, backend: flags.backend });
@@ -109,5 +116,6 @@ export function registerAgentCommand(program: Command): void {
         process.once('SIGTERM', () => { resolve(); });
       });
       await agent.close();
+      await endpoint?.close();
     });
 }

@@ -370,6 +370,11 @@ export class NftEnforcer implements Enforcer {
   }
 
   /** Stops the tamper watch and waits for queued work. The table stays: kernel timeouts close openings. */
+  /** Resolves once the connection cuts of every delete applied so far have run. */
+  settled(): Promise<void> {
+    return this.#cuts;
+  }
+
   close(): Promise<void> {
     if (this.#closing === undefined) {
       this.#watch?.stop();

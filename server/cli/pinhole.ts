@@ -9,6 +9,7 @@ import { registerAdminCommands } from './admin.js';
 import { registerAuditCommands } from './audit.js';
 import { registerReceiptCommands } from './receipt.js';
 import { registerConfigCommands } from './config.js';
+import { registerDoctorCommand } from './doctor.js';
 import { registerAgentCommand } from '../../client-sdk/cli/agent.js';
 import { registerOpenCommands } from '../../client-sdk/cli/open.js';
 
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerAuditCommands(program);
   registerReceiptCommands(program);
   registerConfigCommands(program);
+  registerDoctorCommand(program);
   registerAgentCommand(program);
   registerOpenCommands(program);
   return program;

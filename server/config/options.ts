@@ -83,10 +83,15 @@ function walk(out: ConfigOption[], segments: readonly string[], s: JsonSchema, i
           seen.set(o.path, o);
           continue;
         }
-        // The discriminator appears in every branch: one row listing all its values.
-        const values = [...(prev.values ?? []), ...(o.values ?? [])];
         const { variant: _drop, ...rest } = prev;
-        seen.set(o.path, { ...rest, values, description: prev.description || o.description, ...(isObject(sectionDefault) ? { default: sectionDefault[o.segments.at(-1) ?? ''] } : {}) });
+        if (o.path === kindPath(o)) {
+          // The discriminator appears in every branch: one row listing all its values.
+          const values = [...(prev.values ?? []), ...(o.values ?? [])];
+          seen.set(o.path, { ...rest, values, description: prev.description || o.description, ...(isObject(sectionDefault) ? { default: sectionDefault[o.segments.at(-1) ?? ''] } : {}) });
+        } else {
+          // An option every variant has (say, retainRevisions): one row, no variant restriction.
+          seen.set(o.path, rest);
+        }
       }
     }
     out.push(...seen.values());
@@ -108,6 +113,11 @@ function walk(out: ConfigOption[], segments: readonly string[], s: JsonSchema, i
   }
 }
 
+/** `store.kind` for an option whose variant is `store.kind: sqlite`. */
+function kindPath(o: ConfigOption): string | undefined {
+  return o.variant?.split(': ')[0];
+}
+
 let cached: readonly ConfigOption[] | undefined;
 
 /** Every option, in schema order. */
@@ -125,12 +135,17 @@ export function optionAt(path: readonly (string | number)[]): ConfigOption | und
   return configOptions().find((o) => o.path === key);
 }
 
-/** Keys accepted directly under `path` (for "unknown key" messages). */
-export function keysUnder(path: readonly (string | number)[]): string[] {
+/**
+ * Keys accepted directly under `path` (for "unknown key" messages). With `kindOf`, options of
+ * other variants are left out (`store.kind: sqlite` has no `url`).
+ */
+export function keysUnder(path: readonly (string | number)[], kindOf?: (kindPath: string) => unknown): string[] {
   const prefix = path.length === 0 ? '' : `${path.join('.')}.`;
   const keys = new Set<string>();
   for (const o of configOptions()) {
     if (!o.path.startsWith(prefix)) continue;
+    const kp = kindPath(o);
+    if (kp !== undefined && kindOf !== undefined && o.variant !== `${kp}: ${String(kindOf(kp))}`) continue;
     const next = o.path.slice(prefix.length).split('.')[0];
     if (next !== undefined && next !== '') keys.add(next);
   }

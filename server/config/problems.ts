@@ -142,7 +142,7 @@ export function describeIssue(issue: Issue, input: unknown): { path: Segments; a
   const value = valueAt(input, path);
   switch (issue.code) {
     case 'unrecognized_keys': {
-      const known = keysUnder(path);
+      const known = keysUnder(path, (kindPath) => valueAt(input, kindPath.split('.')));
       return issue.keys.map((key) => ({
         path: [...path, key],
         atKey: true,

@@ -95,6 +95,14 @@ export interface Store {
   eventsAfter(after: number, limit: number): Promise<StoredEvent[] | 'compacted'>;
   /** Called after every commit that changed leases, in revision order. */
   onCommit(listener: (events: readonly StoredEvent[]) => void): () => void;
+  /**
+   * Backends shared by several servers (postgres): resolves with `revision` once every revision
+   * committed anywhere before the call has been delivered to onCommit here. `revision` lags other
+   * servers' commits by a NOTIFY round trip, so a watcher resuming here from a revision it saw on
+   * another server may be momentarily ahead; wait for this before calling that "ahead of the store".
+   * Single-server backends omit it: their `revision` is never behind.
+   */
+  catchUp?(): Promise<number>;
 
   getPending(id: string): Promise<PendingRecord | undefined>;
   listPending(state?: PendingRecord['state']): Promise<PendingRecord[]>;

@@ -12,6 +12,12 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import type { ServiceError } from '@grpc/grpc-js';
+import { readClientTls, watchClient, type OpeningClient } from '../../client-sdk/wire.js';
+import type { OpenRequest } from '../../proto/gen/pinhole/v1/OpenRequest.js';
+import type { OpenResponse__Output } from '../../proto/gen/pinhole/v1/OpenResponse.js';
+import type { WatchEvent__Output } from '../../proto/gen/pinhole/v1/WatchEvent.js';
+import { unaryCall } from './pinhole.js';
 
 const run = promisify(execFile);
 
@@ -62,7 +68,16 @@ function freePort(): Promise<number> {
 
 let databases = 0;
 
-export async function startPostgres(): Promise<TestPostgres> {
+export interface StartPostgresOptions {
+  /**
+   * fsync WAL and data (default false). Tests kill Pinhole servers, not PostgreSQL, and stop it
+   * cleanly, so they do not depend on it; without it a test database is created in a third of
+   * the time. Benchmarks turn it on to measure what production pays.
+   */
+  readonly durable?: boolean;
+}
+
+export async function startPostgres(o: StartPostgresOptions = {}): Promise<TestPostgres> {
   const bin = postgresBinDir();
   const root = userInfo().uid === 0;
   const dir = mkdtempSync(join(tmpdir(), 'pinhole-pg-'));
@@ -104,7 +119,7 @@ export async function startPostgres(): Promise<TestPostgres> {
   let port = 0;
   const pgCtl = (args: string[]): Promise<unknown> => run(...as('pg_ctl', ['-D', dataDir, ...args]));
   const startCluster = async (): Promise<void> => {
-    const options = `-k ${dir} -p ${port} -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=64MB`;
+    const options = `-k ${dir} -p ${port} -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=64MB -c fsync=${o.durable === true ? 'on' : 'off'}`;
     await pgCtl(['-o', options, '-l', logFile, '-w', '-t', '30', 'start']);
   };
   // A port found free can be taken before postgres binds it: try a few.
@@ -161,4 +176,147 @@ export async function startPostgres(): Promise<TestPostgres> {
       return Promise.resolve();
     },
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load and watch helpers for the PostgreSQL integration suites (test/integration/pg-*.test.ts).
+
+/** An Open the example policy grants web-1 (rule web-cache-replication), with the given TTL. */
+export function openRequest(requestId: string, ttlSeconds: number): OpenRequest {
+  return {
+    requestId,
+    openings: [{ ports: { protocol: 'TCP', from: 5432, to: 5432 }, sources: [{ cidr: '198.18.1.0/24' }] }],
+    requestedTtlSeconds: ttlSeconds,
+  };
+}
+
+export interface AckedGrant {
+  readonly requestId: string;
+  readonly leaseId: string;
+  readonly revision: number;
+}
+
+export interface FailedOpen {
+  readonly requestId: string;
+  readonly code: number;
+  readonly details: string;
+  readonly atMs: number;
+  readonly latencyMs: number;
+}
+
+export interface LoadOptions {
+  readonly client: OpeningClient;
+  readonly prefix: string;
+  readonly ttlSeconds: number;
+  readonly concurrency: number;
+  /** Stop after this many requests (default: until `stop` says so). */
+  readonly count?: number;
+  readonly stop?: () => boolean;
+  /** Pause between a worker's requests, ms (default 0). */
+  readonly pauseMs?: number;
+  readonly onAck?: (grant: AckedGrant) => void;
+  readonly onFail?: (failure: FailedOpen) => void;
+}
+
+/** Runs Opens with `concurrency` workers; every request id is used once. */
+export async function openLoad(o: LoadOptions): Promise<{ acked: AckedGrant[]; failed: FailedOpen[] }> {
+  const acked: AckedGrant[] = [];
+  const failed: FailedOpen[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while ((o.count === undefined || next < o.count) && o.stop?.() !== true) {
+      const requestId = `${o.prefix}-${next++}`;
+      const started = Date.now();
+      try {
+        const res: OpenResponse__Output = await unaryCall(
+          o.client,
+          o.client.Open,
+          openRequest(requestId, o.ttlSeconds),
+        );
+        if (res.lease === null)
+          throw new Error(`${requestId}: ${res.decision?.outcome ?? '?'} without a lease`);
+        const grant = { requestId, leaseId: res.lease.id, revision: Number(res.lease.revision) };
+        acked.push(grant);
+        o.onAck?.(grant);
+      } catch (e) {
+        const err = e as Partial<ServiceError>;
+        const failure = {
+          requestId,
+          code: err.code ?? -1,
+          details: err.details ?? String(e),
+          atMs: Date.now(),
+          latencyMs: Date.now() - started,
+        };
+        failed.push(failure);
+        o.onFail?.(failure);
+      }
+      if (o.pauseMs !== undefined) await new Promise((r) => setTimeout(r, o.pauseMs));
+    }
+  };
+  await Promise.all(Array.from({ length: o.concurrency }, worker));
+  return { acked, failed };
+}
+
+export interface SeenEvent {
+  readonly type: string;
+  readonly revision: number;
+  readonly leaseId: string;
+}
+
+/** A firewall's raw lease stream from revision 0, recording every event. */
+export interface WatchLog {
+  readonly events: SeenEvent[];
+  /** Live (non-snapshot) UPSERT and DELETE events. */
+  changes(): SeenEvent[];
+  maxRevision(): number;
+  error(): ServiceError | undefined;
+  close(): void;
+}
+
+export function watchAll(address: string, certDir: string, identity = 'firewall-gw-1'): WatchLog {
+  const client = watchClient(address, readClientTls(certDir, identity));
+  const stream = client.Watch({ fromRevision: '0', scope: { hosts: [], groups: [] } });
+  const events: SeenEvent[] = [];
+  let failure: ServiceError | undefined;
+  stream.on('data', (e: WatchEvent__Output) => {
+    if (e.snapshot) return;
+    events.push({ type: e.type, revision: Number(e.revision), leaseId: e.leaseId });
+  });
+  stream.on('error', (e: ServiceError) => {
+    if (e.code !== 1) failure = e; // 1 = CANCELLED by close()
+  });
+  const changes = (): SeenEvent[] => events.filter((e) => e.type === 'UPSERT' || e.type === 'DELETE');
+  return {
+    events,
+    changes,
+    maxRevision: () => changes().reduce((m, e) => Math.max(m, e.revision), 0),
+    error: () => failure,
+    close: () => {
+      stream.cancel();
+      client.close();
+    },
+  };
+}
+
+/** Describes the first place where `changes` is out of order or skips a revision in 1..head; '' if none. */
+export function orderProblem(changes: readonly SeenEvent[], head: number): string {
+  let last = 0;
+  for (const e of changes) {
+    if (e.revision < last) return `revision ${e.revision} arrived after ${last}`;
+    if (e.revision > last + 1) return `revisions ${last + 1}-${e.revision - 1} never arrived`;
+    last = e.revision;
+  }
+  return last === head ? '' : `stream stopped at ${last}, the database is at ${head}`;
+}
+
+export async function waitUntil(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

@@ -114,6 +114,7 @@ describe('NftEnforcer, host mode, real packets', () => {
     try {
       expect(await held.echo('before')).toBe(true);
       await enforcer.apply({ upserts: [], deletes: ['lse_a'] });
+      await enforcer.settled(); // connection cuts run after the kernel change
       expect(await connect(client)).toBe(false);
       expect(await held.echo('after', 1500)).toBe(false);
       const ct = await lab.must(host, [
@@ -170,6 +171,7 @@ describe('NftEnforcer, host mode, real packets', () => {
     try {
       expect(await held.echo('v6')).toBe(true);
       await enforcer.apply({ upserts: [], deletes: ['lse_v6'] });
+      await enforcer.settled(); // connection cuts run after the kernel change
       expect(await connect(client, '2001:2::2')).toBe(false);
       expect(await held.echo('v6-cut', 1500)).toBe(false);
       expect(logs.filter((l) => l.startsWith('conntrack'))).toEqual([]);
@@ -188,9 +190,11 @@ describe('NftEnforcer, host mode, real packets', () => {
     const held = await lab.hold(client, '198.18.1.2', 5432);
     try {
       await enforcer.apply({ upserts: [], deletes: ['lse_wide'] });
+      await enforcer.settled(); // connection cuts run after the kernel change
       expect(await held.echo('still-allowed')).toBe(true);
       expect(await connect(client)).toBe(true);
       await enforcer.apply({ upserts: [], deletes: ['lse_narrow'] });
+      await enforcer.settled(); // connection cuts run after the kernel change
       expect(await held.echo('now-cut', 1500)).toBe(false);
       expect(await connect(client)).toBe(false);
     } finally {

@@ -64,6 +64,7 @@ describe('NftEnforcer, gateway mode', () => {
     const held = await lab.hold(gcli, '198.18.5.1', 5432);
     try {
       await gateway.apply({ upserts: [], deletes: ['lse_gw'] });
+      await gateway.settled(); // connection cuts run after the kernel change
       expect(await lab.canConnect(gcli, '198.18.5.1', 5432)).toBe(false);
       // A port range: conntrack entries are listed and cut one by one.
       expect(await held.echo('cut', 1500)).toBe(false);

@@ -103,6 +103,12 @@ export class PgStore implements Store {
     pool.on('error', (error) =>
       options.log?.warn({ err: error.message }, 'an idle database connection failed; it will be replaced'),
     );
+    // A checked-out connection has no listener of the pool's: when the server ends the session
+    // between two statements of a transaction, the driver emits 'error' on the client, which
+    // would crash the process. The statement in flight (or the next one) fails and reports it.
+    pool.on('connect', (client) => {
+      client.on('error', () => undefined);
+    });
     try {
       const client = await pool.connect();
       try {
@@ -180,7 +186,7 @@ export class PgStore implements Store {
       });
       this.#feed.deliverLocal(out.start.revision, out.events);
     } catch (error) {
-      client?.release(isConnectionError(error) ? true : undefined);
+      client?.release(true); // its session may be mid-transaction or broken: never reuse it
       if (batch.length > 1 && !isConnectionError(error)) {
         // The database refused something in the batch: retry each alone so it fails by itself.
         for (const item of batch) await this.#run([item]);
@@ -288,6 +294,10 @@ function connectionConfig(o: PgStoreOptions): pg.PoolConfig {
     query_timeout: o.queryTimeoutMs ?? 15_000,
     keepAlive: true,
     application_name: 'pinhole',
+    // A server that stops inside a transaction (host crash, partition: no FIN reaches PostgreSQL)
+    // would hold the meta-row lock, and with it every server's commits, until TCP gives up. Our
+    // transactions never idle between statements, so PostgreSQL may end such a session quickly.
+    idle_in_transaction_session_timeout: 5000,
   };
 }
 

@@ -1,0 +1,164 @@
+/**
+ * Issue 10, abuse by an authenticated host: per-identity rate limits and quotas answer
+ * RESOURCE_EXHAUSTED with a retry-after and a message naming the quota and the count, and a
+ * flood from one host does not starve another.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { status, type ServiceError } from '@grpc/grpc-js';
+import { readClientTls, watchClient, type OpeningClient } from '../../client-sdk/wire.js';
+import type { WatchEvent__Output } from '../../proto/gen/pinhole/v1/WatchEvent.js';
+import { callError, hostClient, REPO, removeDir, sharedPki, spawnServer, startTestServer, tempDir, unaryCall, type TestServer } from '../helpers/pinhole.js';
+import { dbBackup, dbPostgres, open, quantile, sleep, webHttps } from './fixtures.js';
+
+const RETRY_AFTER = 'pinhole-retry-after-ms';
+
+describe('per-identity rate limit', () => {
+  let ts: TestServer;
+  let web: OpeningClient;
+  let db: OpeningClient;
+  beforeAll(async () => {
+    ts = await startTestServer({ limits: { requestsPerSecond: 1, burst: 3 } });
+    web = hostClient(ts.address, ts.certDir, 'web-1');
+    db = hostClient(ts.address, ts.certDir, 'db-1');
+  });
+  afterAll(async () => {
+    web.close();
+    db.close();
+    await ts.close();
+    removeDir(ts.dataDir);
+  });
+
+  it('refuses the call past the burst with RESOURCE_EXHAUSTED, a retry-after, and spares other hosts', async () => {
+    const first = await open(web, webHttps('rl-1'));
+    await unaryCall(web, web.Renew, { leaseId: first.lease?.id ?? '' });
+    await unaryCall(web, web.Release, { leaseId: first.lease?.id ?? '' });
+    const err = await callError(open(web, webHttps('rl-2')));
+    expect(err.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(err.details).toMatch(/^rate limit: host\/web-1 exceeded 1 requests\/s \(burst 3\) for Open\/Renew\/Release \(Open\); retry after \d+ ms$/);
+    const retryAfter = Number(err.metadata.get(RETRY_AFTER)[0]);
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(1000);
+    // Another identity has its own bucket; ListMine is not rate-limited.
+    expect((await open(db, dbPostgres('rl-db-1'))).decision?.outcome).toBe('GRANTED');
+    await unaryCall(web, web.ListMine, {});
+    await sleep(retryAfter + 20);
+    expect((await open(web, webHttps('rl-3'))).decision?.outcome).toBe('GRANTED');
+  });
+});
+
+describe('quotas', () => {
+  let ts: TestServer;
+  let web: OpeningClient;
+  let db: OpeningClient;
+  beforeAll(async () => {
+    ts = await startTestServer({ limits: { maxLiveLeasesPerHost: 2, maxPendingPerHost: 1, maxWatchStreamsPerFirewall: 1 } });
+    web = hostClient(ts.address, ts.certDir, 'web-1');
+    db = hostClient(ts.address, ts.certDir, 'db-1');
+  });
+  afterAll(async () => {
+    web.close();
+    db.close();
+    await ts.close();
+    removeDir(ts.dataDir);
+  });
+
+  it('live leases per host: the third Open is refused naming the quota and the count; a release frees a slot', async () => {
+    const a = await open(web, webHttps('q-1'));
+    await open(web, webHttps('q-2'));
+    const err = await callError(open(web, webHttps('q-3')));
+    expect(err.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(err.details).toBe('quota limits.maxLiveLeasesPerHost: host web-1 has 2 live leases (limit 2); release leases it no longer needs and retry');
+    expect(err.metadata.get(RETRY_AFTER)).toEqual(['1000']);
+    // A retry of an acknowledged request is still answered (idempotency is not a new lease).
+    expect((await open(web, webHttps('q-1'))).lease?.id).toBe(a.lease?.id);
+    await unaryCall(web, web.Release, { leaseId: a.lease?.id ?? '' });
+    expect((await open(web, webHttps('q-3'))).decision?.outcome).toBe('GRANTED');
+  });
+
+  it('pending requests per host: the second request awaiting an admin is refused', async () => {
+    expect((await open(db, dbBackup('p-1'))).decision?.outcome).toBe('PENDING');
+    const err = await callError(open(db, dbBackup('p-2')));
+    expect(err.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(err.details).toBe('quota limits.maxPendingPerHost: host db-1 has 1 pending requests (limit 1); wait for an administrator to decide the pending ones and retry');
+    expect(err.metadata.get(RETRY_AFTER)).toEqual(['1000']);
+  });
+
+  it('watch streams per firewall: a second concurrent stream is refused, the first keeps running', async () => {
+    const client = watchClient(ts.address, readClientTls(ts.certDir, 'firewall-gw-1'));
+    const first = client.Watch({ fromRevision: '0', scope: { hosts: [], groups: [] } });
+    await new Promise<void>((resolve) => first.once('data', () => { resolve(); }));
+    const second = client.Watch({ fromRevision: '0', scope: { hosts: [], groups: [] } });
+    const err = await new Promise<ServiceError>((resolve) => second.on('error', resolve).on('data', () => undefined));
+    expect(err.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(err.details).toBe('quota limits.maxWatchStreamsPerFirewall: firewall/gw-1 has 1 open lease streams (limit 1); close one (or resume on the existing stream) and retry');
+    expect(err.metadata.get(RETRY_AFTER)).toEqual(['1000']);
+    // The slot is given back when the first stream ends.
+    first.cancel();
+    await sleep(100);
+    const third = client.Watch({ fromRevision: '0', scope: { hosts: [], groups: [] } });
+    const event = await new Promise<WatchEvent__Output>((resolve, reject) => third.once('data', resolve).once('error', reject));
+    expect(event.type).not.toBe('');
+    third.cancel();
+    client.close();
+  });
+});
+
+describe('a flood from one host does not starve another', () => {
+  const SAMPLES = 80;
+  const PACE_MS = 25;
+
+  async function measure(web: OpeningClient, tag: string): Promise<number[]> {
+    const latencies: number[] = [];
+    for (let i = 0; i < SAMPLES; i++) {
+      const t0 = performance.now();
+      const answer = await open(web, webHttps(`${tag}-${i}`));
+      latencies.push(performance.now() - t0);
+      expect(answer.decision?.outcome).toBe('GRANTED');
+      await sleep(PACE_MS);
+    }
+    return latencies;
+  }
+
+  it('web-1 p99 under a db-1 flood stays within 3x of its p99 without it', async () => {
+    const dataDir = tempDir();
+    const certDir = sharedPki();
+    // 50/s with burst 50 per identity: web-1's paced 40/s fits, db-1's flood is mostly refused.
+    const server = await spawnServer({ dataDir, certDir, config: { log: { level: 'warn' }, limits: { requestsPerSecond: 50, burst: 50 } } });
+    const web = hostClient(server.address, certDir, 'web-1');
+    try {
+      await measure(web, 'warm'); // TLS, JIT and the SQLite cache warm up before anything is measured
+      await sleep(1000); // refill web-1's bucket
+      const quiet = await measure(web, 'quiet');
+      await sleep(1000);
+      const flood = spawn(
+        process.execPath,
+        ['--import', 'tsx', join(REPO, 'test', 'hardening', 'flood-child.ts'), server.address, certDir, 'db-1', '64', '200000', '15000'],
+        { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      let out = '';
+      flood.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      const exited = new Promise<void>((resolve) => flood.once('exit', () => { resolve(); }));
+      while (!out.includes('flood started')) await sleep(20);
+      await sleep(500); // the flood is at full rate
+      const loaded = await measure(web, 'loaded');
+      flood.kill('SIGTERM');
+      await exited;
+      const summary = JSON.parse(out.split('\n').find((l) => l.startsWith('{')) ?? '{}') as Record<string, number>;
+      const p99Quiet = quantile(quiet, 0.99);
+      const p99Loaded = quantile(loaded, 0.99);
+      console.log(
+        `[flood] web-1 Open p50/p99 quiet ${quantile(quiet, 0.5).toFixed(2)}/${p99Quiet.toFixed(2)} ms; ` +
+          `under db-1 flood ${quantile(loaded, 0.5).toFixed(2)}/${p99Loaded.toFixed(2)} ms (ratio ${(p99Loaded / p99Quiet).toFixed(2)}); ` +
+          `flood ${JSON.stringify(summary)}`,
+      );
+      expect(summary.exhausted ?? 0).toBeGreaterThan(summary.ok ?? 0); // the limiter refused most of it
+      expect(p99Loaded).toBeLessThanOrEqual(3 * p99Quiet);
+    } finally {
+      web.close();
+      await server.kill('SIGTERM');
+      removeDir(dataDir);
+    }
+  }, 90_000);
+});
