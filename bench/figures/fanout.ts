@@ -34,14 +34,24 @@ function batch(size: number): Mutation {
   return { leases: leases.map((lease) => ({ kind: 'put' as const, lease })), audit: [] };
 }
 
-async function subscribers(scope: Scope, s: Server, certDir: string, count: number): Promise<LineChild> {
-  const child = spawnChild(scope, 'watch-subscribers.ts', [
-    s.address,
-    certDir,
-    'firewall-gw-1',
-    String(count),
-    String(s.revision()),
-  ]);
+/** A subscriber process (started once, reused: starting one costs a second) with `count` fresh streams. */
+async function subscribers(
+  scope: Scope,
+  s: Server,
+  certDir: string,
+  count: number,
+  reuse?: LineChild,
+): Promise<LineChild> {
+  const child =
+    reuse ??
+    spawnChild(scope, 'watch-subscribers.ts', [
+      s.address,
+      certDir,
+      'firewall-gw-1',
+      '0',
+      String(s.revision()),
+    ]);
+  child.send(`reset ${count} ${s.revision()}`);
   await child.next('ready', 60_000);
   return child;
 }
@@ -108,7 +118,7 @@ async function settle(s: Server): Promise<number> {
 }
 
 async function run(ctx: FigureContext): Promise<Row[]> {
-  const grants = ctx.quick ? 80 : 200;
+  const grants = ctx.quick ? 40 : 200;
   return withScope(async (scope) => {
     const ts = await startTestServer({ limits: BENCH_LIMITS }, { certDir: ctx.certDir });
     scope.dir(ts.dataDir);
@@ -130,12 +140,12 @@ async function run(ctx: FigureContext): Promise<Row[]> {
     };
     const rows: Row[] = [];
     const base: { p50?: number; p99?: number } = {};
+    let child: LineChild | undefined;
     for (const count of [1, 10, 100]) {
-      const child = await subscribers(scope, s, ctx.certDir, count);
+      child = await subscribers(scope, s, ctx.certDir, count, child);
       await sleep(200);
       const ids = await load(s, { grants, intervalMs: 10 });
       const { ms, missing } = await latencies(s, child, ids, count);
-      child.send('quit');
       const p50 = quantile(ms, 0.5);
       const p99 = quantile(ms, 0.99);
       ctx.log(
@@ -157,21 +167,29 @@ async function run(ctx: FigureContext): Promise<Row[]> {
         );
       }
     }
-    rows.push(...(await stall(ctx, scope, s, grants)));
+    rows.push(...(await stall(ctx, scope, s, grants, child)));
     return rows;
   });
 }
 
-async function stall(ctx: FigureContext, scope: Scope, s: Server, grants: number): Promise<Row[]> {
+async function stall(
+  ctx: FigureContext,
+  scope: Scope,
+  s: Server,
+  grants: number,
+  reuse: LineChild | undefined,
+): Promise<Row[]> {
   const others = 10;
   // Alternating rounds, so load from outside the bench hits both conditions alike.
   const rounds = ctx.quick ? 1 : 2;
   const samples: Record<'reading' | 'stalled', number[]> = { reading: [], stalled: [] };
   let notes = '';
+  let group = reuse;
+  let victim: LineChild | undefined;
   for (let round = 0; round < rounds; round++) {
     for (const stalled of [false, true]) {
-      const group = await subscribers(scope, s, ctx.certDir, others);
-      const victim = await subscribers(scope, s, ctx.certDir, 1);
+      group = await subscribers(scope, s, ctx.certDir, others, group);
+      victim = await subscribers(scope, s, ctx.certDir, 1, victim);
       if (stalled) victim.child.kill('SIGSTOP');
       for (let i = 0; i < 10; i++) await s.commit(batch(100));
       const backlog = await settle(s);
@@ -188,11 +206,10 @@ async function stall(ctx: FigureContext, scope: Scope, s: Server, grants: number
         `  ${others} subscribers, extra one ${stalled ? 'stalled' : 'reading'}: p50 ${quantile(ms, 0.5).toFixed(2)} ms ` +
           `p99 ${quantile(ms, 0.99).toFixed(2)} ms, ${missing} missing, ${backlog} queued after the burst, ${queued} after the load`,
       );
-      group.send('quit');
-      await killChild(victim.child);
-      await killChild(group.child);
     }
   }
+  if (victim !== undefined) await killChild(victim.child);
+  if (group !== undefined) await killChild(group.child);
   return [
     row(4, {
       name: `watch p99 of ${others} others, 1 subscriber stalled`,

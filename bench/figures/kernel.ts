@@ -6,12 +6,12 @@
  * the exit of its `nft -f`, the moment the kernel has committed the batch. A listing at the end
  * checks that every measured element is really there.
  *
- * Baseline: one `nft -f -` adding the same kind of element by hand in the same namespace.
+ * Baseline: one `nft -f -` adding the same kind of element by hand in the same namespace (to a table
+ * of its own, which the agent does not watch), interleaved with the samples.
  * Then the same measurement while 1,000 other leases renew continuously (each every 4 s: 250/s).
  */
 import { readClientTls, type OpeningClient } from '../../client-sdk/wire.js';
 import { FirewallAgent } from '../../client-sdk/agent/agent.js';
-import { renderTable } from '../../client-sdk/enforcer/nft-ruleset.js';
 import { tempDir } from '../../test/helpers/tmp.js';
 import { withScope } from '../lib/cleanup.js';
 import { benchSource, open, openRequest, renew, webClient } from '../lib/calls.js';
@@ -25,14 +25,32 @@ import { TimedEnforcer } from '../lib/timed-enforcer.js';
 const OTHERS = 1000;
 const RENEW_EVERY_MS = 4000;
 
-/** Sequential Opens at random intervals; ms from answer to element, per grant. */
+/** A table of our own beside the agent's (which it never looks at), with the same set definition. */
+const BASELINE_TABLE = `table inet phbench {
+  set open4 {
+    type ipv4_addr . inet_proto . inet_service . ipv4_addr
+    flags interval,timeout
+    counter
+  }
+}
+`;
+
+/** One element added by hand: one `nft -f -` run, as the agent's apply would do for one lease. */
+const handElement = (n: number): string =>
+  `add element inet phbench open4 { 198.19.${250 + (n >> 8)}.${n & 255} . tcp . 443 . 198.18.0.2 timeout 65s expires 65s comment "hand-${n}" }\n`;
+
+/**
+ * Sequential Opens at random intervals; ms from answer to element, per grant. Each is followed by
+ * one hand-written `nft -f` in the same namespace, so the baseline sees the same conditions.
+ */
 async function sample(
   web: OpeningClient,
   enforcer: TimedEnforcer,
-  o: { count: number; offset: number; tag: string },
-): Promise<{ ms: number[]; ids: string[] }> {
+  o: { count: number; offset: number; tag: string; nft: readonly string[] },
+): Promise<{ ms: number[]; ids: string[]; hand: number[] }> {
   const ms: number[] = [];
   const ids: string[] = [];
+  const hand: number[] = [];
   for (let i = 0; i < o.count; i++) {
     // Random gaps, so samples do not lock step with the agent's 250 ms tamper probe.
     await sleep(20 + Math.random() * 60);
@@ -42,8 +60,10 @@ async function sample(
     const appliedAt = await enforcer.whenApplied(id, 10_000);
     ms.push(appliedAt - answeredAt);
     ids.push(id);
+    await sleep(10 + Math.random() * 30);
+    hand.push(await timed(() => must([...o.nft, '-f', '-'], handElement(o.offset + i))));
   }
-  return { ms, ids };
+  return { ms, ids, hand };
 }
 
 /** Renews `leaseIds` round robin at `perSecond` until stopped; at most 64 in flight. */
@@ -88,20 +108,11 @@ function renewLoop(web: OpeningClient, leaseIds: readonly string[], perSecond: n
 }
 
 async function run(ctx: FigureContext): Promise<Row[]> {
-  const count = ctx.quick ? 20 : 60;
+  const count = ctx.quick ? 12 : 50;
   return withScope(async (scope) => {
     const ns = await createNamespace(scope, 'gw');
     const nft = nftIn(ns);
-    // Baseline first, on the table the agent will install (which then replaces it).
-    await must(
-      [...nft, '-f', '-'],
-      renderTable({ mode: 'gateway', adminCidrs: { v4: [], v6: [] }, layers: { 4: 1, 6: 1 } }, []),
-    );
-    const hand: number[] = [];
-    for (let i = 0; i < count; i++) {
-      const text = `add element inet pinhole open4 { 198.19.250.${i} . tcp . 443 . 198.18.0.2 timeout 65s expires 65s comment "hand-${i}" }\n`;
-      hand.push(await timed(() => must([...nft, '-f', '-'], text)));
-    }
+    await must([...nft, '-f', '-'], BASELINE_TABLE);
     const dataDir = scope.dir(tempDir('pinhole-bench-kernel-'));
     const server = await spawnPinhole(scope, { dataDir, certDir: ctx.certDir });
     const enforcer = new TimedEnforcer({
@@ -127,9 +138,9 @@ async function run(ctx: FigureContext): Promise<Row[]> {
       web.close();
     });
 
-    const idle = await sample(web, enforcer, { count, offset: 0, tag: 'k-idle' });
+    const idle = await sample(web, enforcer, { count, offset: 0, tag: 'k-idle', nft });
     ctx.log(
-      `  idle: p50 ${median(idle.ms).toFixed(1)} ms p99 ${quantile(idle.ms, 0.99).toFixed(1)} ms; hand nft -f p50 ${median(hand).toFixed(1)} ms`,
+      `  idle: p50 ${median(idle.ms).toFixed(1)} ms p99 ${quantile(idle.ms, 0.99).toFixed(1)} ms; hand nft -f p50 ${median(idle.hand).toFixed(1)} ms`,
     );
 
     // 1,000 other leases, then renewals of all of them while sampling again.
@@ -145,8 +156,8 @@ async function run(ctx: FigureContext): Promise<Row[]> {
     await Promise.all(others.map((id) => enforcer.whenApplied(id, 30_000)));
     const appliesBefore = enforcer.applies.length;
     const renewals = renewLoop(web, others, (OTHERS * 1000) / RENEW_EVERY_MS);
-    await sleep(1000);
-    const loaded = await sample(web, enforcer, { count, offset: 1000, tag: 'k-load' });
+    await sleep(ctx.quick ? 300 : 1000);
+    const loaded = await sample(web, enforcer, { count, offset: 1000, tag: 'k-load', nft });
     const renewRate = await renewals.stop();
     const during = enforcer.applies.slice(appliesBefore);
     const batchInfo =
@@ -161,11 +172,12 @@ async function run(ctx: FigureContext): Promise<Row[]> {
     const present = [...idle.ids, ...loaded.ids].filter((id) => listing.includes(`"${id}"`)).length;
     const verified = `${present}/${idle.ids.length + loaded.ids.length} measured elements found by nft -j list set`;
     const rows: Row[] = [];
-    for (const [phase, ms, note] of [
-      ['idle', idle.ms, verified],
+    for (const [phase, ms, hand, note] of [
+      ['idle', idle.ms, idle.hand, verified],
       [
         `+${OTHERS} leases renewing`,
         loaded.ms,
+        loaded.hand,
         `${renewRate.toFixed(0)} renewals/s achieved (target ${(OTHERS * 1000) / RENEW_EVERY_MS}); ${batchInfo}`,
       ],
     ] as const) {

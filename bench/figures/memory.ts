@@ -3,7 +3,8 @@
  * 100,000 live leases (committed straight through SqliteStore in 5,000-lease batches before the
  * server starts on that database) with 100 watchers attached (gw-1, each on its own connection,
  * resuming from the current revision as restarted agents do) and 100 live grants fanned out to
- * them. Baseline: the same server started on an empty store, idle.
+ * them. Baseline: the same server started on an empty store, idle. Also reported: the server with
+ * the leases before any client connects (what loading the store costs at start).
  *
  * Then a full snapshot (from revision 0) of every live lease to one more watcher: with the default
  * queue limit, and (full run only) with the limit raised so it completes: time and peak RSS.
@@ -69,9 +70,10 @@ async function run(ctx: FigureContext): Promise<Row[]> {
   const leases = ctx.quick ? 25_000 : 100_000;
   const k = `${leases / 1000}k`;
   return withScope(async (scope) => {
+    const settleMs = ctx.quick ? 1000 : 2000;
     const idleDir = scope.dir(tempDir('pinhole-bench-idle-'));
     const idleServer = await spawnPinhole(scope, { dataDir: idleDir, certDir: ctx.certDir });
-    await sleep(2000);
+    await sleep(settleMs);
     const idle = memoryOf(idleServer.pid);
     await killChild(idleServer.child);
     ctx.log(`  idle server: ${idle.rssMiB.toFixed(0)} MiB`);
@@ -80,7 +82,14 @@ async function run(ctx: FigureContext): Promise<Row[]> {
     let t = performance.now();
     const revision = await seed(dataDir, leases);
     ctx.log(`  committed ${leases} leases in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    t = performance.now();
     const server = await spawnPinhole(scope, { dataDir, certDir: ctx.certDir });
+    const startS = (performance.now() - t) / 1000;
+    await sleep(settleMs);
+    const started = memoryOf(server.pid);
+    ctx.log(
+      `  with ${k} leases, no clients: ${started.rssMiB.toFixed(0)} MiB (peak ${started.peakMiB.toFixed(0)}), up in ${startS.toFixed(1)} s`,
+    );
     const watchers = spawnChild(scope, 'watch-subscribers.ts', [
       server.address,
       ctx.certDir,
@@ -98,12 +107,20 @@ async function run(ctx: FigureContext): Promise<Row[]> {
         Array.from({ length: 10 }, (_, j) => open(web, openRequest(`mem-${i + j}`, benchSource(i + j)))),
       );
     }
-    await sleep(2000);
+    await sleep(settleMs);
     const loaded = memoryOf(server.pid);
     ctx.log(
       `  ${k} leases + ${WATCHERS} watchers: ${loaded.rssMiB.toFixed(0)} MiB (peak ${loaded.peakMiB.toFixed(0)})`,
     );
     const rows: Row[] = [
+      row(7, {
+        name: `server RSS, ${k} live leases, no clients`,
+        value: started.rssMiB,
+        unit: 'MiB',
+        baselineName: 'idle server',
+        baseline: idle.rssMiB,
+        note: `peak ${started.peakMiB.toFixed(0)} MiB while starting (${startS.toFixed(1)} s to listen; empty store ${idle.peakMiB.toFixed(0)} MiB)`,
+      }),
       row(7, {
         name: `server RSS, ${k} live leases + ${WATCHERS} watchers`,
         value: loaded.rssMiB,

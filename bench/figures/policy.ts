@@ -39,7 +39,7 @@ function measure(s: Subject, ms: number, nowMs: number): number {
 
 function run(ctx: FigureContext): Promise<Row[]> {
   const rounds = ctx.quick ? 3 : 7;
-  const roundMs = ctx.quick ? 150 : 300;
+  const roundMs = ctx.quick ? 100 : 300;
   const nowMs = Date.now();
   const subjects: Subject[] = SIZES.map((rules) => {
     const t = performance.now();
@@ -48,7 +48,7 @@ function run(ctx: FigureContext): Promise<Row[]> {
     ctx.log(`  ${rules} rules compiled in ${(performance.now() - t).toFixed(0)} ms`);
     return { rules, synthetic, engine, rounds: [] };
   });
-  for (const s of subjects) measure(s, ctx.quick ? 300 : 800, nowMs);
+  for (const s of subjects) measure(s, ctx.quick ? 200 : 800, nowMs);
   for (let r = 0; r < rounds; r++) for (const s of subjects) s.rounds.push(measure(s, roundMs, nowMs));
   const base = subjects[0];
   if (base === undefined) return Promise.resolve([]);

@@ -23,6 +23,8 @@ export const BENCH_LIMITS = {
   maxWatchStreamsPerFirewall: 10_000,
 } as const;
 
+let starts = 0;
+
 export interface PinholeProcess {
   readonly child: ChildProcess;
   readonly pid: number;
@@ -41,7 +43,8 @@ export async function spawnPinhole(
     configFile,
     JSON.stringify({ admin: { listen: '127.0.0.1:0' }, limits: BENCH_LIMITS, ...o.config }),
   );
-  const logFile = join(o.dataDir, 'server.log');
+  // A log of its own per start: a restarted server must not be found by its predecessor's line.
+  const logFile = join(o.dataDir, `server-${++starts}.log`);
   const fd = openSync(logFile, 'a');
   const child = scope.child(
     spawn(

@@ -37,27 +37,54 @@ export class AgentMetrics implements AgentMetricsHooks {
       labelNames: ['change'],
       registers,
     });
-    this.#revision = new Gauge({ name: 'pinhole_agent_applied_revision', help: 'The highest lease revision applied to the firewall.', registers });
-    this.#leases = new Gauge({ name: 'pinhole_agent_leases', help: 'Leases this agent holds (in its scope, not ended).', registers });
-    this.#tamper = new Counter({ name: 'pinhole_agent_tamper_events_total', help: 'Changes made to the firewall outside the agent, found and repaired.', registers });
+    this.#revision = new Gauge({
+      name: 'pinhole_agent_applied_revision',
+      help: 'The highest lease revision applied to the firewall.',
+      registers,
+    });
+    this.#leases = new Gauge({
+      name: 'pinhole_agent_leases',
+      help: 'Leases this agent holds (in its scope, not ended).',
+      registers,
+    });
+    this.#tamper = new Counter({
+      name: 'pinhole_agent_tamper_events_total',
+      help: 'Changes made to the firewall outside the agent, found and repaired.',
+      registers,
+    });
     this.#errors = new Counter({
       name: 'pinhole_agent_enforcer_errors_total',
       help: 'Firewall operations that failed (nft refused or could not run); nothing was applied and the agent retries.',
       labelNames: ['operation', 'backend'],
       registers,
     });
-    this.#errors.labels({ operation: 'batch', backend: options.backend });
-    this.#errors.labels({ operation: 'reconcile', backend: options.backend });
+    // Zero series from the start, so rate() and increase() see the first error.
+    this.#errors.inc({ operation: 'batch', backend: options.backend }, 0);
+    this.#errors.inc({ operation: 'reconcile', backend: options.backend }, 0);
     this.#backend = options.backend;
-    this.#connected = new Gauge({ name: 'pinhole_agent_stream_connected', help: '1 while the lease stream delivers events, 0 while reconnecting.', registers });
+    this.#connected = new Gauge({
+      name: 'pinhole_agent_stream_connected',
+      help: '1 while the lease stream delivers events, 0 while reconnecting.',
+      registers,
+    });
     if (options.processMetrics !== false) {
       collectDefaultMetrics({ register: this.registry });
       // Gauges with a counter's suffix (promtool rejects them); prom-client also exports each without it.
-      for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
+      for (const name of [
+        'nodejs_active_handles_total',
+        'nodejs_active_requests_total',
+        'nodejs_active_resources_total',
+      ])
+        this.registry.removeSingleMetric(name);
     }
   }
 
-  applied(info: { readonly kind: ApplyKind; readonly seconds: number; readonly upserts: number; readonly deletes: number }): void {
+  applied(info: {
+    readonly kind: ApplyKind;
+    readonly seconds: number;
+    readonly upserts: number;
+    readonly deletes: number;
+  }): void {
     this.#applyDuration.observe({ kind: info.kind }, info.seconds);
     if (info.upserts > 0) this.#changes.inc({ change: 'upsert' }, info.upserts);
     if (info.deletes > 0) this.#changes.inc({ change: 'delete' }, info.deletes);
@@ -102,12 +129,16 @@ export async function serveMetrics(listen: string, registry: Registry): Promise<
     throw new Error(`--metrics-listen: ${JSON.stringify(listen)} is not HOST:PORT; use e.g. 127.0.0.1:9465`);
   }
   if (!isLoopback(host)) {
-    throw new Error(`--metrics-listen: ${host} is not a loopback address; metrics are plain HTTP, so use 127.0.0.1 or ::1 (put a TLS proxy in front to export them)`);
+    throw new Error(
+      `--metrics-listen: ${host} is not a loopback address; metrics are plain HTTP, so use 127.0.0.1 or ::1 (put a TLS proxy in front to export them)`,
+    );
   }
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
-      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('only GET /metrics is served here\n');
+      res
+        .writeHead(404, { 'content-type': 'text/plain; charset=utf-8' })
+        .end('only GET /metrics is served here\n');
       return;
     }
     registry.metrics().then(
@@ -115,7 +146,9 @@ export async function serveMetrics(listen: string, registry: Registry): Promise<
         res.writeHead(200, { 'content-type': registry.contentType, 'cache-control': 'no-store' }).end(body);
       },
       (err: unknown) => {
-        res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end(`metrics failed: ${err instanceof Error ? err.message : String(err)}\n`);
+        res
+          .writeHead(500, { 'content-type': 'text/plain; charset=utf-8' })
+          .end(`metrics failed: ${err instanceof Error ? err.message : String(err)}\n`);
       },
     );
   });

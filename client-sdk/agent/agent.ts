@@ -97,7 +97,10 @@ export class FirewallAgent {
     this.#phase = 'running';
     // A resumed agent reconciles to what it held (no gap in openings across the restart);
     // a fresh one installs an empty baseline and waits for the snapshot.
-    if (this.#loadState()) await this.#o.enforcer.reconcile(this.#state.desired);
+    if (this.#loadState()) {
+      if (this.#state.desired.size > PROGRESS_THRESHOLD) this.#log('info', 'restoring a large lease set into the firewall', { leases: this.#state.desired.size });
+      await this.#o.enforcer.reconcile(this.#state.desired);
+    }
     else await this.#o.enforcer.init();
     if (isTamperAware(this.#o.enforcer)) {
       this.#tamperWatch = this.#o.enforcer.watchTamper({

@@ -10,7 +10,12 @@ export type ApplyKind = 'batch' | 'reconcile';
 /** Observation points of a `FirewallAgent`; every one is optional. */
 export interface AgentMetricsHooks {
   /** A batch or reconcile reached the enforcer (one transaction), with its size and duration. */
-  applied?(info: { readonly kind: ApplyKind; readonly seconds: number; readonly upserts: number; readonly deletes: number }): void;
+  applied?(info: {
+    readonly kind: ApplyKind;
+    readonly seconds: number;
+    readonly upserts: number;
+    readonly deletes: number;
+  }): void;
   /** The enforcer refused or failed an operation (nothing was applied). */
   enforcerError?(operation: ApplyKind): void;
   /** The highest lease revision now applied, and how many leases the agent holds. */

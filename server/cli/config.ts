@@ -13,7 +13,11 @@ export type Write = (line: string) => void;
 const stdout: Write = (line) => process.stdout.write(`${line}\n`);
 
 /** Exit code 0 when the file (and, with `env`, the environment) is valid; 1 listing every problem. */
-export function runConfigCheck(file: string, options: { env?: NodeJS.ProcessEnv } = {}, write: Write = stdout): number {
+export function runConfigCheck(
+  file: string,
+  options: { env?: NodeJS.ProcessEnv } = {},
+  write: Write = stdout,
+): number {
   const outcome = loadConfigLayers({ file, ...(options.env === undefined ? {} : { env: options.env }) });
   if (outcome.ok) {
     write(`${file}: ok`);
@@ -35,14 +39,13 @@ function cell(text: string): string {
 
 /** The README's "Configuration reference" table, from the schema. */
 export function configReference(): string[] {
-  const lines = [
-    '| Key | Environment | Default | Meaning |',
-    '| --- | --- | --- | --- |',
-  ];
+  const lines = ['| Key | Environment | Default | Meaning |', '| --- | --- | --- | --- |'];
   for (const o of configOptions()) {
     const variant = o.variant === undefined ? '' : ` Only with \`${o.variant}\`.`;
     const accepts = o.type === 'string' ? '' : ` Accepts ${acceptedText(o)}.`;
-    lines.push(`| \`${o.path}\` | \`${o.env}\` | ${formatDefault(o)} | ${cell(`${o.description}${variant}${accepts}`)} |`);
+    lines.push(
+      `| \`${o.path}\` | \`${o.env}\` | ${formatDefault(o)} | ${cell(`${o.description}${variant}${accepts}`)} |`,
+    );
   }
   return lines;
 }
@@ -62,7 +65,10 @@ export function registerConfigCommands(program: Command): void {
     .description('print the effective configuration (defaults < file < PINHOLE_* environment) as YAML')
     .option('-c, --config <file>', 'YAML configuration file')
     .action((flags: { config?: string }) => {
-      const outcome = loadConfigLayers({ env: process.env, ...(flags.config === undefined ? {} : { file: flags.config }) });
+      const outcome = loadConfigLayers({
+        env: process.env,
+        ...(flags.config === undefined ? {} : { file: flags.config }),
+      });
       if (!outcome.ok) {
         for (const p of outcome.problems) stdout(`error: ${formatProblem(p)}`);
         process.exitCode = 1;

@@ -25,11 +25,15 @@ interface DoctorFlags {
   json?: boolean;
 }
 
-const collect = (value: string, previous: string[]): string[] => [...previous, ...value.split(',').filter((v) => v !== '')];
+const collect = (value: string, previous: string[]): string[] => [
+  ...previous,
+  ...value.split(',').filter((v) => v !== ''),
+];
 
 function parseSkip(values: readonly string[]): CheckName[] {
   return values.map((v) => {
-    if (!(CHECK_NAMES as readonly string[]).includes(v)) throw invalid('--skip', `${JSON.stringify(v)} is not a check; use ${CHECK_NAMES.join(', ')}`);
+    if (!(CHECK_NAMES as readonly string[]).includes(v))
+      throw invalid('--skip', `${JSON.stringify(v)} is not a check; use ${CHECK_NAMES.join(', ')}`);
     return v as CheckName;
   });
 }
@@ -37,16 +41,29 @@ function parseSkip(values: readonly string[]): CheckName[] {
 export function registerDoctorCommand(program: Command): void {
   program
     .command('doctor')
-    .description('check certificates, store, policy, nftables/kernel support and clock skew; print what to fix (exit 1 on any failure)')
+    .description(
+      'check certificates, store, policy, nftables/kernel support and clock skew; print what to fix (exit 1 on any failure)',
+    )
     .option('-c, --config <file>', 'server configuration file (as for pinhole serve)')
     .option('--data-dir <dir>', 'data directory (as for pinhole serve)')
     .option('--policy <file>', 'policy file (as for pinhole serve)')
     .option('--certs <dir>', 'certificate directory (as for pinhole serve)')
-    .option('--identity <base>', 'certificate to check, e.g. firewall-gw-1 (repeatable; default every *.crt in --certs)', collect, [])
+    .option(
+      '--identity <base>',
+      'certificate to check, e.g. firewall-gw-1 (repeatable; default every *.crt in --certs)',
+      collect,
+      [],
+    )
     .option('--nft <path>', 'nft binary to check (default: nft in PATH)')
     .option('--skip-kernel', 'do not test kernel support in a scratch network namespace (needs root)')
-    .option('--server-admin <host:port>', "server's admin listener to compare clocks with (default admin.listen)")
-    .option('--client <base>', 'client certificate for the clock check (default server, else the first with a key)')
+    .option(
+      '--server-admin <host:port>',
+      "server's admin listener to compare clocks with (default admin.listen)",
+    )
+    .option(
+      '--client <base>',
+      'client certificate for the clock check (default server, else the first with a key)',
+    )
     .option('--max-skew-ms <ms>', 'largest clock skew accepted', '2000')
     .option('--skip <checks>', `checks to leave out, comma-separated: ${CHECK_NAMES.join(', ')}`, collect, [])
     .option('--json', 'print the findings as JSON')
@@ -61,7 +78,8 @@ export function registerDoctorCommand(program: Command): void {
         },
       });
       const maxSkewMs = Number(flags.maxSkewMs);
-      if (!Number.isInteger(maxSkewMs) || maxSkewMs < 0) throw invalid('--max-skew-ms', `${flags.maxSkewMs} is not a whole number of milliseconds`);
+      if (!Number.isInteger(maxSkewMs) || maxSkewMs < 0)
+        throw invalid('--max-skew-ms', `${flags.maxSkewMs} is not a whole number of milliseconds`);
       const findings = await runDoctor({
         config,
         skip: parseSkip(flags.skip),

@@ -39,7 +39,9 @@ function waitForSignal(): Promise<NodeJS.Signals> {
 export function registerServeCommand(program: Command): void {
   program
     .command('serve')
-    .description('run the negotiation server (defaults: SQLite under data/, dev certs in certs/, examples/policy.yaml)')
+    .description(
+      'run the negotiation server (defaults: SQLite under data/, dev certs in certs/, examples/policy.yaml)',
+    )
     .option('-c, --config <file>', 'YAML configuration file (see `pinhole config reference`)')
     .option('--listen <host:port>', 'gRPC mTLS listen address (default 127.0.0.1:7443)')
     .option('--data-dir <dir>', 'data directory (default data)')
@@ -69,7 +71,10 @@ export function registerServeCommand(program: Command): void {
       const signal = await waitForSignal();
       process.off('SIGHUP', onHup);
       const graceMs = config.shutdown.graceMs;
-      log.info({ signal, graceMs }, 'shutting down: NOT_SERVING, ending lease streams, finishing requests in flight');
+      log.info(
+        { signal, graceMs },
+        'shutting down: NOT_SERVING, ending lease streams, finishing requests in flight',
+      );
       const hardExit = (why: string): void => {
         log.error({ why }, 'hard exit');
         process.exit(1);

@@ -9,7 +9,17 @@ import { PinholeError } from '../core/errors.js';
 import { yamlLocator } from '../policy/diagnostics.js';
 import { ConfigSchema, type Config } from './schema.js';
 import { acceptedText, configOptions, type ConfigOption } from './options.js';
-import { fileLayer, formatProblem, isRecord, namedLayer, problemsOf, show, sortProblems, type ConfigLayer, type ConfigProblem } from './problems.js';
+import {
+  fileLayer,
+  formatProblem,
+  isRecord,
+  namedLayer,
+  problemsOf,
+  show,
+  sortProblems,
+  type ConfigLayer,
+  type ConfigProblem,
+} from './problems.js';
 
 export type { ConfigLayer, ConfigProblem } from './problems.js';
 export { formatProblem } from './problems.js';
@@ -17,7 +27,9 @@ export { formatProblem } from './problems.js';
 /** Older names kept working: PINHOLE_POLICY (policy.file) and PINHOLE_STORE_URL (store.kind postgres + store.url). */
 const ENV_ALIASES: Readonly<Record<string, string>> = { PINHOLE_POLICY: 'policy.file' };
 
-export type ParseOutcome = { readonly ok: true; readonly config: Readonly<Config> } | { readonly ok: false; readonly problems: readonly ConfigProblem[] };
+export type ParseOutcome =
+  | { readonly ok: true; readonly config: Readonly<Config> }
+  | { readonly ok: false; readonly problems: readonly ConfigProblem[] };
 
 /** Deep merge of plain objects; later layers win. */
 export function mergeLayers(...layers: Record<string, unknown>[]): Record<string, unknown> {
@@ -80,7 +92,11 @@ export function envLayer(env: NodeJS.ProcessEnv): { layer: ConfigLayer; problems
     if (text === undefined) continue;
     const value = coerce(option, text);
     if (!value.ok) {
-      problems.push({ where: `env ${name}`, path: option.path, message: `${show(text)} is not ${acceptedText(option)}` });
+      problems.push({
+        where: `env ${name}`,
+        path: option.path,
+        message: `${show(text)} is not ${acceptedText(option)}`,
+      });
       continue;
     }
     setPath(data, option.segments, value.value);
@@ -117,7 +133,18 @@ export function readConfigLayer(path: string): { layer?: ConfigLayer; problems: 
     text = readFileSync(path, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
-    return { problems: [{ where: `${path}:1:1`, file: path, line: 1, col: 1, path: '', message: `cannot read the configuration file (${code}); check the path and permissions` }] };
+    return {
+      problems: [
+        {
+          where: `${path}:1:1`,
+          file: path,
+          line: 1,
+          col: 1,
+          path: '',
+          message: `cannot read the configuration file (${code}); check the path and permissions`,
+        },
+      ],
+    };
   }
   const lines = new LineCounter();
   // uniqueKeys: a key written twice is an error, not a silent override.
@@ -127,7 +154,9 @@ export function readConfigLayer(path: string): { layer?: ConfigLayer; problems: 
     return { where: `${path}:${line}:${col}`, file: path, line, col, path: '', message };
   };
   if (doc.errors.length > 0) {
-    return { problems: doc.errors.map((e) => at(e.pos[0], `YAML syntax: ${e.message.split('\n')[0] ?? e.message}`)) };
+    return {
+      problems: doc.errors.map((e) => at(e.pos[0], `YAML syntax: ${e.message.split('\n')[0] ?? e.message}`)),
+    };
   }
   let value: unknown;
   try {
@@ -136,7 +165,10 @@ export function readConfigLayer(path: string): { layer?: ConfigLayer; problems: 
     return { problems: [at(0, `YAML: ${e instanceof Error ? e.message : String(e)}`)] };
   }
   if (value === null || value === undefined) value = {};
-  if (!isRecord(value)) return { problems: [at(0, 'the configuration must be a YAML mapping of sections (listen:, store:, ...)')] };
+  if (!isRecord(value))
+    return {
+      problems: [at(0, 'the configuration must be a YAML mapping of sections (listen:, store:, ...)')],
+    };
   return { layer: fileLayer(value, path, yamlLocator(doc, lines)), problems: [] };
 }
 
@@ -171,7 +203,8 @@ export function loadConfigLayers(o: LoadOptions): ParseOutcome {
   }
   if (o.flags !== undefined) layers.push(flagsLayer(o.flags));
   // Syntax errors stop here: there is no tree to check positions against.
-  if (problems.some((p) => p.line !== undefined && p.path === '')) return { ok: false, problems: sortProblems(problems) };
+  if (problems.some((p) => p.line !== undefined && p.path === ''))
+    return { ok: false, problems: sortProblems(problems) };
   const resolved = resolveConfig(layers, o.file ?? 'configuration');
   if (resolved.ok && problems.length === 0) return resolved;
   return { ok: false, problems: sortProblems([...problems, ...(resolved.ok ? [] : resolved.problems)]) };
@@ -195,7 +228,8 @@ export function parseConfig(input: unknown, source = 'configuration'): Readonly<
 /** The file's data; throws INVALID_ARGUMENT listing `file:line:col` problems if it cannot be read or parsed. */
 export function readConfigFile(path: string): Record<string, unknown> {
   const read = readConfigLayer(path);
-  if (read.layer === undefined) throw new PinholeError('INVALID_ARGUMENT', read.problems.map(formatProblem).join('\n'));
+  if (read.layer === undefined)
+    throw new PinholeError('INVALID_ARGUMENT', read.problems.map(formatProblem).join('\n'));
   return read.layer.data;
 }
 

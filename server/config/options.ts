@@ -44,9 +44,24 @@ export function envName(segments: readonly string[]): string {
   return `PINHOLE_${segments.map(upperSnake).join('_')}`;
 }
 
-function leaf(segments: readonly string[], s: JsonSchema, inherited: unknown, required: boolean, variant: string | undefined): ConfigOption {
-  const values = Array.isArray(s.enum) ? s.enum.map(String) : typeof s.const === 'string' ? [s.const] : undefined;
-  const type: OptionType = values !== undefined ? 'enum' : s.type === 'integer' || s.type === 'number' || s.type === 'boolean' ? s.type : 'string';
+function leaf(
+  segments: readonly string[],
+  s: JsonSchema,
+  inherited: unknown,
+  required: boolean,
+  variant: string | undefined,
+): ConfigOption {
+  const values = Array.isArray(s.enum)
+    ? s.enum.map(String)
+    : typeof s.const === 'string'
+      ? [s.const]
+      : undefined;
+  const type: OptionType =
+    values !== undefined
+      ? 'enum'
+      : s.type === 'integer' || s.type === 'number' || s.type === 'boolean'
+        ? s.type
+        : 'string';
   const dflt = 'default' in s ? s.default : inherited;
   const max = typeof s.maximum === 'number' && s.maximum < Number.MAX_SAFE_INTEGER ? s.maximum : undefined;
   return {
@@ -65,7 +80,13 @@ function leaf(segments: readonly string[], s: JsonSchema, inherited: unknown, re
   };
 }
 
-function walk(out: ConfigOption[], segments: readonly string[], s: JsonSchema, inheritedDefault: unknown, variant: string | undefined): void {
+function walk(
+  out: ConfigOption[],
+  segments: readonly string[],
+  s: JsonSchema,
+  inheritedDefault: unknown,
+  variant: string | undefined,
+): void {
   if (Array.isArray(s.oneOf) || Array.isArray(s.anyOf)) {
     const branches = ((s.oneOf ?? s.anyOf) as unknown[]).filter(isObject);
     const sectionDefault = 'default' in s ? s.default : inheritedDefault;
@@ -73,9 +94,17 @@ function walk(out: ConfigOption[], segments: readonly string[], s: JsonSchema, i
     for (const branch of branches) {
       const props = isObject(branch.properties) ? branch.properties : {};
       const kindEntry = Object.entries(props).find(([, p]) => isObject(p) && typeof p.const === 'string');
-      const tag = kindEntry === undefined ? undefined : `${[...segments, kindEntry[0]].join('.')}: ${String((kindEntry[1] as JsonSchema).const)}`;
+      const tag =
+        kindEntry === undefined
+          ? undefined
+          : `${[...segments, kindEntry[0]].join('.')}: ${String((kindEntry[1] as JsonSchema).const)}`;
       const branchOut: ConfigOption[] = [];
-      const defaultsHere = isObject(sectionDefault) && kindEntry !== undefined && sectionDefault[kindEntry[0]] === (kindEntry[1] as JsonSchema).const ? sectionDefault : undefined;
+      const defaultsHere =
+        isObject(sectionDefault) &&
+        kindEntry !== undefined &&
+        sectionDefault[kindEntry[0]] === (kindEntry[1] as JsonSchema).const
+          ? sectionDefault
+          : undefined;
       walk(branchOut, segments, branch, defaultsHere, tag);
       for (const o of branchOut) {
         const prev = seen.get(o.path);
@@ -83,11 +112,16 @@ function walk(out: ConfigOption[], segments: readonly string[], s: JsonSchema, i
           seen.set(o.path, o);
           continue;
         }
-        const { variant: _drop, ...rest } = prev;
+        const rest = withoutVariant(prev);
         if (o.path === kindPath(o)) {
           // The discriminator appears in every branch: one row listing all its values.
           const values = [...(prev.values ?? []), ...(o.values ?? [])];
-          seen.set(o.path, { ...rest, values, description: prev.description || o.description, ...(isObject(sectionDefault) ? { default: sectionDefault[o.segments.at(-1) ?? ''] } : {}) });
+          seen.set(o.path, {
+            ...rest,
+            values,
+            description: prev.description || o.description,
+            ...(isObject(sectionDefault) ? { default: sectionDefault[o.segments.at(-1) ?? ''] } : {}),
+          });
         } else {
           // An option every variant has (say, retainRevisions): one row, no variant restriction.
           seen.set(o.path, rest);
@@ -104,13 +138,23 @@ function walk(out: ConfigOption[], segments: readonly string[], s: JsonSchema, i
       if (!isObject(child)) continue;
       const childDefault = isObject(sectionDefault) ? sectionDefault[key] : undefined;
       const path = [...segments, key];
-      if ((child.type === 'object' && isObject(child.properties)) || Array.isArray(child.oneOf) || Array.isArray(child.anyOf)) {
+      if (
+        (child.type === 'object' && isObject(child.properties)) ||
+        Array.isArray(child.oneOf) ||
+        Array.isArray(child.anyOf)
+      ) {
         walk(out, path, child, childDefault, variant);
       } else {
         out.push(leaf(path, child, childDefault, required.has(key) && !('default' in child), variant));
       }
     }
   }
+}
+
+function withoutVariant(o: ConfigOption): ConfigOption {
+  const copy: { -readonly [K in keyof ConfigOption]?: ConfigOption[K] } = { ...o };
+  delete copy.variant;
+  return copy as ConfigOption;
 }
 
 /** `store.kind` for an option whose variant is `store.kind: sqlite`. */
@@ -139,7 +183,10 @@ export function optionAt(path: readonly (string | number)[]): ConfigOption | und
  * Keys accepted directly under `path` (for "unknown key" messages). With `kindOf`, options of
  * other variants are left out (`store.kind: sqlite` has no `url`).
  */
-export function keysUnder(path: readonly (string | number)[], kindOf?: (kindPath: string) => unknown): string[] {
+export function keysUnder(
+  path: readonly (string | number)[],
+  kindOf?: (kindPath: string) => unknown,
+): string[] {
   const prefix = path.length === 0 ? '' : `${path.join('.')}.`;
   const keys = new Set<string>();
   for (const o of configOptions()) {
@@ -154,7 +201,12 @@ export function keysUnder(path: readonly (string | number)[], kindOf?: (kindPath
 
 /** What an option accepts, for messages: `a whole number 10-1000000`, `one of fatal, error`. */
 export function acceptedText(o: ConfigOption): string {
-  const range = o.min !== undefined && o.max !== undefined ? ` ${o.min}-${o.max}` : o.min !== undefined ? ` >= ${o.min}` : '';
+  const range =
+    o.min !== undefined && o.max !== undefined
+      ? ` ${o.min}-${o.max}`
+      : o.min !== undefined
+        ? ` >= ${o.min}`
+        : '';
   switch (o.type) {
     case 'integer':
       return `a whole number${range}`;

@@ -84,7 +84,11 @@ export function fileLayer(data: Record<string, unknown>, file: string, locator: 
 }
 
 /** A layer without positions (environment, flags, objects built in code): `names` maps dotted paths to their origin. */
-export function namedLayer(data: Record<string, unknown>, names: ReadonlyMap<string, string>, fallback: string): ConfigLayer {
+export function namedLayer(
+  data: Record<string, unknown>,
+  names: ReadonlyMap<string, string>,
+  fallback: string,
+): ConfigLayer {
   return {
     data,
     where(path) {
@@ -114,7 +118,11 @@ function editDistance(a: string, b: string): number {
     row[0] = i;
     for (let j = 1; j <= b.length; j++) {
       const tmp = row[j] ?? 0;
-      row[j] = Math.min((row[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, prev + (a[i - 1]?.toLowerCase() === b[j - 1]?.toLowerCase() ? 0 : 1));
+      row[j] = Math.min(
+        (row[j] ?? 0) + 1,
+        (row[j - 1] ?? 0) + 1,
+        prev + (a[i - 1]?.toLowerCase() === b[j - 1]?.toLowerCase() ? 0 : 1),
+      );
       prev = tmp;
     }
   }
@@ -137,7 +145,10 @@ function accepted(path: Segments, fallback: string): string {
 }
 
 /** One issue as messages at paths; an unknown-keys issue names each key at the key itself. */
-export function describeIssue(issue: Issue, input: unknown): { path: Segments; atKey: boolean; message: string }[] {
+export function describeIssue(
+  issue: Issue,
+  input: unknown,
+): { path: Segments; atKey: boolean; message: string }[] {
   const path = issue.path.filter((s): s is string | number => typeof s !== 'symbol');
   const value = valueAt(input, path);
   switch (issue.code) {
@@ -155,22 +166,45 @@ export function describeIssue(issue: Issue, input: unknown): { path: Segments; a
       return [{ path, atKey: false, message: `${show(value)} is not accepted; use ${what}` }];
     }
     case 'invalid_type':
-      if (value === undefined) return [{ path, atKey: true, message: `is required; set ${accepted(path, `a ${issue.expected}`)}` }];
-      return [{ path, atKey: false, message: `${show(value)} is not ${accepted(path, `a ${issue.expected}`)}` }];
+      if (value === undefined)
+        return [{ path, atKey: true, message: `is required; set ${accepted(path, `a ${issue.expected}`)}` }];
+      return [
+        { path, atKey: false, message: `${show(value)} is not ${accepted(path, `a ${issue.expected}`)}` },
+      ];
     case 'too_small':
     case 'too_big':
-      return [{ path, atKey: false, message: `${show(value)} is out of range; use ${accepted(path, issue.message)}` }];
+      return [
+        {
+          path,
+          atKey: false,
+          message: `${show(value)} is out of range; use ${accepted(path, issue.message)}`,
+        },
+      ];
     case 'invalid_value':
-      return [{ path, atKey: false, message: `${show(value)} is not accepted; use ${accepted(path, issue.values.map(String).join(', '))}` }];
+      return [
+        {
+          path,
+          atKey: false,
+          message: `${show(value)} is not accepted; use ${accepted(path, issue.values.map(String).join(', '))}`,
+        },
+      ];
     case 'invalid_format':
       return [{ path, atKey: false, message: `${show(value)} is not valid; ${issue.message}` }];
-    default:
+    case 'custom':
+    case 'invalid_element':
+    case 'invalid_key':
+    case 'not_multiple_of':
       return [{ path, atKey: false, message: issue.message }];
   }
 }
 
 /** Problems of every issue, each blamed on its layer, in file order then env then flags. */
-export function problemsOf(issues: readonly Issue[], input: unknown, layers: readonly ConfigLayer[], fallback: string): ConfigProblem[] {
+export function problemsOf(
+  issues: readonly Issue[],
+  input: unknown,
+  layers: readonly ConfigLayer[],
+  fallback: string,
+): ConfigProblem[] {
   const out: ConfigProblem[] = [];
   for (const issue of issues) {
     for (const d of describeIssue(issue, input)) {
@@ -184,5 +218,7 @@ export function problemsOf(issues: readonly Issue[], input: unknown, layers: rea
 
 export function sortProblems(list: readonly ConfigProblem[]): ConfigProblem[] {
   const rank = (p: ConfigProblem): number => (p.line !== undefined ? 0 : p.where.startsWith('env ') ? 1 : 2);
-  return [...list].sort((a, b) => rank(a) - rank(b) || (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0));
+  return [...list].sort(
+    (a, b) => rank(a) - rank(b) || (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0),
+  );
 }

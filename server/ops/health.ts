@@ -55,14 +55,17 @@ export class StoreHealth {
   async #probe(): Promise<ServingStatus> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${this.#o.timeoutMs} ms`)), this.#o.timeoutMs);
+      timer = setTimeout(() => {
+        reject(new Error(`no answer within ${this.#o.timeoutMs} ms`));
+      }, this.#o.timeoutMs);
       timer.unref();
     });
     try {
       await Promise.race([this.#o.probe(), timeout]);
       this.#set('SERVING');
     } catch (err) {
-      if (this.#status === 'SERVING') this.#o.log.error({ err }, 'store health probe failed; reporting NOT_SERVING');
+      if (this.#status === 'SERVING')
+        this.#o.log.error({ err }, 'store health probe failed; reporting NOT_SERVING');
       this.#set('NOT_SERVING');
     } finally {
       clearTimeout(timer);

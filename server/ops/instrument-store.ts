@@ -22,8 +22,14 @@ function outcomeOf(error: unknown): CommitOutcome {
     case 'ALREADY_EXISTS':
     case 'NOT_FOUND':
     case 'INVALID_ARGUMENT':
+    case 'PERMISSION_DENIED':
       return 'rejected';
-    default:
+    case 'UNAVAILABLE':
+    case 'RESOURCE_EXHAUSTED':
+    case 'DEADLINE_EXCEEDED':
+    case 'CANCELLED':
+    case 'UNAUTHENTICATED':
+    case 'INTERNAL':
       return 'error';
   }
 }

@@ -24,7 +24,8 @@ export class LiveLeaseCount {
     );
     try {
       const listedAt = store.revision;
-      for (const lease of await store.listLeases({ limit: Number.MAX_SAFE_INTEGER })) count.#ids.add(lease.id);
+      for (const lease of await store.listLeases({ limit: Number.MAX_SAFE_INTEGER }))
+        count.#ids.add(lease.id);
       count.#apply(buffered.filter((e) => e.revision > listedAt));
       target = count;
       return count;

@@ -12,7 +12,11 @@ export interface MetricSources {
   readonly pendingApprovals: () => Promise<number>;
   readonly watchSubscribers: () => number;
   readonly watchQueuedEvents: () => number;
-  readonly enforcers: () => readonly { readonly name: string; readonly compliant: boolean; readonly appliedRevision: number }[];
+  readonly enforcers: () => readonly {
+    readonly name: string;
+    readonly compliant: boolean;
+    readonly appliedRevision: number;
+  }[];
   readonly storeRevision: () => number;
   readonly storeUp: () => boolean;
 }
@@ -70,7 +74,11 @@ export class ServerMetrics {
     if (options.processMetrics !== false) {
       collectDefaultMetrics({ register: this.registry });
       // Gauges with a counter's suffix (promtool rejects them); prom-client also exports each without it.
-      for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+      for (const name of [
+        'nodejs_active_handles_total',
+        'nodejs_active_requests_total',
+        'nodejs_active_resources_total',
+      ]) {
         this.registry.removeSingleMetric(name);
       }
     }
@@ -79,7 +87,11 @@ export class ServerMetrics {
   #gauges(registers: Registry[]): void {
     // collect() runs with `this` bound to the gauge; the sources are reached through this closure.
     const current = (): MetricSources | undefined => this.#sources;
-    const simple = (name: string, help: string, read: (s: MetricSources) => number | Promise<number>): void => {
+    const simple = (
+      name: string,
+      help: string,
+      read: (s: MetricSources) => number | Promise<number>,
+    ): void => {
       new Gauge({
         name,
         help,
@@ -96,11 +108,19 @@ export class ServerMetrics {
       });
     };
     simple('pinhole_leases_live', 'Leases granted and not yet ended.', (s) => s.liveLeases());
-    simple('pinhole_approvals_pending', 'Requests waiting for an admin decision.', (s) => s.pendingApprovals());
+    simple('pinhole_approvals_pending', 'Requests waiting for an admin decision.', (s) =>
+      s.pendingApprovals(),
+    );
     simple('pinhole_watch_subscribers', 'Open lease streams (Watch).', (s) => s.watchSubscribers());
-    simple('pinhole_watch_queued_events', 'Events queued across all lease-stream subscribers.', (s) => s.watchQueuedEvents());
+    simple('pinhole_watch_queued_events', 'Events queued across all lease-stream subscribers.', (s) =>
+      s.watchQueuedEvents(),
+    );
     simple('pinhole_store_revision', 'The latest committed revision.', (s) => s.storeRevision());
-    simple('pinhole_store_up', '1 while the store answers the health probe, else 0 (grpc.health.v1 NOT_SERVING).', (s) => (s.storeUp() ? 1 : 0));
+    simple(
+      'pinhole_store_up',
+      '1 while the store answers the health probe, else 0 (grpc.health.v1 NOT_SERVING).',
+      (s) => (s.storeUp() ? 1 : 0),
+    );
     new Gauge({
       name: 'pinhole_enforcer_compliant',
       help: '1 if the enforcer reported within 3 heartbeats without error, else 0; one series per enforcer known to policy or reporting.',

@@ -14,7 +14,9 @@ import { SQLITE_MIGRATIONS } from '../store/sqlite/schema.js';
 
 /** The SQLite file a configuration uses, or undefined for another backend. */
 export function sqlitePath(config: Config): string | undefined {
-  return config.store.kind === 'sqlite' ? (config.store.path ?? join(config.dataDir, 'pinhole.db')) : undefined;
+  return config.store.kind === 'sqlite'
+    ? (config.store.path ?? join(config.dataDir, 'pinhole.db'))
+    : undefined;
 }
 
 /** The schema version of an existing database (PRAGMA user_version); undefined if there is no file. */
@@ -29,7 +31,11 @@ export function sqliteSchemaVersion(path: string): number | undefined {
 }
 
 /** Opens the store, logging before and after any schema migration it performs. */
-export async function openStoreWithProgress(config: Config, log: Logger, open: (config: Config) => Store | Promise<Store>): Promise<Store> {
+export async function openStoreWithProgress(
+  config: Config,
+  log: Logger,
+  open: (config: Config) => Store | Promise<Store>,
+): Promise<Store> {
   const path = sqlitePath(config);
   let from: number | undefined;
   try {
@@ -40,10 +46,14 @@ export async function openStoreWithProgress(config: Config, log: Logger, open: (
   const to = SQLITE_MIGRATIONS.length;
   const migrating = path !== undefined && (from ?? 0) < to;
   if (migrating) {
-    log.info({ path, fromVersion: from ?? 0, toVersion: to, steps: to - (from ?? 0) }, from === undefined ? 'creating the database' : 'migrating the database schema; do not interrupt');
+    log.info(
+      { path, fromVersion: from ?? 0, toVersion: to, steps: to - (from ?? 0) },
+      from === undefined ? 'creating the database' : 'migrating the database schema; do not interrupt',
+    );
   }
   const started = performance.now();
   const store = await open(config);
-  if (migrating) log.info({ path, toVersion: to, ms: Math.round(performance.now() - started) }, 'database schema ready');
+  if (migrating)
+    log.info({ path, toVersion: to, ms: Math.round(performance.now() - started) }, 'database schema ready');
   return store;
 }

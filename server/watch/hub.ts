@@ -59,6 +59,8 @@ export class WatchHub {
 
   async subscribe(o: SubscribeOptions): Promise<Subscription> {
     if (this.#closed) throw new PinholeError('UNAVAILABLE', 'the server is shutting down; reconnect to another server', { retryAfterMs: 1000 });
+    // A firewall failing over from another server may know a revision this one has not read yet.
+    if (o.fromRevision > this.#store.revision) await this.#store.catchUp?.();
     if (o.fromRevision > this.#store.revision) {
       throw new PinholeError(
         'INVALID_ARGUMENT',

@@ -73,7 +73,31 @@ export const openRequestFields: fc.Arbitrary<Field[]> = fc
   .tuple(fc.oneof(text, fc.uuid()), many(openingSpec, 3, 100), u32, fc.oneof(text, fc.constant('d'.repeat(2000))), fc.integer({ min: 0, max: 300 }), unknownFields)
   .map(([id, specs, ttl, description, aon, extra]) => [str(1, id), ...specs.map((s) => msg(2, s)), num(3, ttl), str(4, description), num(5, aon), ...extra]);
 
-export const openRequest = openRequestFields.map(encode);
+/** Requests one mutation away from valid, so policy, decisions and the own-address rule are reached too. */
+const nearValidOpen: fc.Arbitrary<Field[]> = fc
+  .tuple(
+    fc.uuid(),
+    fc.oneof(
+      fc.constantFrom('https', 'http', 'postgresql', 'telnet', 'ssh', 'bacula-fd', 'node-exporter', 'no-such-app').map((a) => [str(1, a)]),
+      fc.tuple(fc.constantFrom(1, 2, 3, 0, 7), fc.constantFrom(443, 5432, 23, 1, 65535, 0, 70000), fc.constantFrom(0, 443, 80, 65535, 65536)).map(([p, f, t]) => [msg(2, [num(1, p), num(2, f), num(3, t)])]),
+    ),
+    fc.array(fc.constantFrom('198.18.0.2', '198.18.1.10', '::1', '198.18.0.2'), { maxLength: 2 }),
+    fc.array(
+      fc.oneof(
+        fc.constant(msg(4, [num(4, 1)])),
+        fc.constantFrom('198.18.1.0/24', '1.2.3.4/33', '::ffff:0:0/96', '0.0.0.0/0', '203.0.113.9').map((c) => msg(4, [str(1, c)])),
+        fc.constantFrom('web-tier', 'replica-net', 'nope').map((g) => msg(4, [str(2, g)])),
+        fc.constantFrom('db-1', 'web-1', 'nobody').map((h) => msg(4, [str(3, h)])),
+      ),
+      { maxLength: 3 },
+    ),
+    u32,
+    fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom(...INVALID_UTF8)),
+    fc.boolean(),
+  )
+  .map(([id, what, dests, sources, ttl, d, aon]) => [str(1, id), msg(2, [...what, ...dests.map((x) => str(3, x)), ...sources]), num(3, ttl), str(4, d), num(5, aon ? 1 : 0)]);
+
+export const openRequest = fc.oneof(openRequestFields, nearValidOpen).map(encode);
 
 /** Renew/Release: a lease id (`known()` ids of real leases, or junk) and a TTL. */
 export const leaseRequest = (known: () => readonly string[]): fc.Arbitrary<Buffer> =>
@@ -83,8 +107,9 @@ export const leaseRequest = (known: () => readonly string[]): fc.Arbitrary<Buffe
 
 export const emptyRequest = unknownFields.map(encode);
 
+const scopeName = fc.oneof(text, fc.constantFrom('web-1', 'db-1', 'web-tier', 'db-replicas', 'nope'));
 export const watchRequest = fc
-  .tuple(many(text, 4, 3000), many(text, 4, 300), int64)
+  .tuple(many(scopeName, 4, 3000), many(scopeName, 4, 300), fc.oneof(int64, fc.constantFrom(0n, 1n, 3n)))
   .map(([hosts, groups, from]) => encode([msg(1, [...hosts.map((h) => str(1, h)), ...groups.map((g) => str(2, g))]), num(2, from)]));
 
 export const reportStatus = fc

@@ -12,7 +12,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import type { ServiceError } from '@grpc/grpc-js';
+import { status, type ServiceError } from '@grpc/grpc-js';
 import { readClientTls, watchClient, type OpeningClient } from '../../client-sdk/wire.js';
 import type { OpenRequest } from '../../proto/gen/pinhole/v1/OpenRequest.js';
 import type { OpenResponse__Output } from '../../proto/gen/pinhole/v1/OpenResponse.js';
@@ -283,7 +283,7 @@ export function watchAll(address: string, certDir: string, identity = 'firewall-
     events.push({ type: e.type, revision: Number(e.revision), leaseId: e.leaseId });
   });
   stream.on('error', (e: ServiceError) => {
-    if (e.code !== 1) failure = e; // 1 = CANCELLED by close()
+    if (e.code !== status.CANCELLED) failure = e; // close() cancels
   });
   const changes = (): SeenEvent[] => events.filter((e) => e.type === 'UPSERT' || e.type === 'DELETE');
   return {

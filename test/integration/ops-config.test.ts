@@ -5,9 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { loadConfig, loadConfigLayers } from '../../server/config/load.js';
 import { configOptions } from '../../server/config/options.js';
-import { removeDir, tempDir, writeFileSync } from '../helpers/pinhole.js';
+import { REPO, removeDir, tempDir, writeFileSync } from '../helpers/pinhole.js';
 import { pinholeAsync } from './admin-fixtures.js';
 
 let dir: string;
@@ -52,15 +53,25 @@ describe('pinhole config check', () => {
   });
 
   it('reports YAML syntax errors and duplicate keys with their position', async () => {
-    const path = file('syntax.yaml', 'listen: 127.0.0.1:7443\nlisten: 127.0.0.1:7444\nwatch: { queueLimit: 10\n');
+    const path = file(
+      'syntax.yaml',
+      'listen: 127.0.0.1:7443\nlisten: 127.0.0.1:7444\nwatch: { queueLimit: 10\n',
+    );
     const r = await pinholeAsync('config', 'check', path);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(new RegExp(`${path.replaceAll('/', '\\/')}:2:1: \\(document\\): YAML syntax: Map keys must be unique`));
-    expect(r.stdout).toMatch(new RegExp(`${path.replaceAll('/', '\\/')}:\\d+:\\d+: \\(document\\): YAML syntax: `));
+    expect(r.stdout).toMatch(
+      new RegExp(`${path.replaceAll('/', '\\/')}:2:1: \\(document\\): YAML syntax: Map keys must be unique`),
+    );
+    expect(r.stdout).toMatch(
+      new RegExp(`${path.replaceAll('/', '\\/')}:\\d+:\\d+: \\(document\\): YAML syntax: `),
+    );
   });
 
   it('accepts a valid file (exit 0)', async () => {
-    const path = file('good.yaml', 'listen: 127.0.0.1:7443\nstore: { kind: sqlite, retainRevisions: 5000 }\nshutdown: { graceMs: 20000 }\n');
+    const path = file(
+      'good.yaml',
+      'listen: 127.0.0.1:7443\nstore: { kind: sqlite, retainRevisions: 5000 }\nshutdown: { graceMs: 20000 }\n',
+    );
     const r = await pinholeAsync('config', 'check', path);
     expect(r.stdout.trim()).toBe(`${path}: ok`);
     expect(r.code).toBe(0);
@@ -70,7 +81,10 @@ describe('pinhole config check', () => {
 describe('layers', () => {
   it('names a bad environment override by its variable, alongside file errors', () => {
     const path = file('env.yaml', 'watch:\n  heartbeatSeconds: 0\n');
-    const outcome = loadConfigLayers({ file: path, env: { PINHOLE_WATCH_QUEUE_LIMIT: 'lots', PINHOLE_SHUTDOWN_GRACE_MS: '-5' } });
+    const outcome = loadConfigLayers({
+      file: path,
+      env: { PINHOLE_WATCH_QUEUE_LIMIT: 'lots', PINHOLE_SHUTDOWN_GRACE_MS: '-5' },
+    });
     expect(outcome.ok).toBe(false);
     const lines = outcome.ok ? [] : outcome.problems.map((p) => `${p.where}: ${p.path}: ${p.message}`);
     expect(lines).toEqual([
@@ -81,10 +95,17 @@ describe('layers', () => {
   });
 
   it('applies defaults < file < environment < flags', () => {
-    const path = file('layers.yaml', 'listen: 127.0.0.1:1111\nwatch: { queueLimit: 500 }\nlog: { level: warn }\n');
+    const path = file(
+      'layers.yaml',
+      'listen: 127.0.0.1:1111\nwatch: { queueLimit: 500 }\nlog: { level: warn }\n',
+    );
     const config = loadConfig({
       file: path,
-      env: { PINHOLE_WATCH_QUEUE_LIMIT: '600', PINHOLE_POLICY: '/etc/pinhole/policy.yaml', PINHOLE_LOG_LEVEL: 'error' },
+      env: {
+        PINHOLE_WATCH_QUEUE_LIMIT: '600',
+        PINHOLE_POLICY: '/etc/pinhole/policy.yaml',
+        PINHOLE_LOG_LEVEL: 'error',
+      },
       flags: { 'log.level': ['--log-level', 'debug'], listen: ['--listen', undefined] },
     });
     expect(config.listen).toBe('127.0.0.1:1111');
@@ -93,7 +114,9 @@ describe('layers', () => {
     expect(config.log.level).toBe('debug');
     expect(config.watch.heartbeatSeconds).toBe(10);
     expect(Object.isFrozen(config.watch)).toBe(true);
-    expect(() => loadConfig({ flags: { listen: ['--listen', 'nope'] } })).toThrow('--listen: listen: "nope" is not valid; use HOST:PORT');
+    expect(() => loadConfig({ flags: { listen: ['--listen', 'nope'] } })).toThrow(
+      '--listen: listen: "nope" is not valid; use HOST:PORT',
+    );
   });
 });
 
@@ -107,5 +130,27 @@ describe('pinhole config reference', () => {
       '| `shutdown.graceMs` | `PINHOLE_SHUTDOWN_GRACE_MS` | `10000` | On SIGTERM: how long requests in flight may take to finish before connections are cut, ms. Lease streams end at once with UNAVAILABLE. Accepts a whole number 0-600000. |',
     );
     for (const o of configOptions()) expect(o.description, o.path).not.toBe('');
+  });
+});
+
+describe('docs/systemd', () => {
+  it('ships a server.yaml that passes the check', async () => {
+    const r = await pinholeAsync('config', 'check', join('docs', 'systemd', 'server.yaml'));
+    expect(r.stdout.trim()).toBe('docs/systemd/server.yaml: ok');
+    expect(r.code).toBe(0);
+  });
+
+  it('ships unit files systemd accepts', () => {
+    const r = spawnSync(
+      'systemd-analyze',
+      ['verify', '--man=no', 'docs/systemd/pinhole-server.service', 'docs/systemd/pinhole-agent.service'],
+      { cwd: REPO, encoding: 'utf8' },
+    );
+    if (r.error !== undefined) {
+      expect((r.error as NodeJS.ErrnoException).code).toBe('ENOENT'); // no systemd here: nothing to verify with
+      return;
+    }
+    expect(`${r.stdout}${r.stderr}`).toBe('');
+    expect(r.status).toBe(0);
   });
 });

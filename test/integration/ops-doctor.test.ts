@@ -22,7 +22,10 @@ beforeAll(async () => {
   dataDir = tempDir();
   brokenCerts = tempDir('pinhole-doctor-certs-');
   cpSync(sharedPki(), brokenCerts, { recursive: true });
-  const ca = { certPem: readFileSync(join(brokenCerts, 'ca.crt'), 'utf8'), keyPem: readFileSync(join(brokenCerts, 'ca.key'), 'utf8') };
+  const ca = {
+    certPem: readFileSync(join(brokenCerts, 'ca.crt'), 'utf8'),
+    keyPem: readFileSync(join(brokenCerts, 'ca.key'), 'utf8'),
+  };
   const expired = issueCertificate({
     ca,
     trustDomain: readTrustDomain(brokenCerts),
@@ -44,7 +47,17 @@ afterAll(async () => {
 
 describe('pinhole doctor', () => {
   it('names each problem of a broken setup with its fix and exits 1', async () => {
-    const r = await pinholeAsync('doctor', '--certs', brokenCerts, '--data-dir', dataDir, '--nft', '/nonexistent/sbin/nft', '--server-admin', ts.server.adminAddress);
+    const r = await pinholeAsync(
+      'doctor',
+      '--certs',
+      brokenCerts,
+      '--data-dir',
+      dataDir,
+      '--nft',
+      '/nonexistent/sbin/nft',
+      '--server-admin',
+      ts.server.adminAddress,
+    );
     const out = r.stdout;
     expect(r.code, `${out}\n${r.stderr}`).toBe(1);
     expect(out).toMatch(/FAIL\s+certs\s+host-web-9\.crt: expired 2020-01-02T00:00:00\.000Z/);
@@ -62,21 +75,42 @@ describe('pinhole doctor', () => {
 
   it('finds nft missing from PATH', async () => {
     const config = parseConfig({ dataDir, certs: { dir: sharedPki(), autoInit: false } });
-    const findings = await runDoctor({ config, skip: ['certs', 'store', 'policy', 'clock'], env: { PATH: '/nonexistent-bin' } });
+    const findings = await runDoctor({
+      config,
+      skip: ['certs', 'store', 'policy', 'clock'],
+      env: { PATH: '/nonexistent-bin' },
+    });
     const nft = findings.filter((f) => f.check === 'nft');
-    expect(nft[0]).toMatchObject({ status: 'fail', subject: 'nft', message: 'not found in PATH (/nonexistent-bin)' });
+    expect(nft[0]).toMatchObject({
+      status: 'fail',
+      subject: 'nft',
+      message: 'not found in PATH (/nonexistent-bin)',
+    });
     expect(nft[0]?.fix).toContain('apt-get install nftables');
   });
 
   it('reports a clock that is off against the server', async () => {
-    const behind = await checkClock({ address: ts.server.adminAddress, certDir: ts.certDir, identity: 'host-web-1', now: () => Date.now() - 60_000 });
+    const behind = await checkClock({
+      address: ts.server.adminAddress,
+      certDir: ts.certDir,
+      identity: 'host-web-1',
+      now: () => Date.now() - 60_000,
+    });
     expect(behind[0]?.status).toBe('fail');
     expect(behind[0]?.message).toMatch(/the server's clock is at least 5\d\.\d s ahead of this machine's/);
     expect(behind[0]?.fix).toContain('NTP');
   });
 
   it('passes a sound setup (exit 0)', async () => {
-    const r = await pinholeAsync('doctor', '--certs', ts.certDir, '--data-dir', ts.dataDir, '--server-admin', ts.server.adminAddress);
+    const r = await pinholeAsync(
+      'doctor',
+      '--certs',
+      ts.certDir,
+      '--data-dir',
+      ts.dataDir,
+      '--server-admin',
+      ts.server.adminAddress,
+    );
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).toMatch(/ok\s+store\s+\S+pinhole\.db: schema v\d+, revision \d+/);
     expect(r.stdout).not.toMatch(/FAIL/);

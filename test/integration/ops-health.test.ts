@@ -5,7 +5,13 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { loadPackageDefinition, credentials, type GrpcObject, type ServiceClientConstructor, type ClientDuplexStream } from '@grpc/grpc-js';
+import {
+  loadPackageDefinition,
+  credentials,
+  type GrpcObject,
+  type ServiceClientConstructor,
+  type ClientDuplexStream,
+} from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { createRequire } from 'node:module';
 import { createRootLogger } from '../../server/log.js';
@@ -63,9 +69,16 @@ describe('grpc.health.v1', () => {
       timeoutMs: 500,
       log: createRootLogger('silent'),
     });
-    const failing = { commit: () => Promise.reject(new PinholeError('UNAVAILABLE', 'the store could not commit')) } as unknown as Store;
+    const failing = {
+      commit: () => Promise.reject(new PinholeError('UNAVAILABLE', 'the store could not commit')),
+    } as unknown as Store;
     const observed: string[] = [];
-    const store = instrumentStore(failing, { observe: (o) => observed.push(o), failed: () => { health.commitFailed(); } });
+    const store = instrumentStore(failing, {
+      observe: (o) => observed.push(o),
+      failed: () => {
+        health.commitFailed();
+      },
+    });
     const changed = new Promise<string>((resolve) => health.onChange(resolve));
     up = false;
     await expect(store.commit({ audit: [] })).rejects.toThrow('could not commit');
@@ -77,9 +90,15 @@ describe('grpc.health.v1', () => {
   it('turns NOT_SERVING at shutdown and ends health Watch streams instead of waiting for them', async () => {
     const ts = await startTestServer({ shutdown: { graceMs: 30_000 } });
     const client = healthClient(ts.address, ts.certDir, 'host-web-1');
-    const watch = (client as unknown as { watch(req: { service: string }): NodeJS.EventEmitter & { cancel(): void } }).watch({ service: '' });
+    const watch = (
+      client as unknown as { watch(req: { service: string }): NodeJS.EventEmitter & { cancel(): void } }
+    ).watch({ service: '' });
     const statuses: string[] = [];
-    const ended = new Promise<number>((resolve) => watch.on('error', (e: { code: number }) => { resolve(e.code); }));
+    const ended = new Promise<number>((resolve) =>
+      watch.on('error', (e: { code: number }) => {
+        resolve(e.code);
+      }),
+    );
     watch.on('data', (m: { status: string }) => statuses.push(m.status));
     await eventually(() => Promise.resolve(statuses.includes('SERVING')));
     const started = Date.now();
@@ -96,13 +115,33 @@ describe('server reflection', () => {
   it('lists the Pinhole services', async () => {
     const ts = await start(1000);
     const require = createRequire(import.meta.url);
-    const protoFile = join(require.resolve('@grpc/reflection/package.json'), '..', 'build', 'proto', 'grpc', 'reflection', 'v1', 'reflection.proto');
-    const pkg = loadPackageDefinition(loadSync(protoFile, { keepCase: true, defaults: true, oneofs: true })) as GrpcObject;
+    const protoFile = join(
+      require.resolve('@grpc/reflection/package.json'),
+      '..',
+      'build',
+      'proto',
+      'grpc',
+      'reflection',
+      'v1',
+      'reflection.proto',
+    );
+    const pkg = loadPackageDefinition(loadSync(protoFile, { keepCase: true, defaults: true, oneofs: true }));
     const ns = ((pkg.grpc as GrpcObject).reflection as GrpcObject).v1 as GrpcObject;
     const Reflection = ns.ServerReflection as ServiceClientConstructor;
-    const creds = credentials.createSsl(readFileSync(join(ts.certDir, 'ca.crt')), readFileSync(join(ts.certDir, 'host-web-1.key')), readFileSync(join(ts.certDir, 'host-web-1.crt')));
+    const creds = credentials.createSsl(
+      readFileSync(join(ts.certDir, 'ca.crt')),
+      readFileSync(join(ts.certDir, 'host-web-1.key')),
+      readFileSync(join(ts.certDir, 'host-web-1.crt')),
+    );
     const client = new Reflection(ts.address, creds);
-    const call = (client as unknown as { ServerReflectionInfo(): ClientDuplexStream<object, { list_services_response?: { service: { name: string }[] } }> }).ServerReflectionInfo();
+    const call = (
+      client as unknown as {
+        ServerReflectionInfo(): ClientDuplexStream<
+          object,
+          { list_services_response?: { service: { name: string }[] } }
+        >;
+      }
+    ).ServerReflectionInfo();
     const reply = new Promise<string[]>((resolve, reject) => {
       call.on('data', (m: { list_services_response?: { service: { name: string }[] } }) => {
         resolve((m.list_services_response?.service ?? []).map((s) => s.name));
@@ -113,6 +152,8 @@ describe('server reflection', () => {
     const names = await reply;
     call.end();
     client.close();
-    expect(names).toEqual(expect.arrayContaining(['pinhole.v1.Opening', 'pinhole.v1.LeaseWatch', 'pinhole.v1.Admin']));
+    expect(names).toEqual(
+      expect.arrayContaining(['pinhole.v1.Opening', 'pinhole.v1.LeaseWatch', 'pinhole.v1.Admin']),
+    );
   });
 });

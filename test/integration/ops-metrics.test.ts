@@ -46,9 +46,12 @@ afterAll(async () => {
 describe('GET /metrics on the admin listener', () => {
   it('counts an Open by method and decision, times it and its commit, and counts the live lease', async () => {
     const before = await scrape();
-    const granted = (t: string): number => sample(t, 'pinhole_requests_total', { method: 'Open', outcome: 'GRANTED' }) ?? 0;
-    const timed = (t: string): number => sample(t, 'pinhole_request_duration_seconds_count', { method: 'Open', outcome: 'GRANTED' }) ?? 0;
-    const commits = (t: string): number => sample(t, 'pinhole_store_commit_duration_seconds_count', { outcome: 'ok' }) ?? 0;
+    const granted = (t: string): number =>
+      sample(t, 'pinhole_requests_total', { method: 'Open', outcome: 'GRANTED' }) ?? 0;
+    const timed = (t: string): number =>
+      sample(t, 'pinhole_request_duration_seconds_count', { method: 'Open', outcome: 'GRANTED' }) ?? 0;
+    const commits = (t: string): number =>
+      sample(t, 'pinhole_store_commit_duration_seconds_count', { outcome: 'ok' }) ?? 0;
     const live = (t: string): number => sample(t, 'pinhole_leases_live') ?? -1;
     const answer = await open('metrics-1');
     expect(answer.decision?.outcome).toBe('GRANTED');
@@ -65,28 +68,45 @@ describe('GET /metrics on the admin listener', () => {
     const before = await scrape();
     const pending = await open('metrics-pending', 'backup-agent');
     expect(pending.decision?.outcome).toBe('PENDING');
-    await expect(unaryCall(web, web.Renew, { leaseId: 'lse_nope', requestedTtlSeconds: 60 })).rejects.toMatchObject({ code: 5 });
+    await expect(
+      unaryCall(web, web.Renew, { leaseId: 'lse_nope', requestedTtlSeconds: 60 }),
+    ).rejects.toMatchObject({ code: 5 });
     const after = await scrape();
     expect(sample(after, 'pinhole_requests_total', { method: 'Open', outcome: 'PENDING' })).toBe(
       (sample(before, 'pinhole_requests_total', { method: 'Open', outcome: 'PENDING' }) ?? 0) + 1,
     );
     expect(sample(after, 'pinhole_requests_total', { method: 'Renew', outcome: 'NOT_FOUND' })).toBe(1);
-    expect(sample(after, 'pinhole_approvals_pending')).toBe((sample(before, 'pinhole_approvals_pending') ?? 0) + 1);
+    expect(sample(after, 'pinhole_approvals_pending')).toBe(
+      (sample(before, 'pinhole_approvals_pending') ?? 0) + 1,
+    );
   });
 
   it('reports watch subscribers, enforcer compliance and policy reloads', async () => {
     const watcher = watchClient(ts.address, readClientTls(ts.certDir, 'firewall-gw-1'));
     const stream = watcher.Watch({ fromRevision: '0', scope: { hosts: [], groups: [] } });
     stream.on('error', () => undefined);
-    await new Promise<void>((resolve) => stream.once('data', () => resolve()));
-    ts.server.registry.report('gw-1', { appliedRevision: ts.server.store.revision, error: '', tamperEvents: [], counters: [], mode: 'gateway', backend: 'nftables' });
+    await new Promise<void>((resolve) => {
+      stream.once('data', () => {
+        resolve();
+      });
+    });
+    ts.server.registry.report('gw-1', {
+      appliedRevision: ts.server.store.revision,
+      error: '',
+      tamperEvents: [],
+      counters: [],
+      mode: 'gateway',
+      backend: 'nftables',
+    });
     const reload = await ts.server.reloadPolicy();
     expect(reload.ok).toBe(true);
     const text = await scrape();
     expect(sample(text, 'pinhole_watch_subscribers')).toBe(1);
     expect(sample(text, 'pinhole_watch_queued_events')).toBeGreaterThanOrEqual(0);
     expect(sample(text, 'pinhole_enforcer_compliant', { enforcer: 'gw-1' })).toBe(1);
-    expect(sample(text, 'pinhole_enforcer_applied_revision', { enforcer: 'gw-1' })).toBe(ts.server.store.revision);
+    expect(sample(text, 'pinhole_enforcer_applied_revision', { enforcer: 'gw-1' })).toBe(
+      ts.server.store.revision,
+    );
     expect(sample(text, 'pinhole_policy_reloads_total', { result: 'ok' })).toBe(1);
     stream.cancel();
     watcher.close();

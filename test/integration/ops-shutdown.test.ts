@@ -6,12 +6,25 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServiceError } from '@grpc/grpc-js';
-import { readClientTls, watchClient, type LeaseWatchClient, type OpeningClient } from '../../client-sdk/wire.js';
+import {
+  readClientTls,
+  watchClient,
+  type LeaseWatchClient,
+  type OpeningClient,
+} from '../../client-sdk/wire.js';
 import type { OpenRequest } from '../../proto/gen/pinhole/v1/OpenRequest.js';
 import type { OpenResponse__Output } from '../../proto/gen/pinhole/v1/OpenResponse.js';
 import type { ListMineResponse__Output } from '../../proto/gen/pinhole/v1/ListMineResponse.js';
 import type { WatchEvent__Output } from '../../proto/gen/pinhole/v1/WatchEvent.js';
-import { hostClient, removeDir, sharedPki, spawnServer, tempDir, unaryCall, type ServerProcess } from '../helpers/pinhole.js';
+import {
+  hostClient,
+  removeDir,
+  sharedPki,
+  spawnServer,
+  tempDir,
+  unaryCall,
+  type ServerProcess,
+} from '../helpers/pinhole.js';
 
 const BURST = 120;
 let dataDir: string;
@@ -74,12 +87,17 @@ function watch(address: string, fromRevision: number): Watcher {
     ended,
     client,
     waitFor: (predicate) =>
-      events.some(predicate) ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ predicate, resolve })),
+      events.some(predicate)
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => waiters.push({ predicate, resolve })),
   };
 }
 
 /** Settles within `ms` or reports the call as hung. */
-function settleWithin<T>(p: Promise<T>, ms: number): Promise<{ ok: true; value: T } | { ok: false; error: ServiceError | 'hung' }> {
+function settleWithin<T>(
+  p: Promise<T>,
+  ms: number,
+): Promise<{ ok: true; value: T } | { ok: false; error: ServiceError | 'hung' }> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       resolve({ ok: false, error: 'hung' });
@@ -108,7 +126,8 @@ describe('SIGTERM during a Watch and a burst of Opens', () => {
     await watcher.waitFor((e) => e.type === 'UPSERT' && e.leaseId === warm.lease?.id);
 
     // The burst, and SIGTERM as soon as the first answer is back: the rest are in flight.
-    const openNow = (i: number): ReturnType<typeof settleWithin<OpenResponse__Output>> => settleWithin(unaryCall(web, web.Open, request(`burst-${i}`)), 20_000);
+    const openNow = (i: number): ReturnType<typeof settleWithin<OpenResponse__Output>> =>
+      settleWithin(unaryCall(web, web.Open, request(`burst-${i}`)), 20_000);
     const burst = Array.from({ length: BURST }, (_, i) => openNow(i));
     await Promise.race(burst);
     const sentAt = Date.now();
@@ -153,8 +172,12 @@ describe('SIGTERM during a Watch and a burst of Opens', () => {
 
     // No gap: every lease revision committed (all grants here) is seen exactly once across both streams.
     const head = Number(resumed.events.find((e) => e.type === 'PROGRESS')?.revision);
-    const upserts = [...watcher.events, ...resumed.events].filter((e) => e.type === 'UPSERT' && !e.snapshot).map((e) => Number(e.revision));
-    expect(resumed.events.filter((e) => e.type !== 'PROGRESS').every((e) => Number(e.revision) > had)).toBe(true);
+    const upserts = [...watcher.events, ...resumed.events]
+      .filter((e) => e.type === 'UPSERT' && !e.snapshot)
+      .map((e) => Number(e.revision));
+    expect(resumed.events.filter((e) => e.type !== 'PROGRESS').every((e) => Number(e.revision) > had)).toBe(
+      true,
+    );
     expect(upserts).toEqual(Array.from({ length: head }, (_, i) => i + 1));
 
     // An Open that got UNAVAILABLE is retried with the same request id: it gets one answer.

@@ -116,9 +116,11 @@ describe('three servers on one PostgreSQL database', () => {
     const ids = new Set(acked.map((g) => g.leaseId));
     expect(rows.filter((r) => ids.has(r.lease_id))).toHaveLength(1000);
     expect(rows.filter((r) => r.n !== '1')).toEqual([]);
-    // Each ending is logged by the one server whose commit won; all three sweep.
-    const logged = [a, b, c].map((p) => (p.output().match(/"msg":"lease expired"/g) ?? []).length);
-    expect(logged.reduce((x, y) => x + y, 0)).toBe(1000);
+    // Each ending is logged by the one server whose commit won (logs are written asynchronously).
+    const logged = (): number =>
+      [a, b, c].reduce((sum, p) => sum + (p.output().match(/"msg":"lease expired"/g) ?? []).length, 0);
+    await waitUntil('1,000 "lease expired" log lines', () => logged() >= 1000, 5000).catch(() => undefined);
+    expect(logged()).toBe(1000);
 
     const top = await watcherCaughtUp();
     expect(orderProblem(watcher.changes(), top)).toBe('');

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
+import type { OpenRequest } from '../../proto/gen/pinhole/v1/OpenRequest.js';
 import type { OpenResponse__Output } from '../../proto/gen/pinhole/v1/OpenResponse.js';
 import { verifyChain } from '../../server/audit/verify.js';
 import { auditRecords } from '../../server/store/postgres/pg-reads.js';
@@ -106,10 +107,14 @@ describe('PostgreSQL restart under load', () => {
 
     // Retried with the same request id, a request whose commit did land gets its first answer back.
     const retried = await Promise.all(
-      failed.map(
-        async (f) =>
-          ((await unaryCall(web, web.Open, openRequest(f.requestId, 600))) as OpenResponse__Output).lease?.id,
-      ),
+      failed.map(async (f) => {
+        const res = await unaryCall<OpenRequest, OpenResponse__Output>(
+          web,
+          web.Open,
+          openRequest(f.requestId, 600),
+        );
+        return res.lease?.id;
+      }),
     );
     web.close();
     expect(retried.every((id) => id !== undefined && id !== '')).toBe(true);

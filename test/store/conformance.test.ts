@@ -210,12 +210,7 @@ for (const name of DIALECTS) {
       expect(await store.listLeases({ host: 'nobody' })).toEqual([]);
     });
 
-    // SQLite's eventsAfter pages by rows (statements.ts `LIMIT ?`), so a page can end inside a
-    // revision and the hub's catch-up, resuming after the page's last revision, drops the rest of
-    // it. Known failure until the SQLite owner applies the fix in the issue 8 report; `fails`
-    // turns red once it is fixed, so this marker cannot outlive the bug.
-    const wholeRevisions = name === 'sqlite' ? it.fails : it;
-    wholeRevisions('never splits one revision across pages of the event log', async () => {
+    it('never splits one revision across pages of the event log', async () => {
       const { store } = await fresh();
       for (let i = 0; i < 3; i++) {
         await store.commit({

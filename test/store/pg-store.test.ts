@@ -62,9 +62,11 @@ describe('PgStore across servers', () => {
     expect(new Set([a?.epoch, b?.epoch, c?.epoch]).size).toBe(1);
     const client = new pg.Client({ connectionString: lastUrl });
     await client.connect();
-    const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
+    const { rows } = await client.query<{ version: number }>(
+      'SELECT version FROM schema_migrations ORDER BY version',
+    );
     await client.end();
-    expect(rows.map((r) => r.version)).toEqual([1]);
+    expect(rows.map((r) => r.version).sort()).toEqual([1, 2]);
   });
 
   it('gives concurrent commits from two servers one gap-free revision sequence, delivered in order on both', async () => {
@@ -72,10 +74,15 @@ describe('PgStore across servers', () => {
     if (a === undefined || b === undefined) throw new Error('two stores expected');
     const seenA = record(a);
     const seenB = record(b);
-    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? a : b).commit(put())));
-    expect(results.map((r) => r.revision).sort((x, y) => x - y)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? a : b).commit(put())),
+    );
+    expect(results.map((r) => r.revision).sort((x, y) => x - y)).toEqual(
+      Array.from({ length: 200 }, (_, i) => i + 1),
+    );
     await Promise.all([a.catchUp(), b.catchUp()]);
-    for (const seen of [seenA, seenB]) expect(seen.map((e) => e[0]?.revision)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+    for (const seen of [seenA, seenB])
+      expect(seen.map((e) => e[0]?.revision)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
     expect([a.revision, b.revision]).toEqual([200, 200]);
     const verdict = await verifyChain((after, limit) => b.auditRecords({ afterSeq: after, limit }));
     expect(verdict).toMatchObject({ ok: true, records: 200 });
@@ -95,11 +102,26 @@ describe('PgStore across servers', () => {
     const [a, b] = await servers(2);
     if (a === undefined || b === undefined) throw new Error('two stores expected');
     const answer: OpenAnswer = {
-      decision: { outcome: 'DENIED', ruleId: 'r', reason: 'r', narrowings: [], wouldAllow: '', openings: [], rules: [], ttlSeconds: 0, maxLifetimeSeconds: 0 },
+      decision: {
+        outcome: 'DENIED',
+        ruleId: 'r',
+        reason: 'r',
+        narrowings: [],
+        wouldAllow: '',
+        openings: [],
+        rules: [],
+        ttlSeconds: 0,
+        maxLifetimeSeconds: 0,
+      },
       serverEpoch: a.epoch,
     };
     const both = await Promise.allSettled(
-      [a, b].map((s) => s.commit({ answer: { host: 'web-1', requestId: 'same', requestHash: 'h', answer }, audit: [auditFixture('open')] })),
+      [a, b].map((s) =>
+        s.commit({
+          answer: { host: 'web-1', requestId: 'same', requestHash: 'h', answer },
+          audit: [auditFixture('open')],
+        }),
+      ),
     );
     expect(both.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
     const refused = both.find((o) => o.status === 'rejected');
@@ -110,7 +132,11 @@ describe('PgStore across servers', () => {
     const [a, b] = await servers(2);
     if (a === undefined || b === undefined) throw new Error('two stores expected');
     const past = Date.now() - 1000;
-    await Promise.all(Array.from({ length: 300 }, () => a.commit({ leases: [{ kind: 'put', lease: leaseFixture({ expiresAtMs: past }) }], audit: [] })));
+    await Promise.all(
+      Array.from({ length: 300 }, () =>
+        a.commit({ leases: [{ kind: 'put', lease: leaseFixture({ expiresAtMs: past }) }], audit: [] }),
+      ),
+    );
     const engine = async (store: PgStore): Promise<LeaseEngine> =>
       new LeaseEngine({
         store,
@@ -120,7 +146,10 @@ describe('PgStore across servers', () => {
         directory: await HostDirectoryCache.load(store),
         log: createRootLogger('silent'),
       });
-    const [endedA, endedB] = await Promise.all([(await engine(a)).expireDue(50), (await engine(b)).expireDue(50)]);
+    const [endedA, endedB] = await Promise.all([
+      (await engine(a)).expireDue(50),
+      (await engine(b)).expireDue(50),
+    ]);
     expect(endedA + endedB).toBe(300);
     const expires = (await a.auditRecords({ limit: 10_000 })).filter((r) => r.action === 'expire');
     expect(expires).toHaveLength(300);
@@ -136,7 +165,9 @@ describe('PgStore across servers', () => {
     await waitFor(() => seen.length === 1);
     const admin = new pg.Client({ connectionString: cluster.url });
     await admin.connect();
-    await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'LISTEN pinhole_commit'`);
+    await admin.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'LISTEN pinhole_commit'`,
+    );
     await admin.end();
     for (let i = 0; i < 5; i++) await a.commit(put());
     // No poll for a minute: only the reconnect's re-read (or a NOTIFY after it) can deliver these.

@@ -24,11 +24,18 @@ export interface ClockCheckOptions {
 }
 
 /** The skew interval [low, high] (server minus local, ms) from one exchange. */
-export function skewInterval(serverDateMs: number, sentMs: number, receivedMs: number): { low: number; high: number } {
+export function skewInterval(
+  serverDateMs: number,
+  sentMs: number,
+  receivedMs: number,
+): { low: number; high: number } {
   return { low: serverDateMs - receivedMs, high: serverDateMs + 1000 - sentMs };
 }
 
-function fetchDate(o: ClockCheckOptions, now: () => number): Promise<{ dateMs: number; sentMs: number; receivedMs: number }> {
+function fetchDate(
+  o: ClockCheckOptions,
+  now: () => number,
+): Promise<{ dateMs: number; sentMs: number; receivedMs: number }> {
   const colon = o.address.lastIndexOf(':');
   const host = o.address.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
   return new Promise((resolve, reject) => {
@@ -51,7 +58,8 @@ function fetchDate(o: ClockCheckOptions, now: () => number): Promise<{ dateMs: n
         const receivedMs = now();
         res.resume();
         const date = res.headers.date === undefined ? Number.NaN : Date.parse(res.headers.date);
-        if (Number.isNaN(date)) reject(new Error(`no Date header in the answer (HTTP ${res.statusCode ?? '?'})`));
+        if (Number.isNaN(date))
+          reject(new Error(`no Date header in the answer (HTTP ${res.statusCode ?? '?'})`));
         else resolve({ dateMs: date, sentMs, receivedMs });
       },
     );
@@ -68,7 +76,15 @@ export async function checkClock(o: ClockCheckOptions): Promise<Finding[]> {
   try {
     sample = await fetchDate(o, o.now ?? Date.now);
   } catch (e) {
-    return [finding('clock', 'fail', subject, `cannot ask the server for its time: ${errorText(e)}`, 'start the server, or point --server-admin at its admin listener (admin.listen); --skip clock to leave it out')];
+    return [
+      finding(
+        'clock',
+        'fail',
+        subject,
+        `cannot ask the server for its time: ${errorText(e)}`,
+        'start the server, or point --server-admin at its admin listener (admin.listen); --skip clock to leave it out',
+      ),
+    ];
   }
   const { low, high } = skewInterval(sample.dateMs, sample.sentMs, sample.receivedMs);
   // The smallest skew consistent with what we saw: 0 if the interval contains 0.
@@ -76,7 +92,24 @@ export async function checkClock(o: ClockCheckOptions): Promise<Finding[]> {
   const uncertainty = Math.round((high - low) / 2);
   if (Math.abs(skew) > maxSkewMs) {
     const way = skew > 0 ? 'ahead of' : 'behind';
-    return [finding('clock', 'fail', subject, `the server's clock is at least ${(Math.abs(skew) / 1000).toFixed(1)} s ${way} this machine's (limit ${maxSkewMs} ms)`, 'run NTP on both machines (systemd-timesyncd or chrony) and check `timedatectl`')];
+    return [
+      finding(
+        'clock',
+        'fail',
+        subject,
+        `the server's clock is at least ${(Math.abs(skew) / 1000).toFixed(1)} s ${way} this machine's (limit ${maxSkewMs} ms)`,
+        'run NTP on both machines (systemd-timesyncd or chrony) and check `timedatectl`',
+      ),
+    ];
   }
-  return [finding('clock', 'ok', subject, skew === 0 ? `in step (within the ±${uncertainty} ms this check can resolve)` : `skew ${skew} ms, under the ${maxSkewMs} ms limit`)];
+  return [
+    finding(
+      'clock',
+      'ok',
+      subject,
+      skew === 0
+        ? `in step (within the ±${uncertainty} ms this check can resolve)`
+        : `skew ${skew} ms, under the ${maxSkewMs} ms limit`,
+    ),
+  ];
 }

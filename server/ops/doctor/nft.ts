@@ -69,7 +69,13 @@ export async function checkNft(o: NftCheckOptions = {}): Promise<Finding[]> {
   const nft = findExecutable(name, env);
   if (nft === undefined) {
     return [
-      finding('nft', 'fail', name, name.includes('/') ? 'not found or not executable' : `not found in PATH (${env.PATH ?? ''})`, 'install nftables (apt-get install nftables), or pass --nft /path/to/nft'),
+      finding(
+        'nft',
+        'fail',
+        name,
+        name.includes('/') ? 'not found or not executable' : `not found in PATH (${env.PATH ?? ''})`,
+        'install nftables (apt-get install nftables), or pass --nft /path/to/nft',
+      ),
       finding('nft', 'skip', 'kernel', 'not tested: needs the nft binary'),
     ];
   }
@@ -78,14 +84,32 @@ export async function checkNft(o: NftCheckOptions = {}): Promise<Finding[]> {
     const r = await runProcess([nft, '--version'], { timeoutMs: 10_000 });
     const version = versionOf(r.stdout);
     if (r.code !== 0 || version === undefined) {
-      out.push(finding('nft', 'fail', nft, `\`nft --version\` failed: ${(r.stderr || r.stdout).trim() || `exit ${r.code ?? r.signal ?? '?'}`}`, 'reinstall nftables'));
+      out.push(
+        finding(
+          'nft',
+          'fail',
+          nft,
+          `\`nft --version\` failed: ${(r.stderr || r.stdout).trim() || `exit ${r.code ?? r.signal ?? '?'}`}`,
+          'reinstall nftables',
+        ),
+      );
     } else if (version.major < 1) {
-      out.push(finding('nft', 'warn', nft, `nftables ${version.text}: Pinhole is verified with 1.0.6; older versions mishandle concatenated ranges`, 'upgrade nftables to 1.0 or later'));
+      out.push(
+        finding(
+          'nft',
+          'warn',
+          nft,
+          `nftables ${version.text}: Pinhole is verified with 1.0.6; older versions mishandle concatenated ranges`,
+          'upgrade nftables to 1.0 or later',
+        ),
+      );
     } else {
       out.push(finding('nft', 'ok', nft, `nftables ${version.text}`));
     }
   } catch (e) {
-    out.push(finding('nft', 'fail', nft, `cannot run: ${errorText(e)}`, 'check the binary and its permissions'));
+    out.push(
+      finding('nft', 'fail', nft, `cannot run: ${errorText(e)}`, 'check the binary and its permissions'),
+    );
     return out;
   }
   if (o.skipKernel === true) {
@@ -100,24 +124,62 @@ async function kernelCheck(nft: string, unshareName: string, env: NodeJS.Process
   const subject = `kernel ${release()}`;
   const unshare = findExecutable(unshareName, env);
   if (unshare === undefined) {
-    return finding('nft', 'warn', subject, 'not tested: `unshare` (util-linux) is missing, and doctor will not touch the live ruleset', 'install util-linux, or run with --skip-kernel');
+    return finding(
+      'nft',
+      'warn',
+      subject,
+      'not tested: `unshare` (util-linux) is missing, and doctor will not touch the live ruleset',
+      'install util-linux, or run with --skip-kernel',
+    );
   }
   // sh runs the three steps in the one throwaway namespace; nft's path is passed as $1, never quoted into the script.
   const steps = `"$1" -f - && "$1" -j list set inet ${SCRATCH_TABLE} open4 && "$1" delete table inet ${SCRATCH_TABLE}`;
   try {
-    const r = await runProcess([unshare, '--net', '--', 'sh', '-c', steps, 'sh', nft], { stdin: SCRATCH_SCRIPT, timeoutMs: 15_000 });
+    const r = await runProcess([unshare, '--net', '--', 'sh', '-c', steps, 'sh', nft], {
+      stdin: SCRATCH_SCRIPT,
+      timeoutMs: 15_000,
+    });
     if (r.code !== 0) {
       const why = (r.stderr || r.stdout).trim().split('\n').slice(0, 3).join(' / ');
       if (/unshare failed|Operation not permitted/i.test(why)) {
-        return finding('nft', 'warn', subject, `not tested: cannot create a scratch network namespace (${why})`, 'run doctor as root to test kernel support, or --skip-kernel');
+        return finding(
+          'nft',
+          'warn',
+          subject,
+          `not tested: cannot create a scratch network namespace (${why})`,
+          'run doctor as root to test kernel support, or --skip-kernel',
+        );
       }
-      return finding('nft', 'fail', subject, `a concatenated interval set with timeouts was refused: ${why}`, 'use a kernel with nf_tables concatenated ranges (5.6+) and the nft_set_pipapo module');
+      return finding(
+        'nft',
+        'fail',
+        subject,
+        `a concatenated interval set with timeouts was refused: ${why}`,
+        'use a kernel with nf_tables concatenated ranges (5.6+) and the nft_set_pipapo module',
+      );
     }
     if (!r.stdout.includes('"timeout"') || !r.stdout.includes('pinhole-doctor')) {
-      return finding('nft', 'fail', subject, 'the scratch element was not listed back with its timeout', 'use a kernel with nf_tables set timeouts and element comments (5.6+)');
+      return finding(
+        'nft',
+        'fail',
+        subject,
+        'the scratch element was not listed back with its timeout',
+        'use a kernel with nf_tables set timeouts and element comments (5.6+)',
+      );
     }
-    return finding('nft', 'ok', subject, 'concatenated interval sets with timeouts and counters work (tested in a scratch namespace)');
+    return finding(
+      'nft',
+      'ok',
+      subject,
+      'concatenated interval sets with timeouts and counters work (tested in a scratch namespace)',
+    );
   } catch (e) {
-    return finding('nft', 'fail', subject, `the scratch test could not run: ${errorText(e)}`, 'check unshare and nft, or run with --skip-kernel');
+    return finding(
+      'nft',
+      'fail',
+      subject,
+      `the scratch test could not run: ${errorText(e)}`,
+      'check unshare and nft, or run with --skip-kernel',
+    );
   }
 }

@@ -32,8 +32,15 @@ export interface DoctorOptions {
 function clockIdentity(o: DoctorOptions): string | undefined {
   if (o.clockIdentity !== undefined) return o.clockIdentity;
   const dir = o.config.certs.dir;
-  const found = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.crt') && f !== 'ca.crt').map((f) => f.slice(0, -4)).sort() : [];
-  return ['server', ...(o.identities ?? []), ...found].find((base) => existsSync(join(dir, `${base}.crt`)) && existsSync(join(dir, `${base}.key`)));
+  const found = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.crt') && f !== 'ca.crt')
+        .map((f) => f.slice(0, -4))
+        .sort()
+    : [];
+  return ['server', ...(o.identities ?? []), ...found].find(
+    (base) => existsSync(join(dir, `${base}.crt`)) && existsSync(join(dir, `${base}.key`)),
+  );
 }
 
 async function runOne(name: CheckName, o: DoctorOptions): Promise<Finding[]> {
@@ -51,14 +58,32 @@ async function runOne(name: CheckName, o: DoctorOptions): Promise<Finding[]> {
     case 'policy':
       return checkPolicy(config.policy.file);
     case 'nft':
-      return checkNft({ ...(o.nft === undefined ? {} : { nft: o.nft }), ...(o.skipKernel === undefined ? {} : { skipKernel: o.skipKernel }), ...(o.env === undefined ? {} : { env: o.env }) });
+      return checkNft({
+        ...(o.nft === undefined ? {} : { nft: o.nft }),
+        ...(o.skipKernel === undefined ? {} : { skipKernel: o.skipKernel }),
+        ...(o.env === undefined ? {} : { env: o.env }),
+      });
     case 'clock': {
       const identity = clockIdentity(o);
       const address = o.serverAdmin ?? config.admin.listen;
       if (identity === undefined) {
-        return [finding('clock', 'fail', `server ${address}`, `no client certificate with its key in ${config.certs.dir} to ask the server with`, 'pass --client BASE (e.g. firewall-gw-1), or --skip clock')];
+        return [
+          finding(
+            'clock',
+            'fail',
+            `server ${address}`,
+            `no client certificate with its key in ${config.certs.dir} to ask the server with`,
+            'pass --client BASE (e.g. firewall-gw-1), or --skip clock',
+          ),
+        ];
       }
-      return checkClock({ address, certDir: config.certs.dir, identity, ...(o.maxSkewMs === undefined ? {} : { maxSkewMs: o.maxSkewMs }), ...(o.now === undefined ? {} : { now: o.now }) });
+      return checkClock({
+        address,
+        certDir: config.certs.dir,
+        identity,
+        ...(o.maxSkewMs === undefined ? {} : { maxSkewMs: o.maxSkewMs }),
+        ...(o.now === undefined ? {} : { now: o.now }),
+      });
     }
   }
 }
@@ -73,7 +98,15 @@ export async function runDoctor(o: DoctorOptions): Promise<Finding[]> {
     try {
       findings.push(...(await runOne(name, o)));
     } catch (e) {
-      findings.push(finding(name, 'fail', name, `the check itself failed: ${errorText(e)}`, 'report this with the output of pinhole doctor'));
+      findings.push(
+        finding(
+          name,
+          'fail',
+          name,
+          `the check itself failed: ${errorText(e)}`,
+          'report this with the output of pinhole doctor',
+        ),
+      );
     }
   }
   return findings;

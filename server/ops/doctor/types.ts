@@ -19,7 +19,13 @@ export interface Finding {
   readonly fix?: string;
 }
 
-export function finding(check: CheckName, status: Status, subject: string, message: string, fix?: string): Finding {
+export function finding(
+  check: CheckName,
+  status: Status,
+  subject: string,
+  message: string,
+  fix?: string,
+): Finding {
   return fix === undefined ? { check, status, subject, message } : { check, status, subject, message, fix };
 }
 
@@ -39,10 +45,15 @@ export function formatFindings(findings: readonly Finding[]): string[] {
   const lines: string[] = [];
   for (const f of findings) {
     lines.push(`${LABEL[f.status]}  ${f.check.padEnd(6)}  ${f.subject}: ${f.message}`);
-    if (f.fix !== undefined && (f.status === 'fail' || f.status === 'warn')) lines.push(`              fix: ${f.fix}`);
+    if (f.fix !== undefined && (f.status === 'fail' || f.status === 'warn'))
+      lines.push(`              fix: ${f.fix}`);
   }
   const failed = findings.filter((f) => f.status === 'fail').length;
   const warned = findings.filter((f) => f.status === 'warn').length;
-  lines.push(failed === 0 ? `no problems found${warned > 0 ? ` (${warned} warning(s))` : ''}` : `${failed} problem(s) to fix${warned > 0 ? `, ${warned} warning(s)` : ''}`);
+  lines.push(
+    failed === 0
+      ? `no problems found${warned > 0 ? ` (${warned} warning(s))` : ''}`
+      : `${failed} problem(s) to fix${warned > 0 ? `, ${warned} warning(s)` : ''}`,
+  );
   return lines;
 }

@@ -1,22 +1,34 @@
 /**
- * One group-commit transaction: many mutations, one lock on the meta row, one WAL flush.
+ * One group-commit transaction: many mutations, one lock on the meta row, one WAL flush, and
+ * two round trips:
  *
- *   1. BEGIN; SELECT … FROM meta FOR NO KEY UPDATE   — the serialization point across servers
- *   2. read the revisions of leases named in `expect` and the answers that would collide
- *   3. plan the batch in JS (mutation-plan.ts): revisions, stamps, audit hashes, refusals
- *   4. one statement writes every row, advances meta and NOTIFYs pinhole_commit
- *   5. COMMIT
+ *   1. BEGIN; SELECT * FROM pinhole_commit_lock(…)   — locks the meta row (the serialization
+ *      point across servers), then reads the revisions of leases named in `expect` and the
+ *      answers that would collide, with a snapshot taken after the lock (pg-schema.ts, v2)
+ *   2. plan the batch in JS (mutation-plan.ts): revisions, stamps, audit hashes, refusals
+ *   3. WITH … one statement writes every row, advances meta, NOTIFYs pinhole_commit; COMMIT
  *
- * The meta row lock is held from 1 to 5, so the next transaction (on any server) reads the
- * revision this one wrote: revisions are strictly increasing, and because a transaction only
- * gets its revision after the previous holder's commit is visible, they become visible in
- * order — a reader that sees revision N sees every revision below it (gap-free for watchers).
- * Steps 2-4 read only under that lock, so a precondition or a duplicate request id cannot be
- * decided on stale state, whichever server committed the conflicting change.
+ * The meta row lock is held from 1 to the end of 3, so the next transaction (on any server)
+ * reads the revision this one wrote: revisions are strictly increasing, and because a
+ * transaction only gets its revision after the previous holder's commit is visible, they become
+ * visible in order — a reader that sees revision N sees every revision below it (gap-free for
+ * watchers). Preconditions and duplicate request ids are decided on state read under that lock,
+ * whichever server committed the conflicting change.
+ *
+ * Both round trips are simple-protocol queries (several statements in one message), so values
+ * are inlined as escaped literals (`pg.escapeLiteral`, integers checked): the lock is held for
+ * one round trip plus the commit's fsync, not four.
  */
+import pg from 'pg';
 import type { PoolClient, QueryResult, QueryResultRow } from 'pg';
 import type { Mutation, StoredEvent } from '../store.js';
-import { planBatch, type BatchPlan, type ChainState, type PlannedWrite } from '../memory/mutation-plan.js';
+import {
+  planBatch,
+  type BatchPlan,
+  type ChainState,
+  type PlanLookup,
+  type PlannedWrite,
+} from '../memory/mutation-plan.js';
 
 export interface BatchOutcome {
   readonly start: ChainState;
@@ -31,16 +43,7 @@ export interface BatchOptions {
   readonly retainRevisions: number;
 }
 
-const LOCK_META =
-  'BEGIN; SELECT revision, audit_seq, audit_hash, compacted_revision FROM meta WHERE id = 1 FOR NO KEY UPDATE';
-
-const LOOKUP = `
-  SELECT 'lease' AS kind, id AS k1, '' AS k2, revision FROM leases WHERE id = ANY($1::text[])
-  UNION ALL
-  SELECT 'answer', a.host, a.request_id, 0 FROM answers a
-    JOIN unnest($2::text[], $3::text[]) AS q(host, request_id) ON a.host = q.host AND a.request_id = q.request_id`;
-
-// Data-modifying CTEs all run, in one statement and one round trip, whether referenced or not.
+// Data-modifying CTEs all run, in one statement, whether referenced or not. $n are inlined.
 const WRITE = `
   WITH l AS (
     INSERT INTO leases (id, host, live, expires_at_ms, revision, json)
@@ -73,13 +76,37 @@ const WRITE = `
       compacted_revision = GREATEST(compacted_revision, $9::bigint)
     WHERE id = 1 RETURNING revision
   )
-  SELECT pg_notify('pinhole_commit', m.revision::text) FROM m WHERE $10::boolean`;
+  SELECT pg_notify('pinhole_commit', m.revision::text) FROM m WHERE $10::boolean;
+  COMMIT`;
 
-interface MetaLockRow {
-  revision: string;
-  audit_seq: string;
-  audit_hash: string;
-  compacted_revision: string;
+interface LockRow {
+  kind: 'meta' | 'lease' | 'answer';
+  k1: string;
+  k2: string;
+  n1: string;
+  n2: string;
+  n3: string;
+  h: string;
+}
+
+type Literal = string | number | boolean;
+
+function literal(v: Literal): string {
+  if (typeof v === 'string') return pg.escapeLiteral(v);
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  if (!Number.isSafeInteger(v)) throw new Error(`not an integer: ${String(v)}`);
+  return String(v);
+}
+
+const textArray = (items: readonly string[]): string => `ARRAY[${items.map(literal).join(',')}]::text[]`;
+
+/** Replaces $1…$n in `sql` (which has no other `$`) with literals, in one pass. */
+function inline(sql: string, values: readonly Literal[]): string {
+  return sql.replace(/\$(\d+)/g, (_, n: string) => {
+    const v = values[Number(n) - 1];
+    if (v === undefined) throw new Error(`no value for $${n}`);
+    return literal(v);
+  });
 }
 
 /** Runs the batch in one transaction on `client`. Throws (after ROLLBACK) on any database error. */
@@ -91,14 +118,8 @@ export async function commitBatch(
   let open = false;
   try {
     open = true;
-    const meta = lastRow(await client.query<MetaLockRow>(LOCK_META));
-    const start: ChainState = {
-      revision: Number(meta.revision),
-      auditSeq: Number(meta.audit_seq),
-      auditHash: meta.audit_hash,
-    };
-    const compacted = Number(meta.compacted_revision);
-    const plan = planBatch(mutations, start, await lookup(client, mutations));
+    const { start, compacted, lookup } = await lockAndLookup(client, mutations);
+    const plan = planBatch(mutations, start, lookup);
     const writes = plan.outcomes.flatMap((o) => (o.ok ? [o.write] : []));
     if (writes.length === 0) {
       await client.query('ROLLBACK');
@@ -108,15 +129,17 @@ export async function commitBatch(
     const floor = plan.end.revision - o.retainRevisions;
     // Compact in steps of 1% of retention so the delete stays small and rare.
     const compactTo = floor - compacted >= Math.max(1, Math.floor(o.retainRevisions / 100)) ? floor : 0;
-    await client.query(WRITE, [
-      ...rowsOf(writes),
-      plan.end.revision,
-      plan.end.auditSeq,
-      plan.end.auditHash,
-      compactTo,
-      plan.end.revision > start.revision,
-    ]);
-    await client.query('COMMIT');
+    const changed = plan.end.revision > start.revision;
+    await client.query(
+      inline(WRITE, [
+        ...rowsOf(writes),
+        plan.end.revision,
+        plan.end.auditSeq,
+        plan.end.auditHash,
+        compactTo,
+        changed,
+      ]),
+    );
     open = false;
     const events = writes.filter((w) => w.events.length > 0).map((w) => w.events);
     return { start, plan, events, compactedRevision: Math.max(compacted, compactTo) };
@@ -126,11 +149,11 @@ export async function commitBatch(
   }
 }
 
-/** The committed state the plan needs: revisions of expected leases, answers that already exist. */
-async function lookup(
+/** Round trip 1: BEGIN, the meta-row lock, and the committed state the plan needs. */
+async function lockAndLookup(
   client: PoolClient,
   mutations: readonly Mutation[],
-): Promise<Parameters<typeof planBatch>[2]> {
+): Promise<{ start: ChainState; compacted: number; lookup: PlanLookup }> {
   const leaseIds = [...new Set(mutations.flatMap((m) => (m.expect ?? []).map((e) => e.leaseId)))];
   const hosts: string[] = [];
   const requestIds: string[] = [];
@@ -139,22 +162,26 @@ async function lookup(
     hosts.push(m.answer.host);
     requestIds.push(m.answer.requestId);
   }
+  const result = await client.query<LockRow>(
+    `BEGIN; SELECT * FROM pinhole_commit_lock(${textArray(leaseIds)}, ${textArray(hosts)}, ${textArray(requestIds)})`,
+  );
+  const rows = lastResult(result).rows;
+  const meta = rows.find((r) => r.kind === 'meta');
+  if (meta === undefined)
+    throw new Error('the meta row is missing: the database was not migrated by Pinhole');
   const revisions = new Map<string, number>();
   const answers = new Set<string>();
-  if (leaseIds.length > 0 || hosts.length > 0) {
-    const { rows } = await client.query<{ kind: string; k1: string; k2: string; revision: string }>(LOOKUP, [
-      leaseIds,
-      hosts,
-      requestIds,
-    ]);
-    for (const r of rows) {
-      if (r.kind === 'lease') revisions.set(r.k1, Number(r.revision));
-      else answers.add(`${r.k1}\u0000${r.k2}`);
-    }
+  for (const r of rows) {
+    if (r.kind === 'lease') revisions.set(r.k1, Number(r.n1));
+    else if (r.kind === 'answer') answers.add(`${r.k1}\u0000${r.k2}`);
   }
   return {
-    leaseRevision: (id) => revisions.get(id),
-    hasAnswer: (host, requestId) => answers.has(`${host}\u0000${requestId}`),
+    start: { revision: Number(meta.n1), auditSeq: Number(meta.n2), auditHash: meta.h },
+    compacted: Number(meta.n3),
+    lookup: {
+      leaseRevision: (id) => revisions.get(id),
+      hasAnswer: (host, requestId) => answers.has(`${host}\u0000${requestId}`),
+    },
   };
 }
 
@@ -234,9 +261,8 @@ function rowsOf(writes: readonly PlannedWrite[]): [string, string, string, strin
 }
 
 /** A multi-statement simple query resolves to one result per statement; the last one carries the rows. */
-function lastRow<R extends QueryResultRow>(result: QueryResult<R> | QueryResult<R>[]): R {
+function lastResult<R extends QueryResultRow>(result: QueryResult<R> | QueryResult<R>[]): QueryResult<R> {
   const last = Array.isArray(result) ? result.at(-1) : result;
-  const row = last?.rows[0];
-  if (row === undefined) throw new Error('the meta row is missing: the database was not migrated by Pinhole');
-  return row;
+  if (last === undefined) throw new Error('the database returned no result');
+  return last;
 }

@@ -95,7 +95,7 @@ export async function listLeases(db: Pool, filter: LeaseFilter): Promise<Lease[]
 export async function dueForExpiry(db: Pool, nowMs: number, limit: number): Promise<Lease[]> {
   const { rows } = await db.query<JsonRow>(
     'SELECT json FROM leases WHERE live AND expires_at_ms <= $1 ORDER BY expires_at_ms LIMIT $2',
-    [nowMs, limit],
+    [Math.floor(nowMs), limit],
   );
   return rows.map(parseLease);
 }

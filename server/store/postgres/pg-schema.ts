@@ -89,6 +89,28 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
     CREATE INDEX audit_at ON audit (at_ms);
     `,
   },
+  {
+    version: 2,
+    name: 'commit lock function',
+    sql: `
+    -- The first round trip of every commit (pg-commit.ts): lock the meta row, then read what the
+    -- batch's preconditions and request ids depend on. A VOLATILE function takes a fresh snapshot
+    -- per statement, so the reads after the lock see every transaction that held it before us;
+    -- a single SELECT would read the other tables with the snapshot it took before waiting.
+    CREATE FUNCTION pinhole_commit_lock(lease_ids text[], hosts text[], request_ids text[])
+    RETURNS TABLE (kind text, k1 text, k2 text, n1 bigint, n2 bigint, n3 bigint, h text)
+    LANGUAGE plpgsql VOLATILE AS $fn$
+    BEGIN
+      RETURN QUERY SELECT 'meta'::text, ''::text, ''::text, m.revision, m.audit_seq, m.compacted_revision, m.audit_hash
+        FROM meta m WHERE m.id = 1 FOR NO KEY UPDATE;
+      RETURN QUERY SELECT 'lease'::text, l.id, ''::text, l.revision, 0::bigint, 0::bigint, ''::text
+        FROM leases l WHERE l.id = ANY (lease_ids);
+      RETURN QUERY SELECT 'answer'::text, a.host, a.request_id, 0::bigint, 0::bigint, 0::bigint, ''::text
+        FROM answers a JOIN unnest(hosts, request_ids) AS q (qh, qr) ON a.host = q.qh AND a.request_id = q.qr;
+    END
+    $fn$;
+    `,
+  },
 ];
 
 /** Applies the migrations this database lacks. Idempotent; safe to run from several servers at once. */

@@ -28,7 +28,7 @@ import type {
   StoredAnswer,
   StoredEvent,
 } from '../store.js';
-import { commitBatch } from './pg-commit.js';
+import { commitBatch, type BatchOutcome } from './pg-commit.js';
 import { dbUnavailable, isConnectionError, RETRY_AFTER_MS } from './pg-errors.js';
 import { CommitFeed } from './pg-feed.js';
 import * as reads from './pg-reads.js';
@@ -76,6 +76,7 @@ export class PgStore implements Store {
   #phase: Phase = 'open';
   #closing: Promise<void> | undefined;
   #compacted: number;
+  readonly #log: Logger | undefined;
 
   private constructor(pool: Pool, meta: reads.MetaRow, options: PgStoreOptions) {
     this.#pool = pool;
@@ -83,12 +84,13 @@ export class PgStore implements Store {
     this.#compacted = Number(meta.compacted_revision);
     this.#retain = options.retainRevisions ?? 100_000;
     this.#maxBatch = options.maxBatch ?? 1000;
+    this.#log = options.log;
     this.#feed = new CommitFeed({
       pool,
       connection: connectionConfig(options),
       from: Number(meta.revision),
       deliver: (events) => {
-        for (const listener of this.#listeners) listener(events);
+        this.#emit(events);
       },
       ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }),
       ...(options.log === undefined ? {} : { log: options.log }),
@@ -168,32 +170,49 @@ export class PgStore implements Store {
 
   async #run(batch: readonly Queued[]): Promise<void> {
     let client: PoolClient | undefined;
+    let out: BatchOutcome;
     try {
       client = await this.#pool.connect();
-      const out = await commitBatch(
+      out = await commitBatch(
         client,
         batch.map((q) => q.mutation),
         { retainRevisions: this.#retain },
       );
-      client.release();
-      this.#compacted = Math.max(this.#compacted, out.compactedRevision);
-      batch.forEach((item, i) => {
-        const outcome = out.plan.outcomes[i];
-        if (outcome === undefined)
-          item.reject(new PinholeError('INTERNAL', 'the store lost a mutation of its batch'));
-        else if (outcome.ok) item.resolve(outcome.write.result);
-        else item.reject(outcome.error);
-      });
-      this.#feed.deliverLocal(out.start.revision, out.events);
     } catch (error) {
       client?.release(true); // its session may be mid-transaction or broken: never reuse it
       if (batch.length > 1 && !isConnectionError(error)) {
-        // The database refused something in the batch: retry each alone so it fails by itself.
+        // The database refused something in the batch (rolled back): retry each alone so it fails by itself.
         for (const item of batch) await this.#run([item]);
         return;
       }
       const failure = duplicateAnswer(error, batch[0]?.mutation) ?? dbUnavailable(error, UNKNOWN_OUTCOME);
       for (const item of batch) item.reject(failure);
+      return;
+    }
+    // Committed: nothing below may send the batch back for a retry.
+    client.release();
+    this.#compacted = Math.max(this.#compacted, out.compactedRevision);
+    batch.forEach((item, i) => {
+      const outcome = out.plan.outcomes[i];
+      if (outcome === undefined)
+        item.reject(new PinholeError('INTERNAL', 'the store lost a mutation of its batch'));
+      else if (outcome.ok) item.resolve(outcome.write.result);
+      else item.reject(outcome.error);
+    });
+    this.#feed.deliverLocal(out.start.revision, out.events);
+  }
+
+  /** One failing listener must not keep the others (or the feed) from their events. */
+  #emit(events: readonly StoredEvent[]): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(events);
+      } catch (error) {
+        this.#log?.error(
+          { err: error },
+          'an onCommit listener threw; the other listeners still got the events',
+        );
+      }
     }
   }
 

@@ -50,7 +50,7 @@ export class SqliteStatements {
   readonly #insertAudit: Database.Statement;
   readonly #writeMeta: Database.Statement;
   readonly #due: Database.Statement<[number, number], JsonRow>;
-  readonly #eventsAfter: Database.Statement<[number, number], EventRow>;
+  readonly #eventsAfter: Database.Statement<[{ after: number; limit: number }], EventRow>;
 
   constructor(db: Database.Database) {
     this.#db = db;
@@ -72,8 +72,14 @@ export class SqliteStatements {
     );
     this.#writeMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
     this.#due = db.prepare('SELECT json FROM leases WHERE live = 1 AND expires_at_ms <= ? ORDER BY expires_at_ms LIMIT ?');
+    // Pages hold whole revisions: up to the revision of the limit-th row, all of it. A page that
+    // ended inside a revision would make a resume after its last revision skip the rest.
     this.#eventsAfter = db.prepare(
-      'SELECT revision, type, reason, json FROM events WHERE revision > ? ORDER BY revision, idx LIMIT ?',
+      `SELECT revision, type, reason, json FROM events
+       WHERE revision > @after AND revision <= COALESCE(
+         (SELECT revision FROM events WHERE revision > @after ORDER BY revision, idx LIMIT 1 OFFSET @limit - 1),
+         9223372036854775807)
+       ORDER BY revision, idx`,
     );
   }
 
@@ -120,7 +126,7 @@ export class SqliteStatements {
     return this.#due.all(nowMs, limit).map(parseLease);
   }
   eventsAfter(after: number, limit: number): StoredEvent[] {
-    return this.#eventsAfter.all(after, limit).map((row) => {
+    return this.#eventsAfter.all({ after, limit }).map((row) => {
       const lease = JSON.parse(row.json) as Lease;
       return row.reason === null
         ? { revision: row.revision, type: row.type, lease }
