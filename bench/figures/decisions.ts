@@ -3,7 +3,7 @@
  * process (SQLite, synchronous=FULL, so every answer waits for its durable commit; logging at info
  * to a file), at concurrency 1, 16 and 64. Baseline: a bare grpc-js unary echo server in its own
  * process with the same certificates and mTLS, two calls per pair with Open's and Release's
- * request/response sizes. The two alternate in slices of 1 s (one slice in --quick).
+ * request/response sizes. The two alternate in three slices of 0.8 s (one of 0.7 s in --quick).
  */
 import { readClientTls } from '../../client-sdk/wire.js';
 import { loadPinholeProto } from '../../server/rpc/proto.js';
@@ -45,7 +45,7 @@ interface Sizes {
 async function run(ctx: FigureContext): Promise<Row[]> {
   // Pinhole and echo alternate in slices, so load from outside the bench hits both alike.
   const slices = ctx.quick ? 1 : 3;
-  const durationMs = ctx.quick ? 700 : 1000;
+  const durationMs = ctx.quick ? 700 : 800;
   const warmupMs = ctx.quick ? 150 : 250;
   return withScope(async (scope) => {
     const dataDir = scope.dir(tempDir('pinhole-bench-'));

@@ -118,7 +118,7 @@ async function settle(s: Server): Promise<number> {
 }
 
 async function run(ctx: FigureContext): Promise<Row[]> {
-  const grants = ctx.quick ? 40 : 200;
+  const grants = ctx.quick ? 40 : 150;
   return withScope(async (scope) => {
     const ts = await startTestServer({ limits: BENCH_LIMITS }, { certDir: ctx.certDir });
     scope.dir(ts.dataDir);

@@ -67,7 +67,7 @@ async function snapshot(
 }
 
 async function run(ctx: FigureContext): Promise<Row[]> {
-  const leases = ctx.quick ? 25_000 : 100_000;
+  const leases = ctx.quick ? 20_000 : 100_000;
   const k = `${leases / 1000}k`;
   return withScope(async (scope) => {
     const settleMs = ctx.quick ? 1000 : 2000;

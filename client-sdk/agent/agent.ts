@@ -144,7 +144,7 @@ export class FirewallAgent {
 
   #connect(): void {
     if (this.#phase !== 'running') return;
-    const fromRevision = this.#state.received;
+    const fromRevision = this.#state.resumeFrom();
     if (fromRevision === 0) this.#state.beginSnapshot();
     else this.#reconcileAfterCatchUp = true;
     const stream = this.#client.Watch({
@@ -185,7 +185,7 @@ export class FirewallAgent {
   #retryConnect(why: string): void {
     const delay = Math.round(this.#backoffMs * (0.5 + Math.random()));
     this.#backoffMs = Math.min(this.#backoffMs * 2, 5000);
-    this.#log('warn', 'lease stream lost; reconnecting', { why, delayMs: delay, resumeFrom: this.#state.received });
+    this.#log('warn', 'lease stream lost; reconnecting', { why, delayMs: delay, resumeFrom: this.#state.resumeFrom() });
     this.#reconnectTimer = setTimeout(() => { this.#connect(); }, delay);
     this.#reconnectTimer.unref();
   }

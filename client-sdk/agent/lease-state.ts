@@ -30,8 +30,19 @@ export class LeaseState {
   #snapshot: Map<string, EnforcerLease> | undefined;
   #upserts = new Map<string, EnforcerLease>();
   #deletes = new Set<string>();
-  /** Highest revision received from the stream (the resume point). */
+  /** Highest revision received from the stream. */
   received = 0;
+  /** Whether everything up to `received` is known complete (a PROGRESS followed it). */
+  #complete = true;
+
+  /**
+   * Where to resume: after `received` once a PROGRESS confirmed it, otherwise one revision
+   * earlier, since a stream cut inside a revision delivered only part of it (replaying a
+   * revision is harmless: upserts and deletes are idempotent).
+   */
+  resumeFrom(): number {
+    return this.#complete ? this.received : Math.max(0, this.received - 1);
+  }
 
   /** A new stream from revision 0 starts with a snapshot. */
   beginSnapshot(): void {
@@ -58,7 +69,7 @@ export class LeaseState {
         this.desired.set(lease.leaseId, lease);
         this.#upserts.set(lease.leaseId, lease);
         this.#deletes.delete(lease.leaseId);
-        this.received = Math.max(this.received, revision);
+        this.#saw(revision);
         return 'changed';
       }
       case 'DELETE': {
@@ -69,11 +80,12 @@ export class LeaseState {
         this.desired.delete(e.leaseId);
         this.#upserts.delete(e.leaseId);
         this.#deletes.add(e.leaseId);
-        this.received = Math.max(this.received, revision);
+        this.#saw(revision);
         return 'changed';
       }
       case 'PROGRESS': {
         this.received = Math.max(this.received, revision);
+        this.#complete = true;
         if (this.#snapshot === undefined) return 'none';
         this.desired.clear();
         for (const [id, lease] of this.#snapshot) this.desired.set(id, lease);
@@ -84,6 +96,13 @@ export class LeaseState {
       }
       case 'EVENT_TYPE_UNSPECIFIED':
         return 'none';
+    }
+  }
+
+  #saw(revision: number): void {
+    if (revision > this.received) {
+      this.received = revision;
+      this.#complete = false;
     }
   }
 

@@ -16,6 +16,8 @@ export interface ConfigOption {
   /** For enums and discriminators: the accepted values. */
   readonly values?: readonly string[];
   readonly min?: number;
+  /** A lower bound the value must exceed (`z.number().positive()`: 0). */
+  readonly above?: number;
   readonly max?: number;
   readonly pattern?: string;
   /** Absent when the option has no default (optional, or derived from another option). */
@@ -70,6 +72,7 @@ function leaf(
     type,
     ...(values === undefined ? {} : { values }),
     ...(typeof s.minimum === 'number' ? { min: s.minimum } : {}),
+    ...(typeof s.exclusiveMinimum === 'number' ? { above: s.exclusiveMinimum } : {}),
     ...(max === undefined ? {} : { max }),
     ...(typeof s.pattern === 'string' ? { pattern: s.pattern } : {}),
     ...(dflt === undefined ? {} : { default: dflt }),
@@ -201,12 +204,15 @@ export function keysUnder(
 
 /** What an option accepts, for messages: `a whole number 10-1000000`, `one of fatal, error`. */
 export function acceptedText(o: ConfigOption): string {
+  const upTo = o.max === undefined ? '' : ` and at most ${o.max}`;
   const range =
     o.min !== undefined && o.max !== undefined
       ? ` ${o.min}-${o.max}`
       : o.min !== undefined
-        ? ` >= ${o.min}`
-        : '';
+        ? ` >= ${o.min}${upTo}`
+        : o.above !== undefined
+          ? ` above ${o.above}${upTo}`
+          : upTo;
   switch (o.type) {
     case 'integer':
       return `a whole number${range}`;

@@ -85,6 +85,12 @@ export async function callError(p: Promise<unknown>): Promise<ServiceError> {
 }
 
 
+/** Server processes still running; killed when the test process exits, so none is orphaned. */
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
 /** A `pinhole serve` child process; resolves once it prints its listening address. */
 export interface ServerProcess {
   readonly child: ChildProcess;
@@ -124,6 +130,8 @@ export async function spawnServer(args: {
     ],
     { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));

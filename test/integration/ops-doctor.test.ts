@@ -89,6 +89,23 @@ describe('pinhole doctor', () => {
     expect(nft[0]?.fix).toContain('apt-get install nftables');
   });
 
+  it('names an unreachable PostgreSQL store without printing its password', async () => {
+    const config = parseConfig({
+      dataDir,
+      store: { kind: 'postgres', url: 'postgres://pinhole:s3cret@127.0.0.1:1/pinhole' },
+    });
+    const store = (await runDoctor({ config, skip: ['certs', 'policy', 'nft', 'clock'] })).find(
+      (f) => f.check === 'store',
+    );
+    expect(store).toMatchObject({
+      check: 'store',
+      status: 'fail',
+      subject: 'postgres://pinhole:***@127.0.0.1:1/pinhole',
+    });
+    expect(store?.message).toMatch(/^cannot connect: .*ECONNREFUSED/);
+    expect(JSON.stringify(store)).not.toContain('s3cret');
+  });
+
   it('reports a clock that is off against the server', async () => {
     const behind = await checkClock({
       address: ts.server.adminAddress,
