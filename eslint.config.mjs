@@ -12,19 +12,40 @@ const noGrpc = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'proto/gen/**', 'certs/**', 'data/**', 'bench/results/**', 'server/admin/static/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'proto/gen/**',
+      'certs/**',
+      'data/**',
+      'bench/results/**',
+      'server/admin/static/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
       '@typescript-eslint/switch-exhaustiveness-check': 'error',
-      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowNumber: true, allowBoolean: true },
+      ],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
   },
   {
-    files: ['server/core/**', 'server/policy/**', 'server/lease/**', 'server/store/**', 'server/watch/**', 'server/audit/**', 'server/identity/**'],
+    files: [
+      'server/core/**',
+      'server/policy/**',
+      'server/lease/**',
+      'server/store/**',
+      'server/watch/**',
+      'server/audit/**',
+      'server/identity/**',
+    ],
     rules: { 'no-restricted-imports': ['error', noGrpc] },
   },
   {

@@ -5,7 +5,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { credentials, loadPackageDefinition, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
+import {
+  credentials,
+  loadPackageDefinition,
+  type ChannelCredentials,
+  type ChannelOptions,
+} from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import type { ProtoGrpcType as OpeningProto } from '../proto/gen/opening.js';
 import type { ProtoGrpcType as WatchProto } from '../proto/gen/watch.js';
@@ -65,14 +70,23 @@ export function channelCredentials(tls: ClientTls): ChannelCredentials {
   return credentials.createSsl(tls.ca, tls.key, tls.cert);
 }
 
-const DEFAULT_OPTIONS: ChannelOptions = { 'grpc.keepalive_time_ms': 30_000, 'grpc.keepalive_timeout_ms': 10_000 };
+const DEFAULT_OPTIONS: ChannelOptions = {
+  'grpc.keepalive_time_ms': 30_000,
+  'grpc.keepalive_timeout_ms': 10_000,
+};
 
 export function openingClient(address: string, tls: ClientTls, options: ChannelOptions = {}): OpeningClient {
-  return new (proto().pinhole.v1.Opening)(address, channelCredentials(tls), { ...DEFAULT_OPTIONS, ...options });
+  return new (proto().pinhole.v1.Opening)(address, channelCredentials(tls), {
+    ...DEFAULT_OPTIONS,
+    ...options,
+  });
 }
 
 export function watchClient(address: string, tls: ClientTls, options: ChannelOptions = {}): LeaseWatchClient {
-  return new (proto().pinhole.v1.LeaseWatch)(address, channelCredentials(tls), { ...DEFAULT_OPTIONS, ...options });
+  return new (proto().pinhole.v1.LeaseWatch)(address, channelCredentials(tls), {
+    ...DEFAULT_OPTIONS,
+    ...options,
+  });
 }
 
 export function adminClient(address: string, tls: ClientTls, options: ChannelOptions = {}): AdminClient {

@@ -56,18 +56,28 @@ export function loadTls(config: Config, log: Logger): { tls: TlsMaterial; trustD
   const ca = join(dir, 'ca.crt');
   if (!existsSync(ca)) {
     if (!config.certs.autoInit) {
-      throw new PinholeError('FAILED_PRECONDITION', `${ca} is missing; run \`pinhole certs init --dir ${dir}\` or point certs.dir at your PKI`);
+      throw new PinholeError(
+        'FAILED_PRECONDITION',
+        `${ca} is missing; run \`pinhole certs init --dir ${dir}\` or point certs.dir at your PKI`,
+      );
     }
     const files = initDevPki({ dir });
     log.warn({ dir, files: files.length }, 'generated a development PKI; do not use it in production');
   }
   const read = (name: string): Buffer => {
     const path = join(dir, name);
-    if (!existsSync(path)) throw new PinholeError('FAILED_PRECONDITION', `${path} is missing; run \`pinhole certs init --dir ${dir}\``);
+    if (!existsSync(path))
+      throw new PinholeError(
+        'FAILED_PRECONDITION',
+        `${path} is missing; run \`pinhole certs init --dir ${dir}\``,
+      );
     return readFileSync(path);
   };
   const trustDomain = config.certs.trustDomain ?? readTrustDomain(dir);
-  return { tls: { caPem: read('ca.crt'), certPem: read('server.crt'), keyPem: read('server.key') }, trustDomain };
+  return {
+    tls: { caPem: read('ca.crt'), certPem: read('server.crt'), keyPem: read('server.key') },
+    trustDomain,
+  };
 }
 
 /** SQLite opens synchronously; PostgreSQL connects and migrates first. */
@@ -92,7 +102,11 @@ export function openStore(config: Config, log?: Logger): Store | Promise<Store> 
 export async function startServer(config: Config, options: StartOptions): Promise<PinholeServer> {
   const log = options.log;
   const { tls, trustDomain } = loadTls(config, log);
-  const ops = createServerOps(await openStoreWithProgress(config, log, (c) => openStore(c, log.child({ module: 'store' }))), config, log.child({ module: 'ops' }));
+  const ops = createServerOps(
+    await openStoreWithProgress(config, log, (c) => openStore(c, log.child({ module: 'store' }))),
+    config,
+    log.child({ module: 'ops' }),
+  );
   const store = ops.store;
   const closers: (() => Promise<void>)[] = [() => store.close(), () => ops.close()];
   /** Run first, in order: the hub (lease streams end with UNAVAILABLE), then the listeners. */
@@ -122,7 +136,8 @@ export async function startServer(config: Config, options: StartOptions): Promis
         maxLiveLeasesPerHost: config.limits.maxLiveLeasesPerHost,
         maxPendingPerHost: config.limits.maxPendingPerHost,
         countLive: (host) => Promise.resolve(liveLeases.count(host)),
-        countPending: async (host) => (await store.listPending('waiting')).filter((p) => p.host === host).length,
+        countPending: async (host) =>
+          (await store.listPending('waiting')).filter((p) => p.host === host).length,
       }),
     });
     // Leases that expired while the server was down end before the first request is served.
@@ -134,7 +149,11 @@ export async function startServer(config: Config, options: StartOptions): Promis
       config.leases.sweepIntervalMs,
     );
     closers.push(() => sweeper.close());
-    const hub = new WatchHub({ store, queueLimit: config.watch.queueLimit, progressIntervalMs: config.watch.progressIntervalMs });
+    const hub = new WatchHub({
+      store,
+      queueLimit: config.watch.queueLimit,
+      progressIntervalMs: config.watch.progressIntervalMs,
+    });
     closers.push(() => hub.close());
     drain.push(() => hub.close());
     const registry = new EnforcerRegistry({
@@ -177,7 +196,10 @@ export async function startServer(config: Config, options: StartOptions): Promis
       },
       maxReceiveMessageBytes: config.limits.maxReceiveMessageBytes,
       maxConcurrentStreams: config.limits.maxConcurrentStreams,
-      rateLimiter: new IdentityRateLimiter({ requestsPerSecond: config.limits.requestsPerSecond, burst: config.limits.burst }),
+      rateLimiter: new IdentityRateLimiter({
+        requestsPerSecond: config.limits.requestsPerSecond,
+        burst: config.limits.burst,
+      }),
     });
     closers.push(() => grpc.close());
     const adminHttp = await startAdminHttpServer({
@@ -192,8 +214,19 @@ export async function startServer(config: Config, options: StartOptions): Promis
       extraRoutes: ops.routes,
     });
     closers.push(() => adminHttp.close());
-    drain.push(() => Promise.all([grpc.close(config.shutdown.graceMs), adminHttp.close(config.shutdown.graceMs)]));
-    log.info({ address: grpc.address, admin: adminHttp.address, epoch: store.epoch, revision: store.revision, trustDomain }, 'pinhole serving');
+    drain.push(() =>
+      Promise.all([grpc.close(config.shutdown.graceMs), adminHttp.close(config.shutdown.graceMs)]),
+    );
+    log.info(
+      {
+        address: grpc.address,
+        admin: adminHttp.address,
+        epoch: store.epoch,
+        revision: store.revision,
+        trustDomain,
+      },
+      'pinhole serving',
+    );
     let closing: Promise<void> | undefined;
     return {
       address: grpc.address,

@@ -11,7 +11,12 @@
  * `failpoint()` is one comparison against undefined.
  */
 
-export const FAILPOINT_NAMES = ['before-commit', 'after-commit', 'after-commit-before-reply', 'mid-snapshot'] as const;
+export const FAILPOINT_NAMES = [
+  'before-commit',
+  'after-commit',
+  'after-commit-before-reply',
+  'mid-snapshot',
+] as const;
 export type FailpointName = (typeof FAILPOINT_NAMES)[number];
 
 export type FailpointAction = 'exit' | 'throw';
@@ -32,7 +37,10 @@ function isName(name: string): name is FailpointName {
 /** Parses a PINHOLE_FAILPOINTS value; throws naming the bad entry. */
 export function parseFailpoints(spec: string): Map<FailpointName, Armed> {
   const result = new Map<FailpointName, Armed>();
-  for (const entry of spec.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+  for (const entry of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')) {
     const m = /^([a-z-]+)=(exit|throw)(?:@(\d+))?(?:%(0(?:\.\d+)?|1(?:\.0+)?))?$/.exec(entry);
     const name = m?.[1];
     if (m === null || name === undefined || !isName(name)) {
@@ -73,7 +81,9 @@ export function failpoint(name: FailpointName): void {
     process.kill(process.pid, 'SIGKILL');
     return;
   }
-  throw new FailpointError(`failpoint ${name}: simulated internal fault at /var/lib/pinhole/secret-internal-state (sqlite handle 0x7f3a)`);
+  throw new FailpointError(
+    `failpoint ${name}: simulated internal fault at /var/lib/pinhole/secret-internal-state (sqlite handle 0x7f3a)`,
+  );
 }
 
 // Armed from the environment once, at startup of the server process.

@@ -6,11 +6,17 @@ import { pino, type Logger, type LevelWithSilent } from 'pino';
 
 export type { Logger };
 
-export function createRootLogger(level: LevelWithSilent = 'info', destination?: NodeJS.WritableStream): Logger {
+export function createRootLogger(
+  level: LevelWithSilent = 'info',
+  destination?: NodeJS.WritableStream,
+): Logger {
   const options = {
     level,
     base: { service: 'pinhole' },
-    redact: { paths: ['*.key', '*.privateKey', '*.receipt', 'lease.receipt', '*.certPem', '*.keyPem'], censor: '[redacted]' },
+    redact: {
+      paths: ['*.key', '*.privateKey', '*.receipt', 'lease.receipt', '*.certPem', '*.keyPem'],
+      censor: '[redacted]',
+    },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   return destination === undefined ? pino(options) : pino(options, destination);

@@ -21,7 +21,9 @@ export interface ReloadOutcome {
   readonly shortened: number;
 }
 
-async function compile(file: string): Promise<{ evaluator?: PolicyEvaluator; errors: string[]; warnings: string[] }> {
+async function compile(
+  file: string,
+): Promise<{ evaluator?: PolicyEvaluator; errors: string[]; warnings: string[] }> {
   const loaded = await loadPolicyFile(file);
   const warnings = loaded.warnings.map(formatDiagnostic);
   if (!loaded.ok) return { errors: loaded.errors.map(formatDiagnostic), warnings };
@@ -32,7 +34,13 @@ export class PolicyRuntime {
   readonly #file: string;
   readonly #log: Logger;
   #current: PolicyEvaluator;
-  #reloading: Promise<ReloadOutcome> = Promise.resolve({ ok: true, errors: [], warnings: [], revoked: 0, shortened: 0 });
+  #reloading: Promise<ReloadOutcome> = Promise.resolve({
+    ok: true,
+    errors: [],
+    warnings: [],
+    revoked: 0,
+    shortened: 0,
+  });
   #watcher: FSWatcher | undefined;
   #debounce: NodeJS.Timeout | undefined;
 
@@ -48,7 +56,10 @@ export class PolicyRuntime {
     const { evaluator, errors, warnings } = await compile(path);
     for (const w of warnings) log.warn({ file: path }, w);
     if (evaluator === undefined) {
-      throw new PinholeError('FAILED_PRECONDITION', `policy ${path} is invalid:\n${errors.join('\n')}\nfix it (pinhole policy check ${file}) and start again`);
+      throw new PinholeError(
+        'FAILED_PRECONDITION',
+        `policy ${path} is invalid:\n${errors.join('\n')}\nfix it (pinhole policy check ${file}) and start again`,
+      );
     }
     log.info({ file: path }, 'policy loaded');
     return new PolicyRuntime(path, evaluator, log);
@@ -71,7 +82,10 @@ export class PolicyRuntime {
   async #reloadNow(engine: LeaseEngine): Promise<ReloadOutcome> {
     const { evaluator, errors, warnings } = await compile(this.#file);
     if (evaluator === undefined) {
-      this.#log.error({ file: this.#file, errors }, 'policy reload refused: the file is invalid; the previous policy stays in force');
+      this.#log.error(
+        { file: this.#file, errors },
+        'policy reload refused: the file is invalid; the previous policy stays in force',
+      );
       await engine.record([reloadAudit(this.#file, 'INVALID', { errors })]);
       return { ok: false, errors, warnings, revoked: 0, shortened: 0 };
     }
@@ -102,6 +116,20 @@ export class PolicyRuntime {
   }
 }
 
-function reloadAudit(file: string, outcome: string, detail: Record<string, unknown>): Parameters<LeaseEngine['record']>[0][number] {
-  return { atMs: Date.now(), actor: 'server', peer: '', action: 'policy-reload', requestId: '', leaseId: '', outcome, ruleId: '', detail: { file, ...detail } };
+function reloadAudit(
+  file: string,
+  outcome: string,
+  detail: Record<string, unknown>,
+): Parameters<LeaseEngine['record']>[0][number] {
+  return {
+    atMs: Date.now(),
+    actor: 'server',
+    peer: '',
+    action: 'policy-reload',
+    requestId: '',
+    leaseId: '',
+    outcome,
+    ruleId: '',
+    detail: { file, ...detail },
+  };
 }

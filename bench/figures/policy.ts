@@ -2,13 +2,16 @@
  * Figure 3, policy evaluation: ns per decision of PolicyEngine.decide over the 1,000 requests of
  * buildSyntheticPolicy at 100, 1,000 and 10,000 rules. Every engine is warmed up first (the JIT
  * otherwise dominates whichever size runs first), then the sizes run in interleaved rounds and each
- * keeps its median round. The baseline is the 100-rule policy; the goal is growth 10k/100 ≤ 3x.
+ * keeps its fastest round: other load on the machine only ever adds time. The baseline is the
+ * 100-rule policy; the goal is growth 10k/100 ≤ 3x.
  */
 import { createEvaluator, type PolicyEngine } from '../../server/policy/engine.js';
 import { buildSyntheticPolicy, type SyntheticPolicy } from '../../server/policy/synthetic.js';
 import type { Figure, FigureContext } from '../lib/figure.js';
 import { row, type Row } from '../lib/report.js';
 import { median } from '../lib/stats.js';
+
+const fastest = (xs: readonly number[]): number => Math.min(...xs);
 
 const SIZES = [100, 1000, 10_000] as const;
 const SEED = 20_240_601;
@@ -52,7 +55,7 @@ function run(ctx: FigureContext): Promise<Row[]> {
   for (let r = 0; r < rounds; r++) for (const s of subjects) s.rounds.push(measure(s, roundMs, nowMs));
   const base = subjects[0];
   if (base === undefined) return Promise.resolve([]);
-  const baseNs = median(base.rounds);
+  const baseNs = fastest(base.rounds);
   const outcomes = new Map<string, number>();
   for (const r of base.synthetic.requests) {
     const o = base.engine.decide(r.requester, r.request, base.synthetic.directory, nowMs).outcome;
@@ -60,7 +63,7 @@ function run(ctx: FigureContext): Promise<Row[]> {
   }
   return Promise.resolve(
     subjects.map((s) => {
-      const ns = median(s.rounds);
+      const ns = fastest(s.rounds);
       ctx.log(
         `  ${s.rules} rules: ${ns.toFixed(0)} ns/decision (rounds ${s.rounds.map((x) => x.toFixed(0)).join(' ')})`,
       );
@@ -70,7 +73,7 @@ function run(ctx: FigureContext): Promise<Row[]> {
         unit: 'ns',
         ...(s === base ? {} : { baselineName: '100 rules', baseline: baseNs }),
         ...(s.rules === 10_000 ? { goal: { kind: 'max' as const, ratio: 3 } } : {}),
-        note: `${(1e9 / ns).toFixed(0)} decisions/s on one core; median of ${rounds} rounds; mix at 100 rules ${JSON.stringify(Object.fromEntries(outcomes))}`,
+        note: `${(1e9 / ns).toFixed(0)} decisions/s on one core; fastest of ${rounds} rounds (median ${(median(s.rounds) / 1000).toFixed(1)} µs); mix at 100 rules ${JSON.stringify(Object.fromEntries(outcomes))}`,
       });
     }),
   );

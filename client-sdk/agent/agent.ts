@@ -24,7 +24,11 @@ function isTamperAware(e: Enforcer): e is Enforcer & TamperAware {
   return typeof (e as Partial<TamperAware>).watchTamper === 'function';
 }
 
-export type AgentLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+export type AgentLog = (
+  level: 'debug' | 'info' | 'warn' | 'error',
+  message: string,
+  fields?: Record<string, unknown>,
+) => void;
 
 export interface AgentOptions {
   /** host:port of a Pinhole server. */
@@ -98,17 +102,24 @@ export class FirewallAgent {
     // A resumed agent reconciles to what it held (no gap in openings across the restart);
     // a fresh one installs an empty baseline and waits for the snapshot.
     if (this.#loadState()) {
-      if (this.#state.desired.size > PROGRESS_THRESHOLD) this.#log('info', 'restoring a large lease set into the firewall', { leases: this.#state.desired.size });
+      if (this.#state.desired.size > PROGRESS_THRESHOLD)
+        this.#log('info', 'restoring a large lease set into the firewall', {
+          leases: this.#state.desired.size,
+        });
       await this.#o.enforcer.reconcile(this.#state.desired);
-    }
-    else await this.#o.enforcer.init();
+    } else await this.#o.enforcer.init();
     if (isTamperAware(this.#o.enforcer)) {
       this.#tamperWatch = this.#o.enforcer.watchTamper({
         intervalMs: this.#o.tamperIntervalMs ?? 250,
-        onTamper: (report) => { this.#onTamper(report); },
+        onTamper: (report) => {
+          this.#onTamper(report);
+        },
       });
     }
-    this.#reconcileTimer = setInterval(() => void this.#enqueue(() => this.#reconcile('periodic')), this.#o.reconcileIntervalMs ?? 30_000);
+    this.#reconcileTimer = setInterval(
+      () => void this.#enqueue(() => this.#reconcile('periodic')),
+      this.#o.reconcileIntervalMs ?? 30_000,
+    );
     this.#reconcileTimer.unref();
     this.#scheduleReport(0);
     this.#connect();
@@ -134,7 +145,11 @@ export class FirewallAgent {
       this.#saveTimer = undefined;
       if (this.#o.stateFile === undefined) return;
       try {
-        writeAgentState(this.#o.stateFile, { epoch: this.#epoch, revision: this.#applied, leases: [...this.#state.desired.values()] });
+        writeAgentState(this.#o.stateFile, {
+          epoch: this.#epoch,
+          revision: this.#applied,
+          leases: [...this.#state.desired.values()],
+        });
       } catch (err) {
         this.#log('warn', 'could not save agent state', { err: String(err) });
       }
@@ -185,8 +200,14 @@ export class FirewallAgent {
   #retryConnect(why: string): void {
     const delay = Math.round(this.#backoffMs * (0.5 + Math.random()));
     this.#backoffMs = Math.min(this.#backoffMs * 2, 5000);
-    this.#log('warn', 'lease stream lost; reconnecting', { why, delayMs: delay, resumeFrom: this.#state.resumeFrom() });
-    this.#reconnectTimer = setTimeout(() => { this.#connect(); }, delay);
+    this.#log('warn', 'lease stream lost; reconnecting', {
+      why,
+      delayMs: delay,
+      resumeFrom: this.#state.resumeFrom(),
+    });
+    this.#reconnectTimer = setTimeout(() => {
+      this.#connect();
+    }, delay);
     this.#reconnectTimer.unref();
   }
 
@@ -202,7 +223,10 @@ export class FirewallAgent {
       }
       this.#epoch = e.serverEpoch;
     }
-    if (e.type === 'RESET') this.#log('warn', 'the server no longer retains our revision; re-syncing from a snapshot', { revision: e.revision });
+    if (e.type === 'RESET')
+      this.#log('warn', 'the server no longer retains our revision; re-syncing from a snapshot', {
+        revision: e.revision,
+      });
     const result = this.#state.step(e);
     if (result === 'snapshot-complete') {
       const revision = this.#state.received;
@@ -251,8 +275,16 @@ export class FirewallAgent {
       await this.#o.enforcer.apply(batch);
       const seconds = (performance.now() - started) / 1000;
       this.#o.metrics?.applied?.({ kind: 'batch', seconds, ...size });
-      if (large) this.#log('info', 'large batch applied', { ...size, ms: Math.round(seconds * 1000), perSecond: Math.round((size.upserts + size.deletes) / seconds) });
-      this.#markApplied(revision, batch.upserts.map((l) => l.leaseId));
+      if (large)
+        this.#log('info', 'large batch applied', {
+          ...size,
+          ms: Math.round(seconds * 1000),
+          perSecond: Math.round((size.upserts + size.deletes) / seconds),
+        });
+      this.#markApplied(
+        revision,
+        batch.upserts.map((l) => l.leaseId),
+      );
     } catch (err) {
       this.#o.metrics?.enforcerError?.('batch');
       this.#state.restoreBatch(batch);
@@ -284,8 +316,20 @@ export class FirewallAgent {
     try {
       const report = await this.#o.enforcer.reconcile(this.#state.desired);
       const seconds = (performance.now() - started) / 1000;
-      this.#o.metrics?.applied?.({ kind: 'reconcile', seconds, upserts: report.missing, deletes: report.extra });
-      if (large) this.#log('info', 'large reconcile done', { why, leases, missing: report.missing, extra: report.extra, ms: Math.round(seconds * 1000) });
+      this.#o.metrics?.applied?.({
+        kind: 'reconcile',
+        seconds,
+        upserts: report.missing,
+        deletes: report.extra,
+      });
+      if (large)
+        this.#log('info', 'large reconcile done', {
+          why,
+          leases,
+          missing: report.missing,
+          extra: report.extra,
+          ms: Math.round(seconds * 1000),
+        });
       if (report.tampered || report.missing > 0 || report.extra > 0) {
         this.#log('info', 'reconciled', { why, ...report });
         if (why !== 'snapshot') {
@@ -304,7 +348,9 @@ export class FirewallAgent {
   #onTamper(report: ReconcileReport): void {
     this.#log('warn', 'firewall state changed outside the agent; repaired', { events: report.events });
     this.#o.metrics?.tamper?.(Math.max(1, report.events.length));
-    this.#tamper.push(...(report.events.length > 0 ? report.events : ['the pinhole table was changed outside the agent']));
+    this.#tamper.push(
+      ...(report.events.length > 0 ? report.events : ['the pinhole table was changed outside the agent']),
+    );
     this.#scheduleReport(0);
   }
 
@@ -327,7 +373,11 @@ export class FirewallAgent {
           appliedLeaseIds: ids,
           error: this.#lastError,
           tamperEvents: tamper,
-          counters: counters.map((c) => ({ leaseId: c.leaseId, packets: String(c.packets), bytes: String(c.bytes) })),
+          counters: counters.map((c) => ({
+            leaseId: c.leaseId,
+            packets: String(c.packets),
+            bytes: String(c.bytes),
+          })),
           backend: this.#o.backend,
           mode: this.#o.mode,
         },

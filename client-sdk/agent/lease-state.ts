@@ -11,15 +11,13 @@ export function toEnforcerLease(l: Lease__Output): EnforcerLease {
   return {
     leaseId: l.id,
     expiresAtMs: Number(l.expiresAtUnixMs),
-    rules: l.rules.map(
-      (r): EnforcerRule => ({
-        protocol: r.protocol.toLowerCase() as Protocol,
-        portFrom: r.portFrom,
-        portTo: r.portTo,
-        sourceCidr: r.sourceCidr,
-        destination: r.destination,
-      }),
-    ),
+    rules: l.rules.map((r): EnforcerRule => ({
+      protocol: r.protocol.toLowerCase() as Protocol,
+      portFrom: r.portFrom,
+      portTo: r.portTo,
+      sourceCidr: r.sourceCidr,
+      destination: r.destination,
+    })),
   };
 }
 
@@ -117,7 +115,8 @@ export class LeaseState {
 
   /** Puts a batch that failed back, unless newer changes superseded parts of it. */
   restoreBatch(batch: ApplyBatch): void {
-    for (const l of batch.upserts) if (!this.#upserts.has(l.leaseId) && !this.#deletes.has(l.leaseId)) this.#upserts.set(l.leaseId, l);
+    for (const l of batch.upserts)
+      if (!this.#upserts.has(l.leaseId) && !this.#deletes.has(l.leaseId)) this.#upserts.set(l.leaseId, l);
     for (const id of batch.deletes) if (!this.#upserts.has(id)) this.#deletes.add(id);
   }
 }

@@ -16,7 +16,8 @@ export function readAgentState(path: string): AgentState | undefined {
   if (!existsSync(path)) return undefined;
   try {
     const value = JSON.parse(readFileSync(path, 'utf8')) as Partial<AgentState>;
-    if (typeof value.epoch !== 'string' || typeof value.revision !== 'number' || !Array.isArray(value.leases)) return undefined;
+    if (typeof value.epoch !== 'string' || typeof value.revision !== 'number' || !Array.isArray(value.leases))
+      return undefined;
     return { epoch: value.epoch, revision: value.revision, leases: value.leases };
   } catch {
     return undefined; // unreadable: start from a snapshot

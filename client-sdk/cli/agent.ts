@@ -61,7 +61,10 @@ export function registerAgentCommand(program: Command): void {
       '--state-file <path>',
       'keep the resume point here, so a restarted agent resumes instead of re-syncing',
     )
-    .option('--metrics-listen <host:port>', 'serve Prometheus /metrics over plain HTTP on this loopback address, e.g. 127.0.0.1:9465')
+    .option(
+      '--metrics-listen <host:port>',
+      'serve Prometheus /metrics over plain HTTP on this loopback address, e.g. 127.0.0.1:9465',
+    )
     .option('--quiet', 'log warnings and errors only')
     .action(async (flags: AgentFlags) => {
       if (flags.mode !== 'host' && flags.mode !== 'gateway')
@@ -81,7 +84,9 @@ export function registerAgentCommand(program: Command): void {
           conntrackCommand: [...inNetns, 'conntrack'],
           adminCidrs: flags.adminCidr,
           graceMs: Number(flags.graceMs),
-          log: (msg) => { log('info', msg); },
+          log: (msg) => {
+            log('info', msg);
+          },
         });
         for (const warning of await nft.detectConflicts()) log('warn', 'conflicting ruleset', { warning });
         enforcer = nft;
@@ -92,9 +97,14 @@ export function registerAgentCommand(program: Command): void {
       } else {
         throw new Error(`--backend: ${flags.backend} is not a backend; use nftables or command`);
       }
-      const metrics = flags.metricsListen === undefined ? undefined : new AgentMetrics({ backend: flags.backend });
-      const endpoint = metrics === undefined || flags.metricsListen === undefined ? undefined : await serveMetrics(flags.metricsListen, metrics.registry);
-      if (endpoint !== undefined) log('info', 'metrics served', { url: `http://${endpoint.address}/metrics` });
+      const metrics =
+        flags.metricsListen === undefined ? undefined : new AgentMetrics({ backend: flags.backend });
+      const endpoint =
+        metrics === undefined || flags.metricsListen === undefined
+          ? undefined
+          : await serveMetrics(flags.metricsListen, metrics.registry);
+      if (endpoint !== undefined)
+        log('info', 'metrics served', { url: `http://${endpoint.address}/metrics` });
       const agent = new FirewallAgent({
         server: flags.server,
         tls: readClientTls(flags.certs, flags.identity),
@@ -112,8 +122,12 @@ export function registerAgentCommand(program: Command): void {
       await agent.start();
       log('info', 'agent started', { server: flags.server, mode: flags.mode, backend: flags.backend });
       await new Promise<void>((resolve) => {
-        process.once('SIGINT', () => { resolve(); });
-        process.once('SIGTERM', () => { resolve(); });
+        process.once('SIGINT', () => {
+          resolve();
+        });
+        process.once('SIGTERM', () => {
+          resolve();
+        });
       });
       await agent.close();
       await endpoint?.close();

@@ -48,11 +48,24 @@ export class AdminService {
   async #enter(caller: Caller, method: string, detail: Record<string, unknown> = {}): Promise<void> {
     requireRole(caller, 'admin', method);
     await this.#d.engine.record([
-      { atMs: Date.now(), actor: actorOf(caller), peer: caller.peer, action: 'admin', requestId: '', leaseId: '', outcome: 'OK', ruleId: '', detail: { method, ...detail } },
+      {
+        atMs: Date.now(),
+        actor: actorOf(caller),
+        peer: caller.peer,
+        action: 'admin',
+        requestId: '',
+        leaseId: '',
+        outcome: 'OK',
+        ruleId: '',
+        detail: { method, ...detail },
+      },
     ]);
   }
 
-  async listLeases(caller: Caller, filter: { host?: string; includeEnded?: boolean; limit?: number }): Promise<LeaseRow[]> {
+  async listLeases(
+    caller: Caller,
+    filter: { host?: string; includeEnded?: boolean; limit?: number },
+  ): Promise<LeaseRow[]> {
     await this.#enter(caller, 'ListLeases', { ...filter });
     const limit = Math.min(filter.limit ?? 1000, 10_000);
     const leases = await this.#d.store.listLeases({
@@ -86,7 +99,12 @@ export class AdminService {
   }
 
   revoke(caller: Caller, leaseId: string, reason: string): Promise<Lease> {
-    if (reason.trim() === '') throw new PinholeError('INVALID_ARGUMENT', 'reason: is empty; say why the lease is revoked (the host sees it)', { field: 'reason' });
+    if (reason.trim() === '')
+      throw new PinholeError(
+        'INVALID_ARGUMENT',
+        'reason: is empty; say why the lease is revoked (the host sees it)',
+        { field: 'reason' },
+      );
     return this.#d.engine.revoke(caller, leaseId, reason);
   }
 
@@ -104,9 +122,14 @@ export class AdminService {
     );
   }
 
-  async explain(caller: Caller, who: { host: string; addresses: readonly string[] }, request: OpenRequest): Promise<Decision> {
+  async explain(
+    caller: Caller,
+    who: { host: string; addresses: readonly string[] },
+    request: OpenRequest,
+  ): Promise<Decision> {
     await this.#enter(caller, 'Explain', { host: who.host });
-    const addresses = who.addresses.length > 0 ? who.addresses : (this.#d.directory.addressesOf(who.host) ?? []);
+    const addresses =
+      who.addresses.length > 0 ? who.addresses : (this.#d.directory.addressesOf(who.host) ?? []);
     return this.#d.policy().decide({ name: who.host, addresses }, request, this.#d.directory, Date.now());
   }
 

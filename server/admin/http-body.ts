@@ -22,7 +22,11 @@ export type JsonObject = Readonly<Record<string, unknown>>;
 export async function readJsonBody(req: IncomingMessage): Promise<JsonObject> {
   const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
   if (type !== 'application/json') {
-    throw new HttpRefusal(415, 'INVALID_ARGUMENT', `Content-Type: ${JSON.stringify(type)} is not accepted; send application/json`);
+    throw new HttpRefusal(
+      415,
+      'INVALID_ARGUMENT',
+      `Content-Type: ${JSON.stringify(type)} is not accepted; send application/json`,
+    );
   }
   const declared = Number(req.headers['content-length'] ?? '0');
   if (declared > MAX_BODY_BYTES) throw tooLarge(declared);
@@ -42,16 +46,25 @@ export async function readJsonBody(req: IncomingMessage): Promise<JsonObject> {
   } catch {
     throw invalid('body', 'is not valid JSON; send a JSON object');
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid('body', 'must be a JSON object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw invalid('body', 'must be a JSON object');
   return value as JsonObject;
 }
 
 function tooLarge(bytes: number): HttpRefusal {
-  return new HttpRefusal(413, 'INVALID_ARGUMENT', `body: ${bytes} bytes is too large; send at most ${MAX_BODY_BYTES} bytes`);
+  return new HttpRefusal(
+    413,
+    'INVALID_ARGUMENT',
+    `body: ${bytes} bytes is too large; send at most ${MAX_BODY_BYTES} bytes`,
+  );
 }
 
 /** A string field; `required` refuses absent and blank values. */
-export function stringField(body: JsonObject, field: string, o: { required?: boolean; maxBytes?: number } = {}): string {
+export function stringField(
+  body: JsonObject,
+  field: string,
+  o: { required?: boolean; maxBytes?: number } = {},
+): string {
   const value = body[field];
   if (value === undefined || value === null) {
     if (o.required === true) throw invalid(field, 'is missing; it is required');
@@ -66,11 +79,20 @@ export function stringField(body: JsonObject, field: string, o: { required?: boo
 }
 
 /** A whole number in [min, max]; absent = `fallback`. */
-export function intField(body: JsonObject, field: string, min: number, max: number, fallback: number): number {
+export function intField(
+  body: JsonObject,
+  field: string,
+  min: number,
+  max: number,
+  fallback: number,
+): number {
   const value = body[field];
   if (value === undefined || value === null || value === '') return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw invalid(field, `${JSON.stringify(value)} is out of range; use a whole number from ${min} to ${max}`);
+    throw invalid(
+      field,
+      `${JSON.stringify(value)} is out of range; use a whole number from ${min} to ${max}`,
+    );
   }
   return value;
 }
@@ -79,7 +101,12 @@ export function intField(body: JsonObject, field: string, min: number, max: numb
 export function stringListField(body: JsonObject, field: string, maxItems: number): string[] {
   const value = body[field];
   if (value === undefined || value === null) return [];
-  const list: unknown[] = typeof value === 'string' ? value.split(/[\s,]+/).filter((s) => s !== '') : Array.isArray(value) ? value : [value];
+  const list: unknown[] =
+    typeof value === 'string'
+      ? value.split(/[\s,]+/).filter((s) => s !== '')
+      : Array.isArray(value)
+        ? value
+        : [value];
   if (list.length > maxItems) throw invalid(field, `has ${list.length} entries; send at most ${maxItems}`);
   return list.map((item, i) => {
     if (typeof item !== 'string') throw invalid(`${field}[${i}]`, `expected a string, got ${typeof item}`);
@@ -91,6 +118,7 @@ export function stringListField(body: JsonObject, field: string, maxItems: numbe
 /** Ids the server issued (lease and pending ids): short, plain characters. */
 export function idField(body: JsonObject, field: string): string {
   const value = stringField(body, field, { required: true, maxBytes: 128 });
-  if (!/^[A-Za-z0-9._-]+$/.test(value)) throw invalid(field, `${JSON.stringify(value)} is not an id; use the id the server returned`);
+  if (!/^[A-Za-z0-9._-]+$/.test(value))
+    throw invalid(field, `${JSON.stringify(value)} is not an id; use the id the server returned`);
   return value;
 }

@@ -33,7 +33,12 @@ export class HttpRefusal extends Error {
   readonly code: ErrorCode;
   readonly headers: Readonly<Record<string, string>>;
 
-  constructor(status: number, code: ErrorCode, message: string, headers: Readonly<Record<string, string>> = {}) {
+  constructor(
+    status: number,
+    code: ErrorCode,
+    message: string,
+    headers: Readonly<Record<string, string>> = {},
+  ) {
     super(message);
     this.status = status;
     this.code = code;
@@ -43,7 +48,9 @@ export class HttpRefusal extends Error {
 
 export interface ErrorReply {
   readonly status: number;
-  readonly body: { readonly error: { readonly code: ErrorCode; readonly message: string; readonly field?: string } };
+  readonly body: {
+    readonly error: { readonly code: ErrorCode; readonly message: string; readonly field?: string };
+  };
   readonly headers: Readonly<Record<string, string>>;
   /** True when the cause is unknown: log it at error level with the stack. */
   readonly internal: boolean;
@@ -55,18 +62,32 @@ export interface ErrorReply {
  */
 export function errorReply(error: unknown, tag: string): ErrorReply {
   if (error instanceof HttpRefusal) {
-    return { status: error.status, body: { error: { code: error.code, message: error.message } }, headers: error.headers, internal: false };
+    return {
+      status: error.status,
+      body: { error: { code: error.code, message: error.message } },
+      headers: error.headers,
+      internal: false,
+    };
   }
   if (isPinholeError(error) && error.code !== 'INTERNAL') {
     const headers: Record<string, string> = {};
     // Retry-After is whole seconds (RFC 9110 §10.2.3); round up so a client never retries early.
-    if (error.retryAfterMs !== undefined) headers['retry-after'] = String(Math.ceil(error.retryAfterMs / 1000));
-    const body = { error: { code: error.code, message: error.message, ...(error.field === undefined ? {} : { field: error.field }) } };
+    if (error.retryAfterMs !== undefined)
+      headers['retry-after'] = String(Math.ceil(error.retryAfterMs / 1000));
+    const body = {
+      error: {
+        code: error.code,
+        message: error.message,
+        ...(error.field === undefined ? {} : { field: error.field }),
+      },
+    };
     return { status: HTTP_STATUS_OF[error.code], body, headers, internal: false };
   }
   return {
     status: 500,
-    body: { error: { code: 'INTERNAL', message: `internal error (request ${tag}); the server log has the cause` } },
+    body: {
+      error: { code: 'INTERNAL', message: `internal error (request ${tag}); the server log has the cause` },
+    },
     headers: {},
     internal: true,
   };

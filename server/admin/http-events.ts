@@ -71,7 +71,9 @@ export class ChangeFeed {
       'x-accel-buffering': 'no',
     });
     // `retry` sets EventSource's reconnect delay; the first event lets the console load at once.
-    res.write(`retry: 2000\nevent: changed\ndata: ${JSON.stringify({ kinds: ['hello'], revision: this.#o.store.revision })}\n\n`);
+    res.write(
+      `retry: 2000\nevent: changed\ndata: ${JSON.stringify({ kinds: ['hello'], revision: this.#o.store.revision })}\n\n`,
+    );
     this.#clients.add(res);
     res.on('close', () => {
       this.#clients.delete(res);
@@ -135,7 +137,10 @@ export class ChangeFeed {
     if (this.#polling || this.#closed) return;
     this.#polling = true;
     try {
-      const pending = (await this.#o.store.listPending('waiting')).map((p) => p.id).sort().join(',');
+      const pending = (await this.#o.store.listPending('waiting'))
+        .map((p) => p.id)
+        .sort()
+        .join(',');
       if (this.#pendingSig !== undefined && pending !== this.#pendingSig) this.signal('pending');
       this.#pendingSig = pending;
       const enforcers = JSON.stringify(this.#o.registry.list());

@@ -36,7 +36,11 @@ function opening(text: string, field: string, sources: readonly Source[]): Openi
     const ports: PortRange = { protocol, from, to };
     return { ports, destinations: [], sources };
   }
-  if (!APP.test(text)) throw invalid(field, `${JSON.stringify(text.slice(0, 80))} is neither an app id (postgresql) nor PROTO/PORT (tcp/5432, udp/5000-5010)`);
+  if (!APP.test(text))
+    throw invalid(
+      field,
+      `${JSON.stringify(text.slice(0, 80))} is neither an app id (postgresql) nor PROTO/PORT (tcp/5432, udp/5000-5010)`,
+    );
   return { app: text, destinations: [], sources };
 }
 
@@ -46,7 +50,11 @@ function source(text: string, field: string): Source {
   if (prefixed !== null) {
     const kind = prefixed[1] === 'host' ? 'host' : 'group';
     const name = prefixed[2] ?? '';
-    if (!NAME.test(name)) throw invalid(field, `${JSON.stringify(name.slice(0, 80))} is not a ${kind} name; use 1-128 of A-Z a-z 0-9 . _ -`);
+    if (!NAME.test(name))
+      throw invalid(
+        field,
+        `${JSON.stringify(name.slice(0, 80))} is not a ${kind} name; use 1-128 of A-Z a-z 0-9 . _ -`,
+      );
     return { kind, name };
   }
   if (text.includes('/') || parseAddress(text).ok) {
@@ -55,24 +63,39 @@ function source(text: string, field: string): Source {
     return { kind: 'cidr', cidr: c.value };
   }
   // A bare name is a group, as in a policy rule's `from:`.
-  if (!NAME.test(text)) throw invalid(field, `${JSON.stringify(text.slice(0, 80))} is not a CIDR, group, host:NAME or any`);
+  if (!NAME.test(text))
+    throw invalid(field, `${JSON.stringify(text.slice(0, 80))} is not a CIDR, group, host:NAME or any`);
   return { kind: 'group', name: text };
 }
 
 function ttlSeconds(body: JsonObject): number {
   const value = body['ttl'];
   if (value === undefined || value === null || value === '') return 0;
-  const seconds = typeof value === 'number' ? value : typeof value === 'string' ? (/^\d+$/.test(value) ? Number(value) : parseDuration(value)) : NaN;
+  const seconds =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string'
+        ? /^\d+$/.test(value)
+          ? Number(value)
+          : parseDuration(value)
+        : NaN;
   if (typeof seconds === 'string') throw invalid('ttl', seconds);
   if (!Number.isInteger(seconds) || seconds < 0 || seconds > LIMITS.ttlMaxSeconds) {
-    throw invalid('ttl', `${JSON.stringify(value)} is out of range; use 1s-7d, or leave it empty for the policy default`);
+    throw invalid(
+      'ttl',
+      `${JSON.stringify(value)} is out of range; use 1s-7d, or leave it empty for the policy default`,
+    );
   }
   return seconds;
 }
 
 export function parseExplainBody(body: JsonObject): ExplainQuestion {
   const host = stringField(body, 'host', { required: true, maxBytes: 128 }).trim();
-  if (!NAME.test(host)) throw invalid('host', `${JSON.stringify(host.slice(0, 80))} is not a host name; use the name in the host's certificate`);
+  if (!NAME.test(host))
+    throw invalid(
+      'host',
+      `${JSON.stringify(host.slice(0, 80))} is not a host name; use the name in the host's certificate`,
+    );
   const addresses = stringListField(body, 'addresses', LIMITS.destinationsMax).map((a, i) => {
     const p = parseAddress(a);
     if (!p.ok) throw invalid(`addresses[${i}]`, p.error);
@@ -80,7 +103,8 @@ export function parseExplainBody(body: JsonObject): ExplainQuestion {
   });
   const sources = stringListField(body, 'from', LIMITS.sourcesMax).map((s, i) => source(s, `from[${i}]`));
   const open = stringListField(body, 'open', LIMITS.openingsMax);
-  if (open.length === 0) throw invalid('open', 'is empty; name at least one app id or PROTO/PORT, e.g. postgresql or tcp/5432');
+  if (open.length === 0)
+    throw invalid('open', 'is empty; name at least one app id or PROTO/PORT, e.g. postgresql or tcp/5432');
   const request: OpenRequest = {
     // Never stored: explain has no side effects, so the id only has to be well-formed.
     requestId: 'explain',

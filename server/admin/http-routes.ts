@@ -17,7 +17,12 @@ import { invalid } from '../core/errors.js';
 
 export type Reply =
   | { readonly kind: 'json'; readonly status?: number; readonly body: unknown }
-  | { readonly kind: 'download'; readonly contentType: string; readonly fileName: string; readonly body: string }
+  | {
+      readonly kind: 'download';
+      readonly contentType: string;
+      readonly fileName: string;
+      readonly body: string;
+    }
   /** The handler took over the response (Server-Sent Events). */
   | { readonly kind: 'taken' };
 
@@ -48,7 +53,8 @@ const ADMIN: readonly Role[] = ['admin'];
 // served only over mTLS so that this listener has one rule: no Pinhole certificate, no answer.
 const ANY_ROLE: readonly Role[] = ['admin', 'host', 'firewall', 'server'];
 
-const json = (body: unknown, status?: number): Reply => (status === undefined ? { kind: 'json', body } : { kind: 'json', status, body });
+const json = (body: unknown, status?: number): Reply =>
+  status === undefined ? { kind: 'json', body } : { kind: 'json', status, body };
 
 function flag(params: URLSearchParams, key: string): boolean {
   const v = params.get(key);
@@ -67,8 +73,13 @@ export function adminRoutes(d: RouteDeps): readonly Route[] {
       handle: async ({ caller, url }) => {
         const host = url.searchParams.get('host')?.trim() ?? '';
         const limitText = url.searchParams.get('limit') ?? '';
-        const limit = limitText === '' ? 1000 : intField({ limit: Number(limitText) }, 'limit', 1, 10_000, 1000);
-        const rows = await admin.listLeases(caller, { host, includeEnded: flag(url.searchParams, 'ended'), limit });
+        const limit =
+          limitText === '' ? 1000 : intField({ limit: Number(limitText) }, 'limit', 1, 10_000, 1000);
+        const rows = await admin.listLeases(caller, {
+          host,
+          includeEnded: flag(url.searchParams, 'ended'),
+          limit,
+        });
         // The console counts down against the server's clock, not the browser's.
         return json({ serverTimeMs: Date.now(), leases: rows });
       },
@@ -77,7 +88,8 @@ export function adminRoutes(d: RouteDeps): readonly Route[] {
       method: 'GET',
       path: '/api/pending',
       roles: ADMIN,
-      handle: async ({ caller }) => json({ serverTimeMs: Date.now(), pending: await admin.listPending(caller) }),
+      handle: async ({ caller }) =>
+        json({ serverTimeMs: Date.now(), pending: await admin.listPending(caller) }),
     },
     {
       method: 'GET',
@@ -87,7 +99,12 @@ export function adminRoutes(d: RouteDeps): readonly Route[] {
         const { filter, format } = parseAuditQuery(url.searchParams);
         const records = await admin.queryAudit(caller, filter);
         if (format === 'jsonl') {
-          return { kind: 'download', contentType: 'application/x-ndjson; charset=utf-8', fileName: exportFileName(Date.now()), body: toJsonLines(records) };
+          return {
+            kind: 'download',
+            contentType: 'application/x-ndjson; charset=utf-8',
+            fileName: exportFileName(Date.now()),
+            body: toJsonLines(records),
+          };
         }
         return json({ records, limit: filter.limit });
       },
@@ -96,7 +113,8 @@ export function adminRoutes(d: RouteDeps): readonly Route[] {
       method: 'GET',
       path: '/api/enforcers',
       roles: ADMIN,
-      handle: async ({ caller }) => json({ serverTimeMs: Date.now(), enforcers: await admin.listEnforcers(caller) }),
+      handle: async ({ caller }) =>
+        json({ serverTimeMs: Date.now(), enforcers: await admin.listEnforcers(caller) }),
     },
     {
       method: 'GET',
@@ -136,7 +154,9 @@ export function adminRoutes(d: RouteDeps): readonly Route[] {
       handle: async ({ caller, req }) => {
         const body = await readJsonBody(req);
         const leaseId = idField(body, 'leaseId');
-        return json({ lease: await admin.revoke(caller, leaseId, stringField(body, 'reason', { required: true })) });
+        return json({
+          lease: await admin.revoke(caller, leaseId, stringField(body, 'reason', { required: true })),
+        });
       },
     },
     {

@@ -71,20 +71,34 @@ function splitListen(listen: string): { host: string; port: number } {
  * The caller behind a TLS socket. Parsed once per connection (keep-alive carries many requests);
  * a certificate that names no valid identity is remembered as that refusal.
  */
-function callerOfSocket(socket: unknown, trustDomain: string, cache: WeakMap<TLSSocket, Identity | PinholeError>): Caller {
+function callerOfSocket(
+  socket: unknown,
+  trustDomain: string,
+  cache: WeakMap<TLSSocket, Identity | PinholeError>,
+): Caller {
   // node:https hands every request a TLSSocket; anything else would mean no TLS at all.
-  if (!(socket instanceof TLSSocket)) throw new PinholeError('UNAUTHENTICATED', 'not a TLS connection; use https with a Pinhole client certificate');
+  if (!(socket instanceof TLSSocket))
+    throw new PinholeError(
+      'UNAUTHENTICATED',
+      'not a TLS connection; use https with a Pinhole client certificate',
+    );
   let known = cache.get(socket);
   if (known === undefined) {
     const raw = socket.getPeerCertificate(true).raw as Buffer | undefined;
     try {
       if (raw === undefined) {
         // rejectUnauthorized refuses these at the handshake; this guards a misconfiguration.
-        throw new PinholeError('UNAUTHENTICATED', 'no client certificate; connect with a certificate issued by the Pinhole CA');
+        throw new PinholeError(
+          'UNAUTHENTICATED',
+          'no client certificate; connect with a certificate issued by the Pinhole CA',
+        );
       }
       known = identityFromCertificate(raw, trustDomain);
     } catch (e) {
-      known = e instanceof PinholeError ? e : new PinholeError('UNAUTHENTICATED', 'peer certificate could not be read', { cause: e });
+      known =
+        e instanceof PinholeError
+          ? e
+          : new PinholeError('UNAUTHENTICATED', 'peer certificate could not be read', { cause: e });
     }
     cache.set(socket, known);
   }
@@ -100,26 +114,55 @@ function callerOfSocket(socket: unknown, trustDomain: string, cache: WeakMap<TLS
 function checkSameOrigin(req: IncomingMessage): void {
   const origin = req.headers.origin;
   if (origin !== undefined && origin !== `https://${req.headers.host ?? ''}`) {
-    throw new PinholeError('PERMISSION_DENIED', `cross-origin request from ${JSON.stringify(origin.slice(0, 100))} refused; use the console itself`);
+    throw new PinholeError(
+      'PERMISSION_DENIED',
+      `cross-origin request from ${JSON.stringify(origin.slice(0, 100))} refused; use the console itself`,
+    );
   }
   const site = req.headers['sec-fetch-site'];
   if (site !== undefined && site !== 'same-origin' && site !== 'none') {
-    throw new PinholeError('PERMISSION_DENIED', `cross-site request (Sec-Fetch-Site: ${site}) refused; use the console itself`);
+    throw new PinholeError(
+      'PERMISSION_DENIED',
+      `cross-site request (Sec-Fetch-Site: ${site}) refused; use the console itself`,
+    );
   }
 }
 
-function send(res: ServerResponse, status: number, headers: Readonly<Record<string, string>>, body: string | Buffer): void {
-  res.writeHead(status, { ...SECURITY_HEADERS, 'content-length': String(Buffer.byteLength(body)), ...headers });
+function send(
+  res: ServerResponse,
+  status: number,
+  headers: Readonly<Record<string, string>>,
+  body: string | Buffer,
+): void {
+  res.writeHead(status, {
+    ...SECURITY_HEADERS,
+    'content-length': String(Buffer.byteLength(body)),
+    ...headers,
+  });
   res.end(body);
 }
 
 function sendReply(res: ServerResponse, reply: Exclude<Reply, { kind: 'taken' }>): number {
   if (reply.kind === 'download') {
-    send(res, 200, { 'content-type': reply.contentType, 'content-disposition': `attachment; filename="${reply.fileName}"`, 'cache-control': 'no-store' }, reply.body);
+    send(
+      res,
+      200,
+      {
+        'content-type': reply.contentType,
+        'content-disposition': `attachment; filename="${reply.fileName}"`,
+        'cache-control': 'no-store',
+      },
+      reply.body,
+    );
     return 200;
   }
   const status = reply.status ?? 200;
-  send(res, status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }, JSON.stringify(reply.body));
+  send(
+    res,
+    status,
+    { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
+    JSON.stringify(reply.body),
+  );
   return status;
 }
 
@@ -136,29 +179,47 @@ export async function startAdminHttpServer(o: AdminHttpOptions): Promise<Running
     },
   });
   const byPath = new Map<string, Route[]>();
-  for (const r of [...routes, ...(o.extraRoutes ?? [])]) byPath.set(r.path, [...(byPath.get(r.path) ?? []), r]);
+  for (const r of [...routes, ...(o.extraRoutes ?? [])])
+    byPath.set(r.path, [...(byPath.get(r.path) ?? []), r]);
   const identities = new WeakMap<TLSSocket, Identity | PinholeError>();
 
-  const handle = async (req: IncomingMessage, res: ServerResponse, tag: string): Promise<{ status: number; caller?: Caller }> => {
+  const handle = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    tag: string,
+  ): Promise<{ status: number; caller?: Caller }> => {
     const caller = callerOfSocket(req.socket, o.trustDomain, identities);
     const url = new URL(req.url ?? '/', 'https://admin.invalid');
     const method = req.method ?? 'GET';
     const file = files.get(url.pathname);
     if (file !== undefined && (method === 'GET' || method === 'HEAD')) {
-      if (caller.identity.role !== 'admin') throw new PinholeError('PERMISSION_DENIED', `the console needs an admin certificate; ${actorOf(caller)} presented a ${caller.identity.role} certificate`);
+      if (caller.identity.role !== 'admin')
+        throw new PinholeError(
+          'PERMISSION_DENIED',
+          `the console needs an admin certificate; ${actorOf(caller)} presented a ${caller.identity.role} certificate`,
+        );
       // For HEAD, Node's ServerResponse drops the body itself; Content-Length stays right.
       send(res, 200, { 'content-type': file.contentType, 'cache-control': 'no-cache' }, file.body);
       return { status: 200, caller };
     }
     const candidates = byPath.get(url.pathname);
-    if (candidates === undefined) throw new HttpRefusal(404, 'NOT_FOUND', `${url.pathname} does not exist; the API lives under /api/`);
+    if (candidates === undefined)
+      throw new HttpRefusal(404, 'NOT_FOUND', `${url.pathname} does not exist; the API lives under /api/`);
     const route = candidates.find((r) => r.method === method);
     if (route === undefined) {
       const allow = candidates.map((r) => r.method).join(', ');
-      throw new HttpRefusal(405, 'INVALID_ARGUMENT', `${method} ${url.pathname} is not supported; use ${allow}`, { allow });
+      throw new HttpRefusal(
+        405,
+        'INVALID_ARGUMENT',
+        `${method} ${url.pathname} is not supported; use ${allow}`,
+        { allow },
+      );
     }
     if (!route.roles.includes(caller.identity.role)) {
-      throw new PinholeError('PERMISSION_DENIED', `${url.pathname} needs an admin certificate; ${actorOf(caller)} presented a ${caller.identity.role} certificate`);
+      throw new PinholeError(
+        'PERMISSION_DENIED',
+        `${url.pathname} needs an admin certificate; ${actorOf(caller)} presented a ${caller.identity.role} certificate`,
+      );
     }
     if (method === 'POST') checkSameOrigin(req);
     const ctx: RouteContext = { caller, req, res, url };
@@ -186,11 +247,27 @@ export async function startAdminHttpServer(o: AdminHttpOptions): Promise<Running
       handle(req, res, tag).then(
         ({ status, caller }) => {
           if (path === '/api/events') return;
-          o.log.info({ tag, method: req.method, path, identity: caller === undefined ? undefined : actorOf(caller), status, latencyMs: Math.round(performance.now() - started) }, 'request');
+          o.log.info(
+            {
+              tag,
+              method: req.method,
+              path,
+              identity: caller === undefined ? undefined : actorOf(caller),
+              status,
+              latencyMs: Math.round(performance.now() - started),
+            },
+            'request',
+          );
         },
         (error: unknown) => {
           const reply = errorReply(error, tag);
-          const fields = { tag, method: req.method, path, status: reply.status, latencyMs: Math.round(performance.now() - started) };
+          const fields = {
+            tag,
+            method: req.method,
+            path,
+            status: reply.status,
+            latencyMs: Math.round(performance.now() - started),
+          };
           if (reply.internal) o.log.error({ ...fields, err: error }, 'request failed');
           else o.log.info({ ...fields, error: reply.body.error.message }, 'request refused');
           if (res.headersSent) {
@@ -199,7 +276,16 @@ export async function startAdminHttpServer(o: AdminHttpOptions): Promise<Running
           }
           // An unread request body would otherwise be parsed as the next request on this connection.
           if (!req.complete) res.setHeader('connection', 'close');
-          send(res, reply.status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...reply.headers }, JSON.stringify(reply.body));
+          send(
+            res,
+            reply.status,
+            {
+              'content-type': 'application/json; charset=utf-8',
+              'cache-control': 'no-store',
+              ...reply.headers,
+            },
+            JSON.stringify(reply.body),
+          );
         },
       );
     },
@@ -211,7 +297,11 @@ export async function startAdminHttpServer(o: AdminHttpOptions): Promise<Running
   const { host, port } = splitListen(o.listen);
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => {
-      reject(new PinholeError('UNAVAILABLE', `admin console cannot listen on ${o.listen}: ${err.message}`, { cause: err }));
+      reject(
+        new PinholeError('UNAVAILABLE', `admin console cannot listen on ${o.listen}: ${err.message}`, {
+          cause: err,
+        }),
+      );
     };
     server.once('error', onError);
     server.listen(port, host, () => {

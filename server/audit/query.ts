@@ -15,11 +15,15 @@ export interface AuditFilter {
 
 function mentionsApp(r: AuditRecord, app: string): boolean {
   const openings = r.detail.openings;
-  return Array.isArray(openings) && openings.some((o) => typeof o === 'object' && o !== null && (o as { app?: unknown }).app === app);
+  return (
+    Array.isArray(openings) &&
+    openings.some((o) => typeof o === 'object' && o !== null && (o as { app?: unknown }).app === app)
+  );
 }
 
 export function matches(r: AuditRecord, f: AuditFilter): boolean {
-  if (f.host !== undefined && f.host !== '' && r.actor !== `host/${f.host}` && r.detail.host !== f.host) return false;
+  if (f.host !== undefined && f.host !== '' && r.actor !== `host/${f.host}` && r.detail.host !== f.host)
+    return false;
   if (f.app !== undefined && f.app !== '' && !mentionsApp(r, f.app)) return false;
   if (f.ruleId !== undefined && f.ruleId !== '' && r.ruleId !== f.ruleId) return false;
   if (f.decision !== undefined && f.decision !== '' && r.outcome !== f.decision) return false;

@@ -24,22 +24,38 @@ export type AuditPager = (afterSeq: number, limit: number) => Promise<readonly A
 
 const PAGE = 10_000;
 
-export async function verifyChain(page: AuditPager, head?: ChainHead, onProgress?: (checked: number) => void): Promise<VerifyResult> {
+export async function verifyChain(
+  page: AuditPager,
+  head?: ChainHead,
+  onProgress?: (checked: number) => void,
+): Promise<VerifyResult> {
   let prevSeq = 0;
   let prevHash = GENESIS_HASH;
   let count = 0;
-  const bad = (seq: number, problem: string): VerifyResult => ({ ok: false, records: count, firstBadSeq: seq, problem });
+  const bad = (seq: number, problem: string): VerifyResult => ({
+    ok: false,
+    records: count,
+    firstBadSeq: seq,
+    problem,
+  });
   for (;;) {
     const records = await page(prevSeq, PAGE);
     for (const r of records) {
       if (r.seq !== prevSeq + 1) {
-        return bad(prevSeq + 1, `record ${prevSeq + 1} is missing: the log jumps from ${prevSeq} to ${r.seq} (records were removed)`);
+        return bad(
+          prevSeq + 1,
+          `record ${prevSeq + 1} is missing: the log jumps from ${prevSeq} to ${r.seq} (records were removed)`,
+        );
       }
       const { hash, ...rest } = r;
       if (r.prevHash !== prevHash) {
-        return bad(r.seq, `record ${r.seq} does not follow record ${prevSeq}: its prev_hash differs (a record was inserted, removed or replaced before it)`);
+        return bad(
+          r.seq,
+          `record ${r.seq} does not follow record ${prevSeq}: its prev_hash differs (a record was inserted, removed or replaced before it)`,
+        );
       }
-      if (auditHash(rest) !== hash) return bad(r.seq, `record ${r.seq} was altered: its content does not match its hash`);
+      if (auditHash(rest) !== hash)
+        return bad(r.seq, `record ${r.seq} was altered: its content does not match its hash`);
       prevSeq = r.seq;
       prevHash = hash;
       count++;
@@ -49,10 +65,16 @@ export async function verifyChain(page: AuditPager, head?: ChainHead, onProgress
   }
   if (head !== undefined) {
     if (head.seq > prevSeq) {
-      return bad(prevSeq + 1, `records ${prevSeq + 1}-${head.seq} were removed from the end of the log (the recorded chain head is ${head.seq})`);
+      return bad(
+        prevSeq + 1,
+        `records ${prevSeq + 1}-${head.seq} were removed from the end of the log (the recorded chain head is ${head.seq})`,
+      );
     }
     if (head.seq === prevSeq && head.hash !== prevHash && head.seq > 0) {
-      return bad(head.seq, `record ${head.seq} differs from the recorded chain head (the newest records were replaced)`);
+      return bad(
+        head.seq,
+        `record ${head.seq} differs from the recorded chain head (the newest records were replaced)`,
+      );
     }
   }
   return { ok: true, records: count, firstBadSeq: 0, problem: '' };

@@ -40,7 +40,10 @@ function connect(flags: ConnectFlags): AdminClient {
  * Runs one unary call with a deadline; rejects with a PinholeClientError carrying the server's
  * message. `invoke` makes the call on the client itself, so the method keeps its `this`.
  */
-function unary<Res>(name: string, invoke: (options: { deadline: Date }, cb: Callback<Res>) => unknown): Promise<Res> {
+function unary<Res>(
+  name: string,
+  invoke: (options: { deadline: Date }, cb: Callback<Res>) => unknown,
+): Promise<Res> {
   return new Promise((resolve, reject) => {
     invoke({ deadline: new Date(Date.now() + DEADLINE_MS) }, (err, res) => {
       if (err !== null) reject(toClientError(err, name));
@@ -79,8 +82,17 @@ function formatRule(r: ConcreteRule__Output): string {
 }
 
 function formatOpening(o: OpeningSpec__Output): string {
-  const what = o.app ?? (o.ports == null ? '?' : `${o.ports.protocol.toLowerCase()}/${o.ports.from}${o.ports.to > o.ports.from ? `-${o.ports.to}` : ''}`);
-  const from = o.sources.length === 0 ? 'any' : o.sources.map((s) => s.cidr ?? s.group ?? (s.host === undefined ? 'any' : `host:${s.host}`)).join(',');
+  const what =
+    o.app ??
+    (o.ports == null
+      ? '?'
+      : `${o.ports.protocol.toLowerCase()}/${o.ports.from}${o.ports.to > o.ports.from ? `-${o.ports.to}` : ''}`);
+  const from =
+    o.sources.length === 0
+      ? 'any'
+      : o.sources
+          .map((s) => s.cidr ?? s.group ?? (s.host === undefined ? 'any' : `host:${s.host}`))
+          .join(',');
   return `${what} from ${from}`;
 }
 
@@ -90,13 +102,18 @@ function inSeconds(ms: string, nowMs: number): string {
 }
 
 function printLease(l: Lease__Output, extra = ''): void {
-  const ended = l.state === 'LEASE_ENDED' ? ` ended (${l.endReason.toLowerCase()}${l.endDetail === '' ? '' : `: ${l.endDetail}`})` : ` expires in ${inSeconds(l.expiresAtUnixMs, Date.now())}`;
+  const ended =
+    l.state === 'LEASE_ENDED'
+      ? ` ended (${l.endReason.toLowerCase()}${l.endDetail === '' ? '' : `: ${l.endDetail}`})`
+      : ` expires in ${inSeconds(l.expiresAtUnixMs, Date.now())}`;
   console.log(`${l.id}  ${l.host}  rule ${l.ruleId}  ttl ${l.ttlSeconds}s${ended}${extra}`);
   for (const r of l.rules) console.log(`    ${formatRule(r)}`);
 }
 
 function printAnswer(a: OpenResponse__Output): void {
-  console.log(`${a.decision?.outcome ?? '?'} by rule ${a.decision?.ruleId ?? '?'}: ${a.decision?.reason ?? ''}`);
+  console.log(
+    `${a.decision?.outcome ?? '?'} by rule ${a.decision?.ruleId ?? '?'}: ${a.decision?.reason ?? ''}`,
+  );
   if (a.lease != null) printLease(a.lease);
 }
 
@@ -121,13 +138,19 @@ interface AuditFlags extends ConnectFlags {
 }
 
 export function registerAdminCommands(program: Command): void {
-  const admin = program.command('admin').description('administer a running server over gRPC (admin certificate)');
+  const admin = program
+    .command('admin')
+    .description('administer a running server over gRPC (admin certificate)');
 
   connectOptions(admin.command('leases').description('list leases with usage'))
     .option('--host <name>', 'only this host')
     .option('--all', 'include ended leases', false)
     .action(async (flags: ConnectFlags & { host?: string; all: boolean }) => {
-      const res = await withClient(flags, (c) => unary<ListLeasesResponse__Output>('ListLeases', (o, cb) => c.ListLeases({ host: flags.host ?? '', includeEnded: flags.all, limit: 10_000 }, o, cb)));
+      const res = await withClient(flags, (c) =>
+        unary<ListLeasesResponse__Output>('ListLeases', (o, cb) =>
+          c.ListLeases({ host: flags.host ?? '', includeEnded: flags.all, limit: 10_000 }, o, cb),
+        ),
+      );
       if (flags.json === true) {
         printJson(res);
         return;
@@ -136,13 +159,18 @@ export function registerAdminCommands(program: Command): void {
       if (res.leases.length === 0) console.log('no leases');
       for (const l of res.leases) {
         const u = usage.get(l.id);
-        printLease(l, u === undefined ? '' : `  used ${u.packets} pkts/${u.bytes} B${u.neverUsed ? ' (never used)' : ''}`);
+        printLease(
+          l,
+          u === undefined ? '' : `  used ${u.packets} pkts/${u.bytes} B${u.neverUsed ? ' (never used)' : ''}`,
+        );
       }
     });
 
-  connectOptions(admin.command('pending').description('list requests waiting for approval'))
-    .action(async (flags: ConnectFlags) => {
-      const res = await withClient(flags, (c) => unary<ListPendingResponse__Output>('ListPending', (o, cb) => c.ListPending({}, o, cb)));
+  connectOptions(admin.command('pending').description('list requests waiting for approval')).action(
+    async (flags: ConnectFlags) => {
+      const res = await withClient(flags, (c) =>
+        unary<ListPendingResponse__Output>('ListPending', (o, cb) => c.ListPending({}, o, cb)),
+      );
       if (flags.json === true) {
         printJson(res);
         return;
@@ -150,33 +178,53 @@ export function registerAdminCommands(program: Command): void {
       if (res.pending.length === 0) console.log('nothing is pending');
       for (const p of res.pending) {
         const req = p.request;
-        console.log(`${p.pendingId}  ${p.host}  request ${req?.requestId ?? '?'}  expires in ${inSeconds(p.expiresAtUnixMs, Date.now())}`);
+        console.log(
+          `${p.pendingId}  ${p.host}  request ${req?.requestId ?? '?'}  expires in ${inSeconds(p.expiresAtUnixMs, Date.now())}`,
+        );
         for (const o of req?.openings ?? []) console.log(`    ${formatOpening(o)}`);
         console.log(`    rule ${p.decision?.ruleId ?? '?'}: ${p.decision?.reason ?? ''}`);
         if (req !== null && req.description !== '') console.log(`    "${req.description}"`);
       }
-    });
+    },
+  );
 
-  connectOptions(admin.command('approve').description('approve a pending request, optionally shorter or narrower'))
+  connectOptions(
+    admin.command('approve').description('approve a pending request, optionally shorter or narrower'),
+  )
     .argument('<pending-id>')
     .option('--ttl <duration>', 'grant a shorter TTL than proposed, e.g. 5m')
     .option('--source <cidr...>', 'narrow the sources to these CIDRs (inside the proposed ones)')
     .option('--comment <text>', 'recorded with the approval', '')
-    .action(async (pendingId: string, flags: ConnectFlags & { ttl?: string; source?: string[]; comment: string }) => {
-      const ttlSeconds = flags.ttl === undefined ? 0 : parseTtlSeconds(flags.ttl, '--ttl');
-      const res = await withClient(flags, (c) => unary<OpenResponse__Output>('Approve', (o, cb) => c.Approve({ pendingId, ttlSeconds, sourceCidrs: flags.source ?? [], comment: flags.comment }, o, cb)));
-      if (flags.json === true) {
-        printJson(res);
-        return;
-      }
-      printAnswer(res);
-    });
+    .action(
+      async (
+        pendingId: string,
+        flags: ConnectFlags & { ttl?: string; source?: string[]; comment: string },
+      ) => {
+        const ttlSeconds = flags.ttl === undefined ? 0 : parseTtlSeconds(flags.ttl, '--ttl');
+        const res = await withClient(flags, (c) =>
+          unary<OpenResponse__Output>('Approve', (o, cb) =>
+            c.Approve(
+              { pendingId, ttlSeconds, sourceCidrs: flags.source ?? [], comment: flags.comment },
+              o,
+              cb,
+            ),
+          ),
+        );
+        if (flags.json === true) {
+          printJson(res);
+          return;
+        }
+        printAnswer(res);
+      },
+    );
 
   connectOptions(admin.command('deny').description('deny a pending request; the host sees the reason'))
     .argument('<pending-id>')
     .requiredOption('--reason <text>', 'why (required)')
     .action(async (pendingId: string, flags: ConnectFlags & { reason: string }) => {
-      const res = await withClient(flags, (c) => unary<OpenResponse__Output>('Deny', (o, cb) => c.Deny({ pendingId, reason: flags.reason }, o, cb)));
+      const res = await withClient(flags, (c) =>
+        unary<OpenResponse__Output>('Deny', (o, cb) => c.Deny({ pendingId, reason: flags.reason }, o, cb)),
+      );
       if (flags.json === true) {
         printJson(res);
         return;
@@ -188,7 +236,9 @@ export function registerAdminCommands(program: Command): void {
     .argument('<lease-id>')
     .requiredOption('--reason <text>', 'why (required)')
     .action(async (leaseId: string, flags: ConnectFlags & { reason: string }) => {
-      const res = await withClient(flags, (c) => unary<Lease__Output>('Revoke', (o, cb) => c.Revoke({ leaseId, reason: flags.reason }, o, cb)));
+      const res = await withClient(flags, (c) =>
+        unary<Lease__Output>('Revoke', (o, cb) => c.Revoke({ leaseId, reason: flags.reason }, o, cb)),
+      );
       if (flags.json === true) {
         printJson(res);
         return;
@@ -207,9 +257,11 @@ export function registerAdminCommands(program: Command): void {
     .option('--jsonl', 'one JSON object per line (export)', false)
     .action(async (flags: AuditFlags) => {
       const decision = (flags.decision ?? '').toUpperCase();
-      if (decision !== '' && !(OUTCOMES as readonly string[]).includes(decision)) throw invalid('--decision', `${JSON.stringify(flags.decision)} is not one of ${OUTCOMES.join(', ')}`);
+      if (decision !== '' && !(OUTCOMES as readonly string[]).includes(decision))
+        throw invalid('--decision', `${JSON.stringify(flags.decision)} is not one of ${OUTCOMES.join(', ')}`);
       const limit = Number(flags.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) throw invalid('--limit', `${JSON.stringify(flags.limit)} is out of range; use 1-100000`);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 100_000)
+        throw invalid('--limit', `${JSON.stringify(flags.limit)} is out of range; use 1-100000`);
       const query = {
         host: flags.host ?? '',
         app: flags.app ?? '',
@@ -234,18 +286,26 @@ export function registerAdminCommands(program: Command): void {
       });
     });
 
-  connectOptions(admin.command('enforcers').description('list enforcers: heartbeat, applied revision, compliance'))
-    .action(async (flags: ConnectFlags) => {
-      const res = await withClient(flags, (c) => unary<ListEnforcersResponse__Output>('ListEnforcers', (o, cb) => c.ListEnforcers({}, o, cb)));
-      if (flags.json === true) {
-        printJson(res);
-        return;
-      }
-      if (res.enforcers.length === 0) console.log('no enforcers');
-      for (const e of res.enforcers) {
-        const beat = e.lastHeartbeatUnixMs === '0' ? 'never reported' : `last heartbeat ${new Date(Number(e.lastHeartbeatUnixMs)).toISOString()}`;
-        console.log(`${e.name}  ${e.compliant ? 'compliant' : 'NOT COMPLIANT'}  revision ${e.appliedRevision}  ${beat}${e.error === '' ? '' : `  error: ${e.error}`}`);
-        for (const t of e.tamperEvents) console.log(`    tamper: ${t}`);
-      }
-    });
+  connectOptions(
+    admin.command('enforcers').description('list enforcers: heartbeat, applied revision, compliance'),
+  ).action(async (flags: ConnectFlags) => {
+    const res = await withClient(flags, (c) =>
+      unary<ListEnforcersResponse__Output>('ListEnforcers', (o, cb) => c.ListEnforcers({}, o, cb)),
+    );
+    if (flags.json === true) {
+      printJson(res);
+      return;
+    }
+    if (res.enforcers.length === 0) console.log('no enforcers');
+    for (const e of res.enforcers) {
+      const beat =
+        e.lastHeartbeatUnixMs === '0'
+          ? 'never reported'
+          : `last heartbeat ${new Date(Number(e.lastHeartbeatUnixMs)).toISOString()}`;
+      console.log(
+        `${e.name}  ${e.compliant ? 'compliant' : 'NOT COMPLIANT'}  revision ${e.appliedRevision}  ${beat}${e.error === '' ? '' : `  error: ${e.error}`}`,
+      );
+      for (const t of e.tamperEvents) console.log(`    tamper: ${t}`);
+    }
+  });
 }

@@ -9,7 +9,13 @@ import type { Command } from 'commander';
 import Database from 'better-sqlite3';
 import { PinholeError } from '../core/errors.js';
 import type { AuditRecord } from '../audit/record.js';
-import { readChainHead, verifyChain, type AuditPager, type ChainHead, type VerifyResult } from '../audit/verify.js';
+import {
+  readChainHead,
+  verifyChain,
+  type AuditPager,
+  type ChainHead,
+  type VerifyResult,
+} from '../audit/verify.js';
 
 interface VerifyFlags {
   readonly dataDir?: string;
@@ -39,7 +45,9 @@ interface AuditRow {
  * names it as altered instead of the tool failing to read the log at all.
  */
 function rowPager(db: Database.Database): AuditPager {
-  const page = db.prepare<[number, number], AuditRow>('SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?');
+  const page = db.prepare<[number, number], AuditRow>(
+    'SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?',
+  );
   return (afterSeq, limit) =>
     Promise.resolve(
       page.all(afterSeq, limit).map((r): AuditRecord => {
@@ -73,14 +81,26 @@ export interface VerifyFileResult extends VerifyResult {
 }
 
 /** Verifies the log in `dbPath` against `headPath` (default `<db>.audit-head`, as the store writes it). */
-export async function verifyAuditFile(dbPath: string, headPath = `${dbPath}.audit-head`, onProgress?: (checked: number) => void): Promise<VerifyFileResult> {
-  if (!existsSync(dbPath)) throw new PinholeError('NOT_FOUND', `${dbPath} does not exist; pass --data-dir or --db pointing at the server's database`);
+export async function verifyAuditFile(
+  dbPath: string,
+  headPath = `${dbPath}.audit-head`,
+  onProgress?: (checked: number) => void,
+): Promise<VerifyFileResult> {
+  if (!existsSync(dbPath))
+    throw new PinholeError(
+      'NOT_FOUND',
+      `${dbPath} does not exist; pass --data-dir or --db pointing at the server's database`,
+    );
   let db: Database.Database;
   try {
     // Read-only: verifying must never change the evidence, and can run beside a live server (WAL).
     db = new Database(dbPath, { readonly: true, fileMustExist: true });
   } catch (cause) {
-    throw new PinholeError('UNAVAILABLE', `${dbPath} cannot be opened read-only: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    throw new PinholeError(
+      'UNAVAILABLE',
+      `${dbPath} cannot be opened read-only: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
   }
   try {
     let head: ChainHead | undefined;
@@ -88,7 +108,13 @@ export async function verifyAuditFile(dbPath: string, headPath = `${dbPath}.audi
       head = readChainHead(headPath);
     } catch (cause) {
       // A head file that is not JSON was tampered with (or half-written): that is a finding too.
-      return { ok: false, records: 0, firstBadSeq: 0, problem: `the chain head file ${headPath} is unreadable (${cause instanceof Error ? cause.message : String(cause)})`, headChecked: true };
+      return {
+        ok: false,
+        records: 0,
+        firstBadSeq: 0,
+        problem: `the chain head file ${headPath} is unreadable (${cause instanceof Error ? cause.message : String(cause)})`,
+        headChecked: true,
+      };
     }
     const result = await verifyChain(rowPager(db), head, onProgress);
     return { ...result, headChecked: head !== undefined };
@@ -107,15 +133,19 @@ export function registerAuditCommands(program: Command): void {
     .option('--head <file>', 'chain head file (default <db>.audit-head)')
     .option('--quiet', 'print only the result line', false)
     .action(async (flags: VerifyFlags) => {
-      if (flags.db !== undefined && flags.dataDir !== undefined) throw new PinholeError('INVALID_ARGUMENT', '--db and --data-dir: give one of them, not both');
+      if (flags.db !== undefined && flags.dataDir !== undefined)
+        throw new PinholeError('INVALID_ARGUMENT', '--db and --data-dir: give one of them, not both');
       const dbPath = flags.db ?? join(flags.dataDir ?? 'data', 'pinhole.db');
       // Progress goes to stderr so stdout stays the one result line scripts read.
       const progress = (checked: number): void => {
-        if (!flags.quiet && checked > 0 && checked % 10_000 === 0) process.stderr.write(`verified ${checked} records...\n`);
+        if (!flags.quiet && checked > 0 && checked % 10_000 === 0)
+          process.stderr.write(`verified ${checked} records...\n`);
       };
       const result = await verifyAuditFile(dbPath, flags.head, progress);
       if (!result.headChecked && !flags.quiet) {
-        process.stderr.write(`warning: no chain head file at ${flags.head ?? `${dbPath}.audit-head`}; removal of the newest records cannot be detected\n`);
+        process.stderr.write(
+          `warning: no chain head file at ${flags.head ?? `${dbPath}.audit-head`}; removal of the newest records cannot be detected\n`,
+        );
       }
       if (result.ok) {
         console.log(`ok: ${result.records} records`);

@@ -15,7 +15,9 @@ import { registerOpenCommands } from '../../client-sdk/cli/open.js';
 
 export function buildProgram(): Command {
   const program = new Command('pinhole')
-    .description('Pinhole: applications declare the openings they need; policy decides; firewalls apply leases')
+    .description(
+      'Pinhole: applications declare the openings they need; policy decides; firewalls apply leases',
+    )
     .showHelpAfterError()
     .exitOverride();
   registerServeCommand(program);
@@ -46,11 +48,10 @@ export async function main(argv: readonly string[]): Promise<number> {
 // grpc-js sets the TLS server name to the target when it is an IP literal (127.0.0.1:7443), and
 // Node warns about that on every connection (DEP0123). The certificate is still checked against
 // the address (IP SAN), so the warning is noise for this tool's users; other warnings pass.
-const emitWarning = process.emitWarning.bind(process);
-process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-  const code = typeof rest[0] === 'object' && rest[0] !== null ? (rest[0] as { code?: string }).code : rest[1];
-  if (code === 'DEP0123') return;
-  (emitWarning as (w: string | Error, ...r: unknown[]) => void)(warning, ...rest);
-}) as typeof process.emitWarning;
+process.removeAllListeners('warning');
+process.on('warning', (warning: Error & { code?: string }) => {
+  if (warning.code === 'DEP0123') return;
+  process.stderr.write(`${warning.name}: ${warning.message}\n`);
+});
 
 process.exitCode = await main(process.argv);

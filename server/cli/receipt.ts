@@ -21,17 +21,25 @@ function readJwks(path: string): JSONWebKeySet {
   try {
     value = JSON.parse(readFileSync(path, 'utf8'));
   } catch (cause) {
-    throw new PinholeError('INVALID_ARGUMENT', `--jwks: ${path} is not a readable JSON file (${cause instanceof Error ? cause.message : String(cause)})`, { cause });
+    throw new PinholeError(
+      'INVALID_ARGUMENT',
+      `--jwks: ${path} is not a readable JSON file (${cause instanceof Error ? cause.message : String(cause)})`,
+      { cause },
+    );
   }
   if (typeof value !== 'object' || value === null || !Array.isArray((value as { keys?: unknown }).keys)) {
-    throw invalid('--jwks', `${path} is not a JWK set; expected {"keys": [...]} as in data/receipt-jwks.json`);
+    throw invalid(
+      '--jwks',
+      `${path} is not a JWK set; expected {"keys": [...]} as in data/receipt-jwks.json`,
+    );
   }
   return value as JSONWebKeySet;
 }
 
 /** The token itself, `-` for stdin, or `@FILE`: receipts are long, and shells have history. */
 function readToken(arg: string): string {
-  const text = arg === '-' ? readFileSync(0, 'utf8') : arg.startsWith('@') ? readFileSync(arg.slice(1), 'utf8') : arg;
+  const text =
+    arg === '-' ? readFileSync(0, 'utf8') : arg.startsWith('@') ? readFileSync(arg.slice(1), 'utf8') : arg;
   return text.trim();
 }
 
@@ -53,7 +61,9 @@ export function registerReceiptCommands(program: Command): void {
           ...(flags.host === undefined ? {} : { host: flags.host }),
           ...(nowMs === undefined ? {} : { nowMs }),
         });
-        console.log(`ok: lease ${claims.leaseId} of host ${claims.host}, ${claims.rules.length} rule(s), valid until ${new Date(claims.expiresAtMs).toISOString()}`);
+        console.log(
+          `ok: lease ${claims.leaseId} of host ${claims.host}, ${claims.rules.length} rule(s), valid until ${new Date(claims.expiresAtMs).toISOString()}`,
+        );
         for (const r of claims.rules) {
           const ports = r.portFrom === r.portTo ? `${r.portFrom}` : `${r.portFrom}-${r.portTo}`;
           console.log(`    ${r.protocol}/${ports} from ${r.sourceCidr} to ${r.destination}`);

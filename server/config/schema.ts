@@ -5,34 +5,58 @@
  */
 import { z } from 'zod';
 
-const hostPort = (example: string): z.ZodString => z.string().regex(/^.+:\d{1,5}$/, `use HOST:PORT, e.g. ${example}`);
+const hostPort = (example: string): z.ZodString =>
+  z.string().regex(/^.+:\d{1,5}$/, `use HOST:PORT, e.g. ${example}`);
 
 export const ConfigSchema = z
   .object({
     listen: hostPort('127.0.0.1:7443')
       .default('127.0.0.1:7443')
-      .describe('host:port of the gRPC mTLS listener (Opening, LeaseWatch, Admin, grpc.health.v1, reflection). Port 0 picks a free port (printed at start).'),
-    dataDir: z.string().min(1).default('data').describe('Directory for the SQLite database and the receipt signing key. Created 0700 if missing.'),
+      .describe(
+        'host:port of the gRPC mTLS listener (Opening, LeaseWatch, Admin, grpc.health.v1, reflection). Port 0 picks a free port (printed at start).',
+      ),
+    dataDir: z
+      .string()
+      .min(1)
+      .default('data')
+      .describe('Directory for the SQLite database and the receipt signing key. Created 0700 if missing.'),
     admin: z
       .object({
         listen: hostPort('127.0.0.1:7444')
           .default('127.0.0.1:7444')
-          .describe('host:port of the admin web console, its JSON API and `/metrics`: HTTPS, Pinhole client certificates only (admin role for everything but the JWKS). Port 0 picks a free port. Keep it on loopback or an admin network.'),
+          .describe(
+            'host:port of the admin web console, its JSON API and `/metrics`: HTTPS, Pinhole client certificates only (admin role for everything but the JWKS). Port 0 picks a free port. Keep it on loopback or an admin network.',
+          ),
       })
       .strict()
       .default({ listen: '127.0.0.1:7444' }),
     certs: z
       .object({
-        dir: z.string().min(1).default('certs').describe('Directory holding ca.crt, server.crt, server.key and trust-domain.'),
-        autoInit: z.boolean().default(true).describe('Generate a development PKI into `certs.dir` on first start when ca.crt is missing. Turn off in production.'),
-        trustDomain: z.string().optional().describe('SPIFFE trust domain; default: the `trust-domain` file in `certs.dir`.'),
+        dir: z
+          .string()
+          .min(1)
+          .default('certs')
+          .describe('Directory holding ca.crt, server.crt, server.key and trust-domain.'),
+        autoInit: z
+          .boolean()
+          .default(true)
+          .describe(
+            'Generate a development PKI into `certs.dir` on first start when ca.crt is missing. Turn off in production.',
+          ),
+        trustDomain: z
+          .string()
+          .optional()
+          .describe('SPIFFE trust domain; default: the `trust-domain` file in `certs.dir`.'),
       })
       .strict()
       .default({ dir: 'certs', autoInit: true }),
     policy: z
       .object({
         file: z.string().min(1).default('examples/policy.yaml').describe('Policy file (YAML).'),
-        watch: z.boolean().default(true).describe('Reload when the file changes (SIGHUP and the admin API always reload).'),
+        watch: z
+          .boolean()
+          .default(true)
+          .describe('Reload when the file changes (SIGHUP and the admin API always reload).'),
       })
       .strict()
       .default({ file: 'examples/policy.yaml', watch: true }),
@@ -40,7 +64,11 @@ export const ConfigSchema = z
       .discriminatedUnion('kind', [
         z
           .object({
-            kind: z.literal('sqlite').describe('Storage backend: `sqlite` (embedded, default) or `postgres` (several servers share state).'),
+            kind: z
+              .literal('sqlite')
+              .describe(
+                'Storage backend: `sqlite` (embedded, default) or `postgres` (several servers share state).',
+              ),
             path: z.string().optional().describe('SQLite database file; default `<dataDir>/pinhole.db`.'),
             retainRevisions: z
               .number()
@@ -48,34 +76,51 @@ export const ConfigSchema = z
               .min(10)
               .max(100_000_000)
               .default(100_000)
-              .describe('Revisions of lease events kept for watch resumes; an older resume gets RESET and a snapshot.'),
+              .describe(
+                'Revisions of lease events kept for watch resumes; an older resume gets RESET and a snapshot.',
+              ),
           })
           .strict(),
         z
           .object({
             kind: z.literal('postgres'),
-            url: z.string().min(1).describe('PostgreSQL connection URL (store.kind postgres), e.g. `postgres://pinhole@db/pinhole`.'),
+            url: z
+              .string()
+              .min(1)
+              .describe(
+                'PostgreSQL connection URL (store.kind postgres), e.g. `postgres://pinhole@db/pinhole`.',
+              ),
             poolSize: z
               .number()
               .int()
               .min(2)
               .max(200)
               .default(10)
-              .describe('Pooled database connections per server for commits and reads (one more is kept for LISTEN).'),
+              .describe(
+                'Pooled database connections per server for commits and reads (one more is kept for LISTEN).',
+              ),
             retainRevisions: z
               .number()
               .int()
               .min(10)
               .max(100_000_000)
               .default(100_000)
-              .describe('Revisions of lease events kept for watch resumes (shared by all servers on the database).'),
+              .describe(
+                'Revisions of lease events kept for watch resumes (shared by all servers on the database).',
+              ),
           })
           .strict(),
       ])
       .default({ kind: 'sqlite', retainRevisions: 100_000 }),
     leases: z
       .object({
-        sweepIntervalMs: z.number().int().min(50).max(60_000).default(1000).describe('How often the expiry sweeper ends leases whose term is over, ms.'),
+        sweepIntervalMs: z
+          .number()
+          .int()
+          .min(50)
+          .max(60_000)
+          .default(1000)
+          .describe('How often the expiry sweeper ends leases whose term is over, ms.'),
         pendingTimeoutSeconds: z
           .number()
           .int()
@@ -94,15 +139,25 @@ export const ConfigSchema = z
           .min(10)
           .max(1_000_000)
           .default(10_000)
-          .describe('Events queued per lease-stream subscriber before a slow one is cut with RESOURCE_EXHAUSTED.'),
-        progressIntervalMs: z.number().int().min(100).max(600_000).default(5000).describe('PROGRESS heartbeat interval on lease streams, ms.'),
+          .describe(
+            'Events queued per lease-stream subscriber before a slow one is cut with RESOURCE_EXHAUSTED.',
+          ),
+        progressIntervalMs: z
+          .number()
+          .int()
+          .min(100)
+          .max(600_000)
+          .default(5000)
+          .describe('PROGRESS heartbeat interval on lease streams, ms.'),
         heartbeatSeconds: z
           .number()
           .int()
           .min(1)
           .max(3600)
           .default(10)
-          .describe('Enforcers must report at least this often; three missed reports mark one non-compliant.'),
+          .describe(
+            'Enforcers must report at least this often; three missed reports mark one non-compliant.',
+          ),
       })
       .strict()
       .default({ queueLimit: 10_000, progressIntervalMs: 5000, heartbeatSeconds: 10 }),
@@ -114,8 +169,16 @@ export const ConfigSchema = z
           .min(100)
           .max(60_000)
           .default(1000)
-          .describe('How often a cheap store read checks the store; a failed probe (or a failed commit) turns grpc.health.v1 NOT_SERVING.'),
-        probeTimeoutMs: z.number().int().min(50).max(60_000).default(2000).describe('A store probe slower than this counts as failed, ms.'),
+          .describe(
+            'How often a cheap store read checks the store; a failed probe (or a failed commit) turns grpc.health.v1 NOT_SERVING.',
+          ),
+        probeTimeoutMs: z
+          .number()
+          .int()
+          .min(50)
+          .max(60_000)
+          .default(2000)
+          .describe('A store probe slower than this counts as failed, ms.'),
       })
       .strict()
       .default({ probeIntervalMs: 1000, probeTimeoutMs: 2000 }),
@@ -127,7 +190,9 @@ export const ConfigSchema = z
           .min(0)
           .max(600_000)
           .default(10_000)
-          .describe('On SIGTERM: how long requests in flight may take to finish before connections are cut, ms. Lease streams end at once with UNAVAILABLE.'),
+          .describe(
+            'On SIGTERM: how long requests in flight may take to finish before connections are cut, ms. Lease streams end at once with UNAVAILABLE.',
+          ),
       })
       .strict()
       .default({ graceMs: 10_000 }),
@@ -154,18 +219,46 @@ export const ConfigSchema = z
           .positive()
           .max(1_000_000)
           .default(200)
-          .describe('Sustained Open/Renew/Release calls per second per identity (token bucket); more are refused with RESOURCE_EXHAUSTED and a retry-after.'),
-        burst: z.number().int().min(1).max(1_000_000).default(400).describe('Open/Renew/Release calls one identity may make at once after being idle.'),
-        maxLiveLeasesPerHost: z.number().int().min(1).max(10_000_000).default(1000).describe('Live leases one host may hold; an Open beyond it is refused with RESOURCE_EXHAUSTED.'),
-        maxPendingPerHost: z.number().int().min(1).max(1_000_000).default(100).describe('Requests one host may have waiting for an administrator.'),
-        maxWatchStreamsPerFirewall: z.number().int().min(1).max(10_000).default(8).describe('Lease streams (Watch) one firewall identity may hold open at once.'),
+          .describe(
+            'Sustained Open/Renew/Release calls per second per identity (token bucket); more are refused with RESOURCE_EXHAUSTED and a retry-after.',
+          ),
+        burst: z
+          .number()
+          .int()
+          .min(1)
+          .max(1_000_000)
+          .default(400)
+          .describe('Open/Renew/Release calls one identity may make at once after being idle.'),
+        maxLiveLeasesPerHost: z
+          .number()
+          .int()
+          .min(1)
+          .max(10_000_000)
+          .default(1000)
+          .describe('Live leases one host may hold; an Open beyond it is refused with RESOURCE_EXHAUSTED.'),
+        maxPendingPerHost: z
+          .number()
+          .int()
+          .min(1)
+          .max(1_000_000)
+          .default(100)
+          .describe('Requests one host may have waiting for an administrator.'),
+        maxWatchStreamsPerFirewall: z
+          .number()
+          .int()
+          .min(1)
+          .max(10_000)
+          .default(8)
+          .describe('Lease streams (Watch) one firewall identity may hold open at once.'),
         maxConcurrentStreams: z
           .number()
           .int()
           .min(1)
           .max(100_000)
           .default(256)
-          .describe('HTTP/2 streams (calls in progress) per connection (`grpc.max_concurrent_streams`); further calls wait on the client.'),
+          .describe(
+            'HTTP/2 streams (calls in progress) per connection (`grpc.max_concurrent_streams`); further calls wait on the client.',
+          ),
       })
       .strict()
       .default({

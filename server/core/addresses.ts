@@ -6,7 +6,8 @@ import ipaddr from 'ipaddr.js';
 
 export type Family = 4 | 6;
 
-export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
+export type Parsed<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
 
 /**
  * Strict validity: IPv4 only as four decimal parts. ipaddr.js (like inet_aton) also accepts
@@ -34,24 +35,35 @@ export function parseCidr(text: string): Parsed<string> {
     return { ok: true, value: `${a.value}/${familyOf(a.value) === 4 ? 32 : 128}` };
   }
   const [addrText = '', prefixText = ''] = text.split('/');
-  if (!isStrictAddress(addrText)) return { ok: false, error: `${JSON.stringify(text)}: ${JSON.stringify(addrText)} is not an IP address` };
+  if (!isStrictAddress(addrText))
+    return { ok: false, error: `${JSON.stringify(text)}: ${JSON.stringify(addrText)} is not an IP address` };
   if (!/^\d{1,3}$/.test(prefixText)) {
-    return { ok: false, error: `${JSON.stringify(text)}: prefix ${JSON.stringify(prefixText)} is not a number; use 0-${addrText.includes(':') ? 128 : 32}` };
+    return {
+      ok: false,
+      error: `${JSON.stringify(text)}: prefix ${JSON.stringify(prefixText)} is not a number; use 0-${addrText.includes(':') ? 128 : 32}`,
+    };
   }
   let range: [ipaddr.IPv4 | ipaddr.IPv6, number];
   try {
     range = ipaddr.parseCIDR(text);
   } catch {
     const [addr = '', prefix = ''] = text.split('/');
-    if (!ipaddr.isValid(addr)) return { ok: false, error: `${JSON.stringify(text)}: ${JSON.stringify(addr)} is not an IP address` };
+    if (!ipaddr.isValid(addr))
+      return { ok: false, error: `${JSON.stringify(text)}: ${JSON.stringify(addr)} is not an IP address` };
     const max = ipaddr.parse(addr).kind() === 'ipv4' ? 32 : 128;
-    return { ok: false, error: `${JSON.stringify(text)}: prefix ${JSON.stringify(prefix)} is out of range; use 0-${max}` };
+    return {
+      ok: false,
+      error: `${JSON.stringify(text)}: prefix ${JSON.stringify(prefix)} is out of range; use 0-${max}`,
+    };
   }
   const [addr, prefix] = range;
   if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) {
     return { ok: false, error: `${text} is an IPv4-mapped IPv6 range; write it as an IPv4 CIDR` };
   }
-  const network = addr.kind() === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(text) : ipaddr.IPv6.networkAddressFromCIDR(text);
+  const network =
+    addr.kind() === 'ipv4'
+      ? ipaddr.IPv4.networkAddressFromCIDR(text)
+      : ipaddr.IPv6.networkAddressFromCIDR(text);
   return { ok: true, value: `${network.toString()}/${prefix}` };
 }
 

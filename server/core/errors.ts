@@ -41,7 +41,9 @@ export class PinholeError extends Error {
 
   /** Transient errors are worth retrying unchanged; permanent ones are not. */
   get transient(): boolean {
-    return this.code === 'UNAVAILABLE' || this.code === 'RESOURCE_EXHAUSTED' || this.code === 'DEADLINE_EXCEEDED';
+    return (
+      this.code === 'UNAVAILABLE' || this.code === 'RESOURCE_EXHAUSTED' || this.code === 'DEADLINE_EXCEEDED'
+    );
   }
 }
 

@@ -41,7 +41,10 @@ export type OpeningSpec = {
   readonly destinations: readonly string[];
   /** Empty = any (only where policy allows it). */
   readonly sources: readonly Source[];
-} & ({ readonly app: string; readonly ports?: undefined } | { readonly ports: PortRange; readonly app?: undefined });
+} & (
+  | { readonly app: string; readonly ports?: undefined }
+  | { readonly ports: PortRange; readonly app?: undefined }
+);
 
 /** A validated Open request. */
 export interface OpenRequest {

@@ -83,7 +83,11 @@ export class ReceiptSigner {
  * Verifies a receipt against a JWKS. `host`, when given, must be the host the receipt was
  * issued to. Throws PERMISSION_DENIED saying why a receipt is refused.
  */
-export async function verifyReceipt(token: string, jwks: JSONWebKeySet, options: { host?: string; nowMs?: number } = {}): Promise<ReceiptClaims> {
+export async function verifyReceipt(
+  token: string,
+  jwks: JSONWebKeySet,
+  options: { host?: string; nowMs?: number } = {},
+): Promise<ReceiptClaims> {
   try {
     const { payload } = await jwtVerify(token, createLocalJWKSet(jwks), {
       issuer: ISSUER,
@@ -92,10 +96,20 @@ export async function verifyReceipt(token: string, jwks: JSONWebKeySet, options:
       ...(options.host === undefined ? {} : { subject: options.host }),
       ...(options.nowMs === undefined ? {} : { currentDate: new Date(options.nowMs) }),
     });
-    if (typeof payload.jti !== 'string' || typeof payload.sub !== 'string' || typeof payload.exp !== 'number' || !Array.isArray(payload.rules)) {
+    if (
+      typeof payload.jti !== 'string' ||
+      typeof payload.sub !== 'string' ||
+      typeof payload.exp !== 'number' ||
+      !Array.isArray(payload.rules)
+    ) {
       throw new Error('the receipt lacks lease id, host, expiry or rules');
     }
-    return { leaseId: payload.jti, host: payload.sub, rules: payload.rules as ConcreteRule[], expiresAtMs: payload.exp * 1000 };
+    return {
+      leaseId: payload.jti,
+      host: payload.sub,
+      rules: payload.rules as ConcreteRule[],
+      expiresAtMs: payload.exp * 1000,
+    };
   } catch (cause) {
     const code = typeof cause === 'object' && cause !== null && 'code' in cause ? String(cause.code) : '';
     const why =

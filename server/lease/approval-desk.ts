@@ -46,9 +46,12 @@ export class ApprovalDesk {
 
   async #waiting(pendingId: string): Promise<PendingRecord> {
     const p = await this.#store.getPending(pendingId);
-    if (p === undefined) throw new PinholeError('NOT_FOUND', `pending_id: ${pendingId} does not exist`, { field: 'pending_id' });
+    if (p === undefined)
+      throw new PinholeError('NOT_FOUND', `pending_id: ${pendingId} does not exist`, { field: 'pending_id' });
     if (p.state !== 'waiting') {
-      throw new PinholeError('FAILED_PRECONDITION', `pending_id: ${pendingId} was already ${p.state}`, { field: 'pending_id' });
+      throw new PinholeError('FAILED_PRECONDITION', `pending_id: ${pendingId} was already ${p.state}`, {
+        field: 'pending_id',
+      });
     }
     return p;
   }
@@ -64,7 +67,10 @@ export class ApprovalDesk {
     const decided = p.decision;
     const ttl = adj.ttlSeconds ?? 0;
     if (ttl > decided.ttlSeconds) {
-      throw invalid('ttl_seconds', `${ttl} exceeds the ${decided.ttlSeconds} s policy proposed; an approval may only shorten it`);
+      throw invalid(
+        'ttl_seconds',
+        `${ttl} exceeds the ${decided.ttlSeconds} s policy proposed; an approval may only shorten it`,
+      );
     }
     const rules = narrowSources(decided.rules, adj.sourceCidrs ?? []);
     const narrowed = ttl > 0 || rules !== decided.rules;
@@ -100,7 +106,8 @@ export class ApprovalDesk {
 
   async deny(caller: Caller, pendingId: string, reason: string): Promise<OpenAnswer> {
     requireRole(caller, 'admin', 'Deny');
-    if (reason.trim() === '') throw invalid('reason', 'is empty; say why the request is denied (the host sees it)');
+    if (reason.trim() === '')
+      throw invalid('reason', 'is empty; say why the request is denied (the host sees it)');
     const p = await this.#waiting(pendingId);
     const now = this.#now();
     const answer = this.#denied(p, `denied by ${caller.identity.name}: ${reason}`);
@@ -121,7 +128,14 @@ export class ApprovalDesk {
   }
 
   #denied(p: PendingRecord, reason: string): OpenAnswer {
-    const decision: Decision = { ...p.decision, outcome: 'DENIED', reason, rules: [], ttlSeconds: 0, maxLifetimeSeconds: 0 };
+    const decision: Decision = {
+      ...p.decision,
+      outcome: 'DENIED',
+      reason,
+      rules: [],
+      ttlSeconds: 0,
+      maxLifetimeSeconds: 0,
+    };
     return { decision, serverEpoch: this.#store.epoch };
   }
 
@@ -130,7 +144,10 @@ export class ApprovalDesk {
     const now = this.#now();
     const due = (await this.#store.listPending('waiting')).filter((p) => p.expiresAtMs <= now);
     for (const p of due) {
-      const answer = this.#denied(p, `no administrator decided within the approval window (until ${new Date(p.expiresAtMs).toISOString()})`);
+      const answer = this.#denied(
+        p,
+        `no administrator decided within the approval window (until ${new Date(p.expiresAtMs).toISOString()})`,
+      );
       await this.#store.commit({
         pending: { ...p, state: 'expired', answer },
         audit: [
@@ -160,7 +177,11 @@ export class ApprovalDesk {
     requireRole(caller, 'host', 'WaitDecision');
     const first = await this.#store.getPending(pendingId);
     if (first?.host !== caller.identity.name) {
-      throw new PinholeError('NOT_FOUND', `pending_id: ${pendingId} is not a pending request of host ${caller.identity.name}`, { field: 'pending_id' });
+      throw new PinholeError(
+        'NOT_FOUND',
+        `pending_id: ${pendingId} is not a pending request of host ${caller.identity.name}`,
+        { field: 'pending_id' },
+      );
     }
     if (first.state !== 'waiting' && first.answer !== undefined) {
       yield first.answer;
@@ -173,7 +194,9 @@ export class ApprovalDesk {
     const relay = (answer: OpenAnswer): void => void ticker.emit('tick', answer);
     this.#decided.on(pendingId, relay);
     try {
-      for await (const [answer] of on(ticker, 'tick', { signal }) as AsyncIterable<[OpenAnswer | undefined]>) {
+      for await (const [answer] of on(ticker, 'tick', { signal }) as AsyncIterable<
+        [OpenAnswer | undefined]
+      >) {
         if (answer !== undefined) {
           yield answer;
           return;
@@ -210,7 +233,10 @@ function narrowSources(rules: readonly ConcreteRule[], cidrs: readonly string[])
   }
   wanted.forEach((w, i) => {
     if (!out.some((r) => r.sourceCidr === w.text)) {
-      throw invalid(`source_cidrs[${i}]`, `${w.text} is not inside any source policy proposed (${[...new Set(rules.map((r) => r.sourceCidr))].join(', ')}); an approval may only narrow`);
+      throw invalid(
+        `source_cidrs[${i}]`,
+        `${w.text} is not inside any source policy proposed (${[...new Set(rules.map((r) => r.sourceCidr))].join(', ')}); an approval may only narrow`,
+      );
     }
   });
   return out;

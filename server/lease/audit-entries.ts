@@ -12,7 +12,12 @@ export function callerAudit(
   return { atMs, actor: actorOf(caller), peer: caller.peer, action, ...f };
 }
 
-export function serverAudit(action: AuditInput['action'], atMs: number, lease: Lease, why: string): AuditInput {
+export function serverAudit(
+  action: AuditInput['action'],
+  atMs: number,
+  lease: Lease,
+  why: string,
+): AuditInput {
   return {
     atMs,
     actor: 'server',

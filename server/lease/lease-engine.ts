@@ -64,7 +64,8 @@ export class LeaseEngine {
     const { identity } = caller;
     const hash = requestHash(request);
     const previous = await this.#store.findAnswer(identity.name, request.requestId);
-    if (previous !== undefined) return this.#replay(previous.requestHash, hash, request.requestId, previous.answer);
+    if (previous !== undefined)
+      return this.#replay(previous.requestHash, hash, request.requestId, previous.answer);
 
     const now = this.#now();
     await this.#directory.observe(identity.name, identity.addresses, now);
@@ -119,7 +120,10 @@ export class LeaseEngine {
     };
     // Quotas are checked after the decision (only what would be held counts) and held until the commit.
     const held = lease !== undefined ? 'lease' : pending !== undefined ? 'pending' : undefined;
-    const releaseQuota = held === undefined || this.#quotas === undefined ? undefined : await this.#quotas.reserve(identity.name, held);
+    const releaseQuota =
+      held === undefined || this.#quotas === undefined
+        ? undefined
+        : await this.#quotas.reserve(identity.name, held);
     try {
       const result = await this.#store.commit(mutation);
       failpoint('after-commit-before-reply');
@@ -128,7 +132,8 @@ export class LeaseEngine {
       // Two concurrent retries of one request: the loser returns the winner's answer.
       if (isPinholeError(e) && e.code === 'ALREADY_EXISTS') {
         const winner = await this.#store.findAnswer(identity.name, request.requestId);
-        if (winner !== undefined) return this.#replay(winner.requestHash, hash, request.requestId, winner.answer);
+        if (winner !== undefined)
+          return this.#replay(winner.requestHash, hash, request.requestId, winner.answer);
       }
       throw e;
     } finally {
@@ -176,9 +181,13 @@ export class LeaseEngine {
   async #ownedLease(caller: Caller, leaseId: string): Promise<Lease> {
     const lease = await this.#store.getLease(leaseId);
     if (lease?.host !== caller.identity.name) {
-      throw new PinholeError('NOT_FOUND', `lease_id: ${leaseId} is not a lease of host ${caller.identity.name}; Open again`, {
-        field: 'lease_id',
-      });
+      throw new PinholeError(
+        'NOT_FOUND',
+        `lease_id: ${leaseId} is not a lease of host ${caller.identity.name}; Open again`,
+        {
+          field: 'lease_id',
+        },
+      );
     }
     return lease;
   }
@@ -195,17 +204,25 @@ export class LeaseEngine {
           { field: 'lease_id' },
         );
       }
-      throw new PinholeError('NOT_FOUND', `lease_id: ${leaseId} has ended (${lease.endReason ?? 'ended'}); Open again`, {
-        field: 'lease_id',
-      });
+      throw new PinholeError(
+        'NOT_FOUND',
+        `lease_id: ${leaseId} has ended (${lease.endReason ?? 'ended'}); Open again`,
+        {
+          field: 'lease_id',
+        },
+      );
     }
     const now = this.#now();
     // A term that ran out is over even before the sweeper records it: firewalls' kernel
     // timeouts may already have closed it, so a renewal must not quietly revive it.
     if (lease.expiresAtMs <= now) {
-      throw new PinholeError('NOT_FOUND', `lease_id: ${leaseId} expired at ${new Date(lease.expiresAtMs).toISOString()}; Open again`, {
-        field: 'lease_id',
-      });
+      throw new PinholeError(
+        'NOT_FOUND',
+        `lease_id: ${leaseId} expired at ${new Date(lease.expiresAtMs).toISOString()}; Open again`,
+        {
+          field: 'lease_id',
+        },
+      );
     }
     if (lease.expiresAtMs >= lease.maxLifetimeEndsAtMs) {
       throw new PinholeError(
@@ -253,12 +270,19 @@ export class LeaseEngine {
   async revoke(caller: Caller, leaseId: string, reason: string): Promise<Lease> {
     requireRole(caller, 'admin', 'Revoke');
     const lease = await this.#store.getLease(leaseId);
-    if (lease === undefined) throw new PinholeError('NOT_FOUND', `lease_id: ${leaseId} does not exist`, { field: 'lease_id' });
+    if (lease === undefined)
+      throw new PinholeError('NOT_FOUND', `lease_id: ${leaseId} does not exist`, { field: 'lease_id' });
     if (lease.state === 'ended') return lease;
     return this.#end(lease, 'revoked', caller, 'revoke', reason);
   }
 
-  async #end(lease: Lease, reason: EndReason, caller: Caller | 'server', action: AuditInput['action'], why: string): Promise<Lease> {
+  async #end(
+    lease: Lease,
+    reason: EndReason,
+    caller: Caller | 'server',
+    action: AuditInput['action'],
+    why: string,
+  ): Promise<Lease> {
     const now = this.#now();
     const audit =
       caller === 'server'
@@ -284,13 +308,21 @@ export class LeaseEngine {
     for (;;) {
       const due = await this.#store.dueForExpiry(this.#now(), batchSize);
       if (due.length === 0) return ended;
-      const results = await Promise.allSettled(due.map((l) => this.#end(l, 'expired', 'server', 'expire', 'term ended without renewal')));
+      const results = await Promise.allSettled(
+        due.map((l) => this.#end(l, 'expired', 'server', 'expire', 'term ended without renewal')),
+      );
       for (const [i, r] of results.entries()) {
         const lease = due[i];
         if (r.status === 'fulfilled' && lease !== undefined) {
           ended++;
-          this.#log.info({ leaseId: lease.id, host: lease.host, expiresAtMs: lease.expiresAtMs }, 'lease expired');
-        } else if (r.status === 'rejected' && !(isPinholeError(r.reason) && r.reason.code === 'FAILED_PRECONDITION')) {
+          this.#log.info(
+            { leaseId: lease.id, host: lease.host, expiresAtMs: lease.expiresAtMs },
+            'lease expired',
+          );
+        } else if (
+          r.status === 'rejected' &&
+          !(isPinholeError(r.reason) && r.reason.code === 'FAILED_PRECONDITION')
+        ) {
           throw r.reason; // a renewal racing the sweep is fine; anything else is not
         }
       }
@@ -310,14 +342,24 @@ export class LeaseEngine {
       try {
         if (!verdict.keep) {
           await this.#end(lease, 'policy', 'server', 'policy-revoke', `${verdict.ruleId}: ${verdict.reason}`);
-          this.#log.info({ leaseId: lease.id, host: lease.host, ruleId: verdict.ruleId, reason: verdict.reason }, 'lease revoked by policy');
+          this.#log.info(
+            { leaseId: lease.id, host: lease.host, ruleId: verdict.ruleId, reason: verdict.reason },
+            'lease revoked by policy',
+          );
           revoked++;
         } else if (verdict.maxExpiresAtMs !== undefined && verdict.maxExpiresAtMs < lease.expiresAtMs) {
           const changed = await this.#sign({ ...lease, expiresAtMs: verdict.maxExpiresAtMs });
           await this.#store.commit({
             expect: [{ leaseId: lease.id, revision: lease.revision }],
             leases: [{ kind: 'put', lease: changed }],
-            audit: [serverAudit('policy-shorten', now, changed, `expiry shortened to ${new Date(changed.expiresAtMs).toISOString()}`)],
+            audit: [
+              serverAudit(
+                'policy-shorten',
+                now,
+                changed,
+                `expiry shortened to ${new Date(changed.expiresAtMs).toISOString()}`,
+              ),
+            ],
           });
           shortened++;
         }

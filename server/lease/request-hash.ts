@@ -3,6 +3,12 @@ import type { OpenRequest } from '../core/types.js';
 
 /** A stable hash of a request's content, to tell a retry from a different request under the same id. */
 export function requestHash(r: OpenRequest): string {
-  const canonical = JSON.stringify([r.requestId, r.openings, r.requestedTtlSeconds, r.description, r.allOrNothing]);
+  const canonical = JSON.stringify([
+    r.requestId,
+    r.openings,
+    r.requestedTtlSeconds,
+    r.description,
+    r.allOrNothing,
+  ]);
   return createHash('sha256').update(canonical).digest('hex');
 }

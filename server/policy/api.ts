@@ -29,7 +29,10 @@ export interface PolicyDefaults {
 
 /** Result of re-checking a live lease against (new) policy. */
 export type Recheck =
-  | { readonly keep: true; /** new latest allowed expiry, if policy now allows less */ readonly maxExpiresAtMs?: number }
+  | {
+      readonly keep: true;
+      /** new latest allowed expiry, if policy now allows less */ readonly maxExpiresAtMs?: number;
+    }
   | { readonly keep: false; readonly ruleId: string; readonly reason: string };
 
 /** The scope a firewall may watch, from policy `enforcers:`. */
@@ -58,5 +61,10 @@ export interface PolicyEvaluator {
    */
   thirdPartyAllowed(requester: RequesterFacts, destination: string, directory: HostDirectory): boolean;
   /** Does a lease of `host` with `rules` fall into `scope`? */
-  inScope(scope: EnforcerScope, host: string, rules: readonly ConcreteRule[], directory: HostDirectory): boolean;
+  inScope(
+    scope: EnforcerScope,
+    host: string,
+    rules: readonly ConcreteRule[],
+    directory: HostDirectory,
+  ): boolean;
 }

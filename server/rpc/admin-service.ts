@@ -37,9 +37,13 @@ function encodePending(p: PendingRecord): object {
       allOrNothing: p.request.allOrNothing,
       openings: p.request.openings.map((o) => ({
         ...(o.app === undefined ? {} : { app: o.app }),
-        ...(o.ports === undefined ? {} : { ports: { protocol: o.ports.protocol.toUpperCase(), from: o.ports.from, to: o.ports.to } }),
+        ...(o.ports === undefined
+          ? {}
+          : { ports: { protocol: o.ports.protocol.toUpperCase(), from: o.ports.from, to: o.ports.to } }),
         destinations: o.destinations,
-        sources: o.sources.map((s) => (s.kind === 'any' ? { any: true } : s.kind === 'cidr' ? { cidr: s.cidr } : { [s.kind]: s.name })),
+        sources: o.sources.map((s) =>
+          s.kind === 'any' ? { any: true } : s.kind === 'cidr' ? { cidr: s.cidr } : { [s.kind]: s.name },
+        ),
       })),
     },
     decision: encodeDecision(p.decision),
@@ -51,18 +55,28 @@ function encodePending(p: PendingRecord): object {
 function boundedText(value: string, field: string, required: boolean): string {
   if (required && value.trim() === '') throw invalid(field, 'is empty; it is required');
   const bytes = Buffer.byteLength(value, 'utf8');
-  if (bytes > LIMITS.descriptionMaxBytes) throw invalid(field, `is ${bytes} bytes; use at most ${LIMITS.descriptionMaxBytes}`);
+  if (bytes > LIMITS.descriptionMaxBytes)
+    throw invalid(field, `is ${bytes} bytes; use at most ${LIMITS.descriptionMaxBytes}`);
   return value;
 }
 
 export function adminService(ctx: HandlerContext, admin: AdminService, epoch: () => string): AdminHandlers {
   return {
     ListLeases: unary(ctx, 'ListLeases', async (caller, req) => {
-      const rows = await admin.listLeases(caller, { host: req.host, includeEnded: req.includeEnded, limit: req.limit === 0 ? 1000 : req.limit });
+      const rows = await admin.listLeases(caller, {
+        host: req.host,
+        includeEnded: req.includeEnded,
+        limit: req.limit === 0 ? 1000 : req.limit,
+      });
       return {
         response: {
           leases: rows.map((r) => encodeLease(r.lease, epoch())),
-          usage: rows.map((r) => ({ leaseId: r.lease.id, packets: String(r.packets), bytes: String(r.bytes), neverUsed: r.neverUsed })),
+          usage: rows.map((r) => ({
+            leaseId: r.lease.id,
+            packets: String(r.packets),
+            bytes: String(r.bytes),
+            neverUsed: r.neverUsed,
+          })),
         },
         log: { count: rows.length },
       };
@@ -77,14 +91,21 @@ export function adminService(ctx: HandlerContext, admin: AdminService, epoch: ()
         sourceCidrs: req.sourceCidrs,
         comment: boundedText(req.comment, 'comment', false),
       });
-      return { response: encodeOpenAnswer(answer), log: { pendingId: req.pendingId, leaseId: answer.lease?.id } };
+      return {
+        response: encodeOpenAnswer(answer),
+        log: { pendingId: req.pendingId, leaseId: answer.lease?.id },
+      };
     }),
     Deny: unary(ctx, 'Deny', async (caller, req) => {
       const answer = await admin.deny(caller, req.pendingId, boundedText(req.reason, 'reason', true));
       return { response: encodeOpenAnswer(answer), log: { pendingId: req.pendingId } };
     }),
     Revoke: unary(ctx, 'Revoke', async (caller, req) => {
-      const lease = await admin.revoke(caller, decodeLeaseId(req.leaseId), boundedText(req.reason, 'reason', true));
+      const lease = await admin.revoke(
+        caller,
+        decodeLeaseId(req.leaseId),
+        boundedText(req.reason, 'reason', true),
+      );
       return { response: encodeLease(lease, epoch()), log: { leaseId: lease.id } };
     }),
     QueryAudit: serverStream(ctx, 'QueryAudit', async (caller, req, call) => {
@@ -102,7 +123,15 @@ export function adminService(ctx: HandlerContext, admin: AdminService, epoch: ()
     }),
     VerifyAudit: unary(ctx, 'VerifyAudit', async (caller) => {
       const v = await admin.verifyAudit(caller);
-      return { response: { ok: v.ok, records: String(v.records), firstBadSeq: String(v.firstBadSeq), problem: v.problem }, log: { ok: v.ok } };
+      return {
+        response: {
+          ok: v.ok,
+          records: String(v.records),
+          firstBadSeq: String(v.firstBadSeq),
+          problem: v.problem,
+        },
+        log: { ok: v.ok },
+      };
     }),
     Explain: unary(ctx, 'Explain', async (caller, req) => {
       if (req.request == null) throw invalid('request', 'is missing; send the Open request to explain');
@@ -111,12 +140,28 @@ export function adminService(ctx: HandlerContext, admin: AdminService, epoch: ()
         if (!p.ok) throw invalid(`addresses[${i}]`, p.error);
         return p.value;
       });
-      const decision = await admin.explain(caller, { host: req.host, addresses }, decodeOpenRequest(req.request));
-      return { response: encodeDecision(decision), log: { decision: decision.outcome, rule: decision.ruleId } };
+      const decision = await admin.explain(
+        caller,
+        { host: req.host, addresses },
+        decodeOpenRequest(req.request),
+      );
+      return {
+        response: encodeDecision(decision),
+        log: { decision: decision.outcome, rule: decision.ruleId },
+      };
     }),
     ReloadPolicy: unary(ctx, 'ReloadPolicy', async (caller) => {
       const r = await admin.reloadPolicy(caller);
-      return { response: { ok: r.ok, errors: [...r.errors], warnings: [...r.warnings], revoked: r.revoked, shortened: r.shortened }, log: { ok: r.ok } };
+      return {
+        response: {
+          ok: r.ok,
+          errors: [...r.errors],
+          warnings: [...r.warnings],
+          revoked: r.revoked,
+          shortened: r.shortened,
+        },
+        log: { ok: r.ok },
+      };
     }),
     ListEnforcers: unary(ctx, 'ListEnforcers', async (caller) => {
       const list = await admin.listEnforcers(caller);

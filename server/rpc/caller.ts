@@ -6,14 +6,19 @@ import type { Caller } from '../lease/caller.js';
 import type { Identity } from '../core/types.js';
 
 /** What every kind of server call offers (grpc-js does not export its common base type). */
-export type ServerSurfaceCall = Pick<ServerUnaryCall<unknown, unknown>, 'getAuthContext' | 'getPeer'> & { readonly request?: unknown };
+export type ServerSurfaceCall = Pick<ServerUnaryCall<unknown, unknown>, 'getAuthContext' | 'getPeer'> & {
+  readonly request?: unknown;
+};
 
 export function callerOf(call: ServerSurfaceCall, trustDomain: string): Caller {
   const cert = call.getAuthContext().sslPeerCertificate;
   // The TLS layer already refused connections without a CA-signed client certificate;
   // this guards against a server mistakenly configured without client authentication.
   if (cert?.raw === undefined) {
-    throw new PinholeError('UNAUTHENTICATED', 'no client certificate; connect with a certificate issued by the Pinhole CA');
+    throw new PinholeError(
+      'UNAUTHENTICATED',
+      'no client certificate; connect with a certificate issued by the Pinhole CA',
+    );
   }
   return { identity: cachedIdentity(cert.raw, cert.fingerprint256, trustDomain), peer: call.getPeer() };
 }

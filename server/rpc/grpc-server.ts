@@ -57,7 +57,9 @@ const PROTO_FILES = ['pinhole/v1/opening.proto', 'pinhole/v1/watch.proto', 'pinh
  */
 function addOpsServices(server: Server, source: HealthSource | undefined, streams: Set<() => void>): void {
   const initial = source?.status ?? 'SERVING';
-  const health = new HealthImplementation(Object.fromEntries(HEALTH_NAMES.map((n): [string, ServingStatus] => [n, initial])));
+  const health = new HealthImplementation(
+    Object.fromEntries(HEALTH_NAMES.map((n): [string, ServingStatus] => [n, initial])),
+  );
   source?.onChange((s) => {
     for (const name of HEALTH_NAMES) health.setStatus(name, s);
   });
@@ -79,7 +81,9 @@ function addOpsServices(server: Server, source: HealthSource | undefined, stream
       });
     },
   });
-  new ReflectionService(loadSync(PROTO_FILES, { ...LOADER_OPTIONS, includeDirs: [protoRoot()] })).addToServer(server);
+  new ReflectionService(loadSync(PROTO_FILES, { ...LOADER_OPTIONS, includeDirs: [protoRoot()] })).addToServer(
+    server,
+  );
 }
 
 export interface RunningGrpcServer {
@@ -110,11 +114,18 @@ export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpc
     adminService(context, o.admin, () => o.watch.epoch()),
   );
   addOpsServices(server, o.health, streams);
-  const credentials = ServerCredentials.createSsl(o.tls.caPem, [{ private_key: o.tls.keyPem, cert_chain: o.tls.certPem }], true);
+  const credentials = ServerCredentials.createSsl(
+    o.tls.caPem,
+    [{ private_key: o.tls.keyPem, cert_chain: o.tls.certPem }],
+    true,
+  );
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(o.listen, credentials, (error, boundPort) => {
       if (error === null) resolve(boundPort);
-      else reject(new PinholeError('UNAVAILABLE', `cannot listen on ${o.listen}: ${error.message}`, { cause: error }));
+      else
+        reject(
+          new PinholeError('UNAVAILABLE', `cannot listen on ${o.listen}: ${error.message}`, { cause: error }),
+        );
     });
   });
   const host = o.listen.slice(0, o.listen.lastIndexOf(':'));

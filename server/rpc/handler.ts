@@ -50,7 +50,11 @@ export function unary<Req, Res>(
       (result) => {
         logLine(ctx.log, method, caller, call, started, tag, { outcome: 'OK', ...result.log });
         const decision = result.log?.decision;
-        ctx.observe?.(method, typeof decision === 'string' ? decision : 'OK', (performance.now() - started) / 1000);
+        ctx.observe?.(
+          method,
+          typeof decision === 'string' ? decision : 'OK',
+          (performance.now() - started) / 1000,
+        );
         callback(null, result.response);
       },
       (error: unknown) => {
@@ -82,7 +86,13 @@ export function serverStream<Req, Res>(
       if (finished) return;
       finished = true;
       ctx.observe?.(method, 'UNAVAILABLE', undefined);
-      fail(new PinholeError('UNAVAILABLE', 'the server is shutting down; call again (another server) to continue', { retryAfterMs: 500 }));
+      fail(
+        new PinholeError(
+          'UNAVAILABLE',
+          'the server is shutting down; call again (another server) to continue',
+          { retryAfterMs: 500 },
+        ),
+      );
       // The handler's own cancel path (as for a client cancel) releases what it holds.
       call.cancelled = true;
       call.emit('cancelled', 'cancelled');
@@ -95,7 +105,10 @@ export function serverStream<Req, Res>(
     void run()
       .then(
         (fields) => {
-          logLine(ctx.log, method, caller, call, started, tag, { outcome: finished ? 'UNAVAILABLE' : 'OK', ...fields });
+          logLine(ctx.log, method, caller, call, started, tag, {
+            outcome: finished ? 'UNAVAILABLE' : 'OK',
+            ...fields,
+          });
           if (finished) return;
           ctx.observe?.(method, 'OK', undefined);
           call.end();
@@ -116,11 +129,18 @@ export function serverStream<Req, Res>(
 
 function requestIdOf(call: ServerSurfaceCall): string | undefined {
   const r = call.request;
-  if (typeof r === 'object' && r !== null && 'requestId' in r && typeof r.requestId === 'string') return r.requestId;
+  if (typeof r === 'object' && r !== null && 'requestId' in r && typeof r.requestId === 'string')
+    return r.requestId;
   return undefined;
 }
 
-function baseFields(method: string, caller: Caller | undefined, call: ServerSurfaceCall, started: number, tag: string): LogFields {
+function baseFields(
+  method: string,
+  caller: Caller | undefined,
+  call: ServerSurfaceCall,
+  started: number,
+  tag: string,
+): LogFields {
   return {
     method,
     tag,
@@ -132,11 +152,27 @@ function baseFields(method: string, caller: Caller | undefined, call: ServerSurf
   };
 }
 
-function logLine(log: Logger, method: string, caller: Caller | undefined, call: ServerSurfaceCall, started: number, tag: string, extra: LogFields): void {
+function logLine(
+  log: Logger,
+  method: string,
+  caller: Caller | undefined,
+  call: ServerSurfaceCall,
+  started: number,
+  tag: string,
+  extra: LogFields,
+): void {
   log.info({ ...baseFields(method, caller, call, started, tag), ...extra }, 'request');
 }
 
-function logError(log: Logger, method: string, caller: Caller | undefined, call: ServerSurfaceCall, started: number, tag: string, error: unknown): void {
+function logError(
+  log: Logger,
+  method: string,
+  caller: Caller | undefined,
+  call: ServerSurfaceCall,
+  started: number,
+  tag: string,
+  error: unknown,
+): void {
   const fields = baseFields(method, caller, call, started, tag);
   if (isPinholeError(error) && error.code !== 'INTERNAL') {
     // Client mistakes and transient failures: info, with the message the client saw.

@@ -18,7 +18,8 @@ export function openingService(
   rate?: IdentityRateLimiter,
 ): OpeningHandlers {
   // Before decoding: a flood is refused for the price of a token-bucket check.
-  const admit = (caller: Caller, method: string): void => rate?.admit(`${caller.identity.role}/${caller.identity.name}`, method);
+  const admit = (caller: Caller, method: string): void =>
+    rate?.admit(`${caller.identity.role}/${caller.identity.name}`, method);
   return {
     Open: unary(ctx, 'Open', async (caller, req) => {
       admit(caller, 'Open');
@@ -35,7 +36,11 @@ export function openingService(
     }),
     Renew: unary(ctx, 'Renew', async (caller, req) => {
       admit(caller, 'Renew');
-      const lease = await engine.renew(caller, decodeLeaseId(req.leaseId), decodeTtl(req.requestedTtlSeconds, 'requested_ttl_seconds'));
+      const lease = await engine.renew(
+        caller,
+        decodeLeaseId(req.leaseId),
+        decodeTtl(req.requestedTtlSeconds, 'requested_ttl_seconds'),
+      );
       return {
         response: { lease: encodeLease(decorate(lease), engine.epoch), serverEpoch: engine.epoch },
         log: { leaseId: lease.id, expiresAtMs: lease.expiresAtMs },
@@ -44,19 +49,28 @@ export function openingService(
     Release: unary(ctx, 'Release', async (caller, req) => {
       admit(caller, 'Release');
       const lease = await engine.release(caller, decodeLeaseId(req.leaseId));
-      return { response: { lease: encodeLease(lease, engine.epoch), serverEpoch: engine.epoch }, log: { leaseId: lease.id } };
+      return {
+        response: { lease: encodeLease(lease, engine.epoch), serverEpoch: engine.epoch },
+        log: { leaseId: lease.id },
+      };
     }),
     ListMine: unary(ctx, 'ListMine', async (caller) => {
       const leases = await engine.listMine(caller);
       return {
-        response: { leases: leases.map((l) => encodeLease(decorate(l), engine.epoch)), serverEpoch: engine.epoch },
+        response: {
+          leases: leases.map((l) => encodeLease(decorate(l), engine.epoch)),
+          serverEpoch: engine.epoch,
+        },
         log: { count: leases.length },
       };
     }),
     WaitDecision: serverStream(ctx, 'WaitDecision', async (caller, req, call) => {
-      if (req.pendingId === '') throw invalid('pending_id', 'is empty; send the pending_id of a PENDING answer');
+      if (req.pendingId === '')
+        throw invalid('pending_id', 'is empty; send the pending_id of a PENDING answer');
       const abort = new AbortController();
-      call.once('cancelled', () => { abort.abort(); });
+      call.once('cancelled', () => {
+        abort.abort();
+      });
       let last = '';
       try {
         for await (const answer of desk.waitDecision(caller, req.pendingId, abort.signal)) {

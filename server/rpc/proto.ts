@@ -27,10 +27,13 @@ let cached: PinholeProto | undefined;
 export function loadPinholeProto(): PinholeProto {
   if (cached !== undefined) return cached;
   const root = protoRoot();
-  const definition = loadSync(['pinhole/v1/opening.proto', 'pinhole/v1/watch.proto', 'pinhole/v1/admin.proto'], {
-    ...LOADER_OPTIONS,
-    includeDirs: [root],
-  });
+  const definition = loadSync(
+    ['pinhole/v1/opening.proto', 'pinhole/v1/watch.proto', 'pinhole/v1/admin.proto'],
+    {
+      ...LOADER_OPTIONS,
+      includeDirs: [root],
+    },
+  );
   cached = loadPackageDefinition(definition) as unknown as PinholeProto;
   return cached;
 }

@@ -31,5 +31,9 @@ export function toServiceError(error: unknown, requestTag: string): Partial<Serv
     if (error.retryAfterMs !== undefined) metadata.set(RETRY_AFTER_KEY, String(error.retryAfterMs));
     return { code: STATUS_OF[error.code], details: error.message, metadata };
   }
-  return { code: status.INTERNAL, details: `internal error (request ${requestTag}); the server log has the cause`, metadata };
+  return {
+    code: status.INTERNAL,
+    details: `internal error (request ${requestTag}); the server log has the cause`,
+    metadata,
+  };
 }

@@ -37,9 +37,23 @@ function encodeItem(item: WatchItem, epoch: string): WatchEvent {
   const revision = String(item.revision);
   switch (item.type) {
     case 'UPSERT':
-      return { type: 'UPSERT', revision, lease: encodeLease(item.lease, epoch), leaseId: item.lease.id, snapshot: item.snapshot, serverEpoch: epoch };
+      return {
+        type: 'UPSERT',
+        revision,
+        lease: encodeLease(item.lease, epoch),
+        leaseId: item.lease.id,
+        snapshot: item.snapshot,
+        serverEpoch: epoch,
+      };
     case 'DELETE':
-      return { type: 'DELETE', revision, lease: encodeLease(item.lease, epoch), leaseId: item.lease.id, reason: encodeEndReason(item.reason), serverEpoch: epoch };
+      return {
+        type: 'DELETE',
+        revision,
+        lease: encodeLease(item.lease, epoch),
+        leaseId: item.lease.id,
+        reason: encodeEndReason(item.reason),
+        serverEpoch: epoch,
+      };
     case 'PROGRESS':
     case 'RESET':
       return { type: item.type, revision, serverEpoch: epoch };
@@ -50,7 +64,10 @@ function decodeNames(values: readonly string[], field: string, max: number): str
   if (values.length > max) throw invalid(field, `has ${values.length} entries; send at most ${max}`);
   return values.map((v, i) => {
     if (v.length === 0 || v.length > LIMITS.nameMax || !NAME_PATTERN.test(v)) {
-      throw invalid(`${field}[${i}]`, `${JSON.stringify(v.slice(0, 80))} is not a name; use 1-128 characters of [A-Za-z0-9._-]`);
+      throw invalid(
+        `${field}[${i}]`,
+        `${JSON.stringify(v.slice(0, 80))} is not a name; use 1-128 characters of [A-Za-z0-9._-]`,
+      );
     }
     return v;
   });
@@ -58,20 +75,36 @@ function decodeNames(values: readonly string[], field: string, max: number): str
 
 function decodeRevision(text: string, field: string): number {
   const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < 0) throw invalid(field, `${JSON.stringify(text)} is not a revision; use 0 or a revision this server sent`);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw invalid(field, `${JSON.stringify(text)} is not a revision; use 0 or a revision this server sent`);
   return n;
 }
 
-async function pump(call: ServerWritableStream<WatchRequest__Output, WatchEvent>, items: AsyncIterableIterator<WatchItem>, epoch: () => string): Promise<number> {
+async function pump(
+  call: ServerWritableStream<WatchRequest__Output, WatchEvent>,
+  items: AsyncIterableIterator<WatchItem>,
+  epoch: () => string,
+): Promise<number> {
   let sent = 0;
-  const cancelled = new Promise<'cancelled'>((resolve) => call.once('cancelled', () => { resolve('cancelled'); }));
+  const cancelled = new Promise<'cancelled'>((resolve) =>
+    call.once('cancelled', () => {
+      resolve('cancelled');
+    }),
+  );
   try {
     for (;;) {
       const next = await Promise.race([items.next(), cancelled]);
       if (next === 'cancelled' || next.done === true) return sent;
       sent++;
       if (!call.write(encodeItem(next.value, epoch()))) {
-        const drained = await Promise.race([new Promise<'drain'>((resolve) => call.once('drain', () => { resolve('drain'); })), cancelled]);
+        const drained = await Promise.race([
+          new Promise<'drain'>((resolve) =>
+            call.once('drain', () => {
+              resolve('drain');
+            }),
+          ),
+          cancelled,
+        ]);
         if (drained === 'cancelled') return sent;
       }
     }
@@ -102,7 +135,9 @@ export function watchService(ctx: HandlerContext, deps: WatchDeps): LeaseWatchHa
         appliedRevision: decodeRevision(req.appliedRevision, 'applied_revision'),
         error: req.error.slice(0, 1024),
         tamperEvents: req.tamperEvents.slice(0, 100).map((t) => t.slice(0, 512)),
-        counters: req.counters.slice(0, 100_000).map((c) => ({ leaseId: c.leaseId, packets: Number(c.packets), bytes: Number(c.bytes) })),
+        counters: req.counters
+          .slice(0, 100_000)
+          .map((c) => ({ leaseId: c.leaseId, packets: Number(c.packets), bytes: Number(c.bytes) })),
         mode: req.mode.slice(0, 32),
         backend: req.backend.slice(0, 32),
       });
@@ -121,7 +156,10 @@ export function watchService(ctx: HandlerContext, deps: WatchDeps): LeaseWatchHa
           },
         ]);
       }
-      return { response: { heartbeatSeconds: deps.registry.heartbeatSeconds }, log: { appliedRevision: req.appliedRevision } };
+      return {
+        response: { heartbeatSeconds: deps.registry.heartbeatSeconds },
+        log: { appliedRevision: req.appliedRevision },
+      };
     }),
   };
 }

@@ -32,7 +32,12 @@ export interface Mutation {
   readonly expect?: readonly { readonly leaseId: string; readonly revision: number }[];
   readonly leases?: readonly LeaseChange[];
   /** Idempotency record; a second answer for the same (host, requestId) fails with ALREADY_EXISTS. */
-  readonly answer?: { readonly host: string; readonly requestId: string; readonly requestHash: string; readonly answer: OpenAnswer };
+  readonly answer?: {
+    readonly host: string;
+    readonly requestId: string;
+    readonly requestHash: string;
+    readonly answer: OpenAnswer;
+  };
   readonly pending?: PendingRecord;
   readonly audit: readonly AuditInput[];
 }

@@ -21,26 +21,39 @@ export function authorizeWatch(
   const name = caller.identity.name;
   const allowed = policy().enforcerScope(name);
   if (allowed === undefined) {
-    throw new PinholeError('PERMISSION_DENIED', `firewall ${name} is not listed under enforcers: in policy; ask the policy owners to add it`);
+    throw new PinholeError(
+      'PERMISSION_DENIED',
+      `firewall ${name} is not listed under enforcers: in policy; ask the policy owners to add it`,
+    );
   }
   if (!allowed.all) {
     requested.hosts.forEach((h, i) => {
       if (!allowed.hosts.includes(h)) {
-        throw new PinholeError('PERMISSION_DENIED', `scope.hosts[${i}]: firewall ${name} may not watch host ${h}; its scope is ${describe(allowed)}`, {
-          field: `scope.hosts[${i}]`,
-        });
+        throw new PinholeError(
+          'PERMISSION_DENIED',
+          `scope.hosts[${i}]: firewall ${name} may not watch host ${h}; its scope is ${describe(allowed)}`,
+          {
+            field: `scope.hosts[${i}]`,
+          },
+        );
       }
     });
     requested.groups.forEach((g, i) => {
       if (!allowed.groups.includes(g)) {
-        throw new PinholeError('PERMISSION_DENIED', `scope.groups[${i}]: firewall ${name} may not watch group ${g}; its scope is ${describe(allowed)}`, {
-          field: `scope.groups[${i}]`,
-        });
+        throw new PinholeError(
+          'PERMISSION_DENIED',
+          `scope.groups[${i}]: firewall ${name} may not watch group ${g}; its scope is ${describe(allowed)}`,
+          {
+            field: `scope.groups[${i}]`,
+          },
+        );
       }
     });
   }
   const asked = requested.hosts.length > 0 || requested.groups.length > 0;
-  const scope: EnforcerScope = asked ? { all: false, hosts: requested.hosts, groups: requested.groups } : allowed;
+  const scope: EnforcerScope = asked
+    ? { all: false, hosts: requested.hosts, groups: requested.groups }
+    : allowed;
   // Policy is read per event so that a reload narrows a live stream at once.
   return { scope, inScope: (lease) => policy().inScope(scope, lease.host, lease.rules, directory) };
 }

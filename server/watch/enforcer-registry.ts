@@ -9,7 +9,11 @@ export interface EnforcerReport {
   readonly appliedRevision: number;
   readonly error: string;
   readonly tamperEvents: readonly string[];
-  readonly counters: readonly { readonly leaseId: string; readonly packets: number; readonly bytes: number }[];
+  readonly counters: readonly {
+    readonly leaseId: string;
+    readonly packets: number;
+    readonly bytes: number;
+  }[];
   readonly mode: string;
   readonly backend: string;
 }
@@ -64,16 +68,24 @@ export class EnforcerRegistry {
     const now = this.#now();
     const prev = this.#entries.get(name);
     const wasCompliant = prev !== undefined && this.#compliant(prev, now);
-    const entry: Entry = { report, lastHeartbeatMs: now, tamper: [...(prev?.tamper ?? []), ...report.tamperEvents].slice(-MAX_TAMPER_KEPT) };
+    const entry: Entry = {
+      report,
+      lastHeartbeatMs: now,
+      tamper: [...(prev?.tamper ?? []), ...report.tamperEvents].slice(-MAX_TAMPER_KEPT),
+    };
     this.#entries.set(name, entry);
     for (const c of report.counters) {
       const u = this.#usage.get(c.leaseId) ?? { packets: 0, bytes: 0 };
       // Counters are cumulative per enforcer; keep the largest seen across enforcers.
-      this.#usage.set(c.leaseId, { packets: Math.max(u.packets, c.packets), bytes: Math.max(u.bytes, c.bytes) });
+      this.#usage.set(c.leaseId, {
+        packets: Math.max(u.packets, c.packets),
+        bytes: Math.max(u.bytes, c.bytes),
+      });
     }
     const changes: string[] = [];
     if (!wasCompliant) changes.push('compliant');
-    if ((prev?.report.error ?? '') !== report.error) changes.push(report.error === '' ? 'error cleared' : `error: ${report.error}`);
+    if ((prev?.report.error ?? '') !== report.error)
+      changes.push(report.error === '' ? 'error cleared' : `error: ${report.error}`);
     for (const t of report.tamperEvents) changes.push(`tamper: ${t}`);
     return changes;
   }
@@ -107,7 +119,13 @@ export class EnforcerRegistry {
       .map((name) => {
         const e = this.#entries.get(name);
         const state: PerEnforcerState =
-          e === undefined ? 'unknown' : e.report.appliedRevision >= lease.revision ? 'applied' : e.report.error !== '' ? 'error' : 'unknown';
+          e === undefined
+            ? 'unknown'
+            : e.report.appliedRevision >= lease.revision
+              ? 'applied'
+              : e.report.error !== ''
+                ? 'error'
+                : 'unknown';
         return { name, state };
       });
   }
@@ -116,7 +134,9 @@ export class EnforcerRegistry {
   decorate(lease: Lease): Lease {
     if (lease.state !== 'granted') return lease;
     const states = this.perEnforcer(lease);
-    return states.length > 0 && states.every((s) => s.state === 'applied') ? { ...lease, state: 'realized' } : lease;
+    return states.length > 0 && states.every((s) => s.state === 'applied')
+      ? { ...lease, state: 'realized' }
+      : lease;
   }
 
   usage(leaseId: string): { packets: number; bytes: number } | undefined {

@@ -58,7 +58,10 @@ export class WatchHub {
   }
 
   async subscribe(o: SubscribeOptions): Promise<Subscription> {
-    if (this.#closed) throw new PinholeError('UNAVAILABLE', 'the server is shutting down; reconnect to another server', { retryAfterMs: 1000 });
+    if (this.#closed)
+      throw new PinholeError('UNAVAILABLE', 'the server is shutting down; reconnect to another server', {
+        retryAfterMs: 1000,
+      });
     // A firewall failing over from another server may know a revision this one has not read yet.
     if (o.fromRevision > this.#store.revision) await this.#store.catchUp?.();
     if (o.fromRevision > this.#store.revision) {
@@ -120,7 +123,8 @@ export class WatchHub {
     const leases = await this.#store.listLeases({ limit: Number.MAX_SAFE_INTEGER });
     for (const lease of leases) {
       // A lease changed after `revision` (by a commit during the read) arrives as a live event.
-      if (lease.revision <= revision && o.inScope(lease)) sub.push({ type: 'UPSERT', revision, lease, snapshot: true });
+      if (lease.revision <= revision && o.inScope(lease))
+        sub.push({ type: 'UPSERT', revision, lease, snapshot: true });
       failpoint('mid-snapshot');
     }
     sub.push({ type: 'PROGRESS', revision });
@@ -130,7 +134,8 @@ export class WatchHub {
   #deliver(sub: Subscription, inScope: (l: Lease) => boolean, events: readonly StoredEvent[]): void {
     for (const e of events) {
       if (!inScope(e.lease)) continue;
-      if (e.type === 'UPSERT') sub.push({ type: 'UPSERT', revision: e.revision, lease: e.lease, snapshot: false });
+      if (e.type === 'UPSERT')
+        sub.push({ type: 'UPSERT', revision: e.revision, lease: e.lease, snapshot: false });
       else sub.push({ type: 'DELETE', revision: e.revision, lease: e.lease, reason: e.reason ?? 'expired' });
     }
   }
@@ -150,9 +155,13 @@ export class WatchHub {
     this.#closed = true;
     clearInterval(this.#timer);
     this.#unlisten();
-    const error = new PinholeError('UNAVAILABLE', 'the server is shutting down; reconnect and resume from your last revision', {
-      retryAfterMs: 500,
-    });
+    const error = new PinholeError(
+      'UNAVAILABLE',
+      'the server is shutting down; reconnect and resume from your last revision',
+      {
+        retryAfterMs: 500,
+      },
+    );
     for (const sub of [...this.#subs.keys()]) sub.fail(error);
     return Promise.resolve();
   }

@@ -37,7 +37,9 @@ export class Subscription implements AsyncIterableIterator<WatchItem> {
       return;
     }
     if (item.type === 'UPSERT' && !item.snapshot) {
-      const i = this.#queue.findIndex((q) => q.type === 'UPSERT' && !q.snapshot && q.lease.id === item.lease.id);
+      const i = this.#queue.findIndex(
+        (q) => q.type === 'UPSERT' && !q.snapshot && q.lease.id === item.lease.id,
+      );
       if (i >= 0) this.#queue.splice(i, 1); // the newer state supersedes it; order stays by revision
     }
     if (item.type === 'PROGRESS' && this.#queue.at(-1)?.type === 'PROGRESS') this.#queue.pop();

@@ -28,9 +28,19 @@ let origin: string;
 let problems: string[];
 
 const openLease = (requestId: string): Promise<OpenResponse__Output> =>
-  unaryCall(web, web.Open, { requestId, openings: [{ ports: { protocol: 'TCP', from: 5432, to: 5432 }, sources: [{ cidr: '198.18.1.0/24' }] }], requestedTtlSeconds: 600, description: 'orders database' });
+  unaryCall(web, web.Open, {
+    requestId,
+    openings: [{ ports: { protocol: 'TCP', from: 5432, to: 5432 }, sources: [{ cidr: '198.18.1.0/24' }] }],
+    requestedTtlSeconds: 600,
+    description: 'orders database',
+  });
 const openBackup = (requestId: string): Promise<OpenResponse__Output> =>
-  unaryCall(web, web.Open, { requestId, openings: [{ app: 'backup-agent', sources: [{ cidr: '198.18.9.0/24' }] }], requestedTtlSeconds: 600, description: 'nightly backup' });
+  unaryCall(web, web.Open, {
+    requestId,
+    openings: [{ app: 'backup-agent', sources: [{ cidr: '198.18.9.0/24' }] }],
+    requestedTtlSeconds: 600,
+    description: 'nightly backup',
+  });
 
 /** Both layouts of the current view. */
 async function screenshots(name: string): Promise<void> {
@@ -38,7 +48,10 @@ async function screenshots(name: string): Promise<void> {
   await page.setViewportSize(NARROW);
   await page.screenshot({ path: join(ARTIFACTS, `console-${name}-narrow.png`), fullPage: true });
   // Usable at ~400 px means no sideways scrolling of the page itself.
-  expect(await page.evaluate<number>('document.documentElement.scrollWidth'), `${name} at 400 px`).toBeLessThanOrEqual(NARROW.width);
+  expect(
+    await page.evaluate<number>('document.documentElement.scrollWidth'),
+    `${name} at 400 px`,
+  ).toBeLessThanOrEqual(NARROW.width);
   await page.setViewportSize(WIDE);
 }
 
@@ -49,7 +62,15 @@ beforeAll(async () => {
   origin = `https://${ts.server.adminAddress}`;
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 });
 
@@ -65,7 +86,9 @@ beforeEach(async () => {
     viewport: WIDE,
     // The dev CA is not in Chromium's store; the client certificate is what this test is about.
     ignoreHTTPSErrors: true,
-    clientCertificates: [{ origin, certPath: join(ts.certDir, 'admin-alice.crt'), keyPath: join(ts.certDir, 'admin-alice.key') }],
+    clientCertificates: [
+      { origin, certPath: join(ts.certDir, 'admin-alice.crt'), keyPath: join(ts.certDir, 'admin-alice.key') },
+    ],
   });
   page = await context.newPage();
   problems = [];
@@ -96,7 +119,9 @@ describe('the console', () => {
     expect(first).toMatch(/^(9|10)m \d+s$/);
     await expect.poll(() => countdown.textContent(), { timeout: 3000 }).not.toBe(first);
     expect(await page.locator('#count-leases').textContent()).toBe('1');
-    expect(await row.getByRole('button', { name: `Revoke lease ${granted.id} of web-1` }).isVisible()).toBe(true);
+    expect(await row.getByRole('button', { name: `Revoke lease ${granted.id} of web-1` }).isVisible()).toBe(
+      true,
+    );
     await screenshots('leases');
   });
 
@@ -112,7 +137,9 @@ describe('the console', () => {
     await card.getByLabel('TTL (optional, shorter)').fill('2m');
     await card.getByLabel('Comment (optional)').fill('clicked in the console');
     await card.getByRole('button', { name: 'Approve' }).click();
-    await expect.poll(() => page.locator('#announce').textContent()).toMatch(/^Approved web-1's request; lease lse_\S+ granted for 2m 0s\.$/);
+    await expect
+      .poll(() => page.locator('#announce').textContent())
+      .toMatch(/^Approved web-1's request; lease lse_\S+ granted for 2m 0s\.$/);
     await expect.poll(() => card.count()).toBe(0);
     const decided = await ts.server.store.getPending(pending.pendingId);
     expect(decided?.state).toBe('approved');
@@ -132,7 +159,9 @@ describe('the console', () => {
     await dialog.getByRole('textbox').fill('backups go through the vault');
     await dialog.getByRole('button', { name: 'Deny request' }).click();
     await expect.poll(() => card.count()).toBe(0);
-    expect((await ts.server.store.getPending(pending.pendingId))?.answer?.decision.reason).toContain('backups go through the vault');
+    expect((await ts.server.store.getPending(pending.pendingId))?.answer?.decision.reason).toContain(
+      'backups go through the vault',
+    );
 
     const lease = (await openLease('browser-revoke-1')).lease!;
     await page.getByRole('tab', { name: /Leases/ }).click();
@@ -145,7 +174,9 @@ describe('the console', () => {
     await page.keyboard.press('Tab');
     await page.keyboard.press('Tab');
     await page.keyboard.press('Enter'); // keyboard only: Tab to "Revoke lease", Enter
-    await expect.poll(async () => (await ts.server.store.getLease(lease.id))?.endDetail).toContain('no longer needed');
+    await expect
+      .poll(async () => (await ts.server.store.getLease(lease.id))?.endDetail)
+      .toContain('no longer needed');
   });
 
   it('filters the request log and offers the same selection as a JSON-lines export', async () => {
@@ -158,14 +189,21 @@ describe('the console', () => {
     await panel.getByLabel('Host').fill('web-1');
     await panel.getByLabel('Decision').selectOption('PENDING');
     await panel.getByRole('button', { name: 'Apply' }).click();
-    await expect.poll(async () => (await rows.allTextContents()).every((t) => t.includes('PENDING') && t.includes('host/web-1'))).toBe(true);
+    await expect
+      .poll(async () =>
+        (await rows.allTextContents()).every((t) => t.includes('PENDING') && t.includes('host/web-1')),
+      )
+      .toBe(true);
     expect(await rows.count()).toBeGreaterThan(0);
     const href = await page.getByRole('link', { name: 'Export JSON lines' }).getAttribute('href');
     const params = new URL(href ?? '', origin).searchParams;
     expect(Object.fromEntries(params)).toMatchObject({ host: 'web-1', decision: 'PENDING', format: 'jsonl' });
     const download = await page.request.get(`${origin}${href ?? ''}`);
     expect(download.headers()['content-disposition']).toMatch(/^attachment/);
-    const lines = (await download.text()).trim().split('\n').map((l) => JSON.parse(l) as { outcome: string });
+    const lines = (await download.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { outcome: string });
     expect(lines.every((l) => l.outcome === 'PENDING')).toBe(true);
     await screenshots('audit');
   });
@@ -191,7 +229,9 @@ describe('the console', () => {
     expect(await row.textContent()).toMatch(/gateway.*yes/);
     await screenshots('enforcers');
     await page.getByRole('tab', { name: /Leases/ }).click();
-    const leaseRow = page.locator('#leases-table tbody tr').filter({ has: page.getByRole('button', { name: `Revoke lease ${lease.id} of web-1` }) });
+    const leaseRow = page
+      .locator('#leases-table tbody tr')
+      .filter({ has: page.getByRole('button', { name: `Revoke lease ${lease.id} of web-1` }) });
     await expect.poll(() => leaseRow.textContent()).toContain('42 pkts / 4.0 KiB');
     expect(await leaseRow.textContent()).toContain('gw-1: applied');
     expect(await leaseRow.textContent()).not.toContain('never used');
@@ -204,7 +244,9 @@ describe('the console', () => {
     await explain.getByLabel('Open', { exact: true }).fill('tcp/23');
     await explain.getByLabel('From (optional)').fill('198.18.1.0/24');
     await explain.getByRole('button', { name: 'Explain' }).click();
-    await expect.poll(() => page.locator('#explain-result').textContent()).toMatch(/DENIED by rule no-telnet/);
+    await expect
+      .poll(() => page.locator('#explain-result').textContent())
+      .toMatch(/DENIED by rule no-telnet/);
     await screenshots('policy');
   });
 

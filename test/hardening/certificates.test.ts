@@ -36,51 +36,110 @@ const host = (extra: Partial<Parameters<typeof issueCertificate>[0]> = {}): PemP
 
 /** [case, certificate, allowed status codes, message pattern for non-handshake refusals] */
 const cases: [string, Maker, readonly status[], RegExp][] = [
-  ['expired', () => ({ pair: host({ notBefore: new Date(Date.now() - 3 * DAY), notAfter: new Date(Date.now() - DAY) }) }), [status.UNAVAILABLE], /./],
-  ['not yet valid', () => ({ pair: host({ notBefore: new Date(Date.now() + DAY), notAfter: new Date(Date.now() + 3 * DAY) }) }), [status.UNAVAILABLE], /./],
+  [
+    'expired',
+    () => ({
+      pair: host({ notBefore: new Date(Date.now() - 3 * DAY), notAfter: new Date(Date.now() - DAY) }),
+    }),
+    [status.UNAVAILABLE],
+    /./,
+  ],
+  [
+    'not yet valid',
+    () => ({
+      pair: host({ notBefore: new Date(Date.now() + DAY), notAfter: new Date(Date.now() + 3 * DAY) }),
+    }),
+    [status.UNAVAILABLE],
+    /./,
+  ],
   [
     'signed by another CA',
     () => {
       const other = createCa({ trustDomain, days: 30 });
-      return { pair: issueCertificate({ ca: other, role: 'host', name: 'web-1', trustDomain, ips: ['198.18.0.2'] }) };
+      return {
+        pair: issueCertificate({ ca: other, role: 'host', name: 'web-1', trustDomain, ips: ['198.18.0.2'] }),
+      };
     },
     [status.UNAVAILABLE],
     /./,
   ],
-  ['a leaf with CA:true', () => ({ pair: host({ isCa: true }) }), [status.UNAVAILABLE, status.UNAUTHENTICATED], /CA certificate/],
-  ['two URI SANs', () => ({ pair: host({ extraUris: [`spiffe://${trustDomain}/host/db-1`] }) }), [status.UNAUTHENTICATED], /has 2 URI SANs; expected exactly one/],
-  ['no SPIFFE URI SAN', () => ({ pair: host({ omitSpiffeUri: true }) }), [status.UNAUTHENTICATED], /has 0 URI SANs/],
+  [
+    'a leaf with CA:true',
+    () => ({ pair: host({ isCa: true }) }),
+    [status.UNAVAILABLE, status.UNAUTHENTICATED],
+    /CA certificate/,
+  ],
+  [
+    'two URI SANs',
+    () => ({ pair: host({ extraUris: [`spiffe://${trustDomain}/host/db-1`] }) }),
+    [status.UNAUTHENTICATED],
+    /has 2 URI SANs; expected exactly one/,
+  ],
+  [
+    'no SPIFFE URI SAN',
+    () => ({ pair: host({ omitSpiffeUri: true }) }),
+    [status.UNAUTHENTICATED],
+    /has 0 URI SANs/,
+  ],
   [
     'a foreign trust domain',
-    () => ({ pair: issueCertificate({ ca, role: 'host', name: 'web-1', trustDomain: 'evil.example', ips: ['198.18.0.2'] }) }),
+    () => ({
+      pair: issueCertificate({
+        ca,
+        role: 'host',
+        name: 'web-1',
+        trustDomain: 'evil.example',
+        ips: ['198.18.0.2'],
+      }),
+    }),
     [status.UNAUTHENTICATED],
     /foreign trust domain "evil.example"/,
   ],
-  ['wrong role: a firewall calling Open', () => ({ pair: issueCertificate({ ca, role: 'firewall', name: 'gw-1', trustDomain }) }), [status.PERMISSION_DENIED], /firewall/],
-  ['wrong role: an admin calling Open', () => ({ pair: issueCertificate({ ca, role: 'admin', name: 'alice', trustDomain }) }), [status.PERMISSION_DENIED], /admin/],
-  ['wrong role: a host calling Admin', () => ({ pair: host(), role: 'admin' }), [status.PERMISSION_DENIED], /host/],
+  [
+    'wrong role: a firewall calling Open',
+    () => ({ pair: issueCertificate({ ca, role: 'firewall', name: 'gw-1', trustDomain }) }),
+    [status.PERMISSION_DENIED],
+    /firewall/,
+  ],
+  [
+    'wrong role: an admin calling Open',
+    () => ({ pair: issueCertificate({ ca, role: 'admin', name: 'alice', trustDomain }) }),
+    [status.PERMISSION_DENIED],
+    /admin/,
+  ],
+  [
+    'wrong role: a host calling Admin',
+    () => ({ pair: host(), role: 'admin' }),
+    [status.PERMISSION_DENIED],
+    /host/,
+  ],
 ];
 
 describe('bad client certificates are refused', () => {
-  it.each(cases.map(([label, make, codes, message]) => ({ label, make, codes, message })))('$label', async ({ make, codes, message }) => {
-    const { pair, role } = make();
-    const tls = { ca: caPem, cert: Buffer.from(pair.certPem), key: Buffer.from(pair.keyPem) };
-    const options = { 'grpc.initial_reconnect_backoff_ms': 100 };
-    let err;
-    if (role === 'admin') {
-      const client = adminClient(ts.address, tls, options);
-      err = await callError(unaryCall(client, client.ListLeases, {}));
-      client.close();
-    } else {
-      const client = openingClient(ts.address, tls, options);
-      err = await callError(unaryCall(client, client.Open, webHttps(`cert-${Math.random().toString(36).slice(2)}`)));
-      client.close();
-    }
-    expect(codes).toContain(err.code);
-    if (err.code !== status.UNAVAILABLE) expect(err.details).toMatch(message);
-    // Nothing was granted to anyone by a refused certificate.
-    expect((await ts.server.store.listLeases({})).length).toBe(0);
-  });
+  it.each(cases.map(([label, make, codes, message]) => ({ label, make, codes, message })))(
+    '$label',
+    async ({ make, codes, message }) => {
+      const { pair, role } = make();
+      const tls = { ca: caPem, cert: Buffer.from(pair.certPem), key: Buffer.from(pair.keyPem) };
+      const options = { 'grpc.initial_reconnect_backoff_ms': 100 };
+      let err;
+      if (role === 'admin') {
+        const client = adminClient(ts.address, tls, options);
+        err = await callError(unaryCall(client, client.ListLeases, {}));
+        client.close();
+      } else {
+        const client = openingClient(ts.address, tls, options);
+        err = await callError(
+          unaryCall(client, client.Open, webHttps(`cert-${Math.random().toString(36).slice(2)}`)),
+        );
+        client.close();
+      }
+      expect(codes).toContain(err.code);
+      if (err.code !== status.UNAVAILABLE) expect(err.details).toMatch(message);
+      // Nothing was granted to anyone by a refused certificate.
+      expect((await ts.server.store.listLeases({})).length).toBe(0);
+    },
+  );
 
   it('the real certificate of web-1 still works (the table is not refusing everything)', async () => {
     const client = openingClient(ts.address, readClientTls(ts.certDir, 'host-web-1'));

@@ -31,7 +31,11 @@ export interface Counts {
 const request = (host: HostName, requestId: string): OpenRequest =>
   host === 'web-1'
     ? { requestId, openings: [{ app: 'https', sources: [{ any: true }] }], requestedTtlSeconds: 1800 }
-    : { requestId, openings: [{ app: 'postgresql', sources: [{ group: 'web-tier' }] }], requestedTtlSeconds: 1800 };
+    : {
+        requestId,
+        openings: [{ app: 'postgresql', sources: [{ group: 'web-tier' }] }],
+        requestedTtlSeconds: 1800,
+      };
 
 export class CrashModel {
   /** Every Open request id ever sent, with its host (a retry must send the identical request). */
@@ -48,7 +52,14 @@ export class CrashModel {
   #ack(lease: Lease__Output | null | undefined, host: HostName, requestId: string): void {
     if (lease == null) throw new Error(`acknowledged answer for ${requestId} carries no lease`);
     this.counts.acknowledged++;
-    const tracked = this.leases.get(lease.id) ?? { host, requestId, ackedExpiryMs: 0, renewSent: false, releaseSent: false, releaseAcked: false };
+    const tracked = this.leases.get(lease.id) ?? {
+      host,
+      requestId,
+      ackedExpiryMs: 0,
+      renewSent: false,
+      releaseSent: false,
+      releaseAcked: false,
+    };
     tracked.ackedExpiryMs = Math.max(tracked.ackedExpiryMs, Number(lease.expiresAtUnixMs));
     this.leases.set(lease.id, tracked);
     this.maxRevisionSeen = Math.max(this.maxRevisionSeen, Number(lease.revision));
@@ -93,9 +104,17 @@ export class CrashModel {
       // While the server dies: UNAVAILABLE/CANCELLED/DEADLINE. Renewing a lease whose release
       // committed without an answer: NOT_FOUND. Two workers changing one lease at once: the
       // loser gets FAILED_PRECONDITION ("changed concurrently"). Anything else is a finding.
-      const expected = [status.UNAVAILABLE, status.CANCELLED, status.DEADLINE_EXCEEDED, status.NOT_FOUND, status.FAILED_PRECONDITION, status.INTERNAL];
+      const expected = [
+        status.UNAVAILABLE,
+        status.CANCELLED,
+        status.DEADLINE_EXCEEDED,
+        status.NOT_FOUND,
+        status.FAILED_PRECONDITION,
+        status.INTERNAL,
+      ];
       if (!expected.includes(code)) throw e;
-      if (code === status.INTERNAL && !(e as ServiceError).details.startsWith('internal error (request')) throw e;
+      if (code === status.INTERNAL && !(e as ServiceError).details.startsWith('internal error (request'))
+        throw e;
       // A dead server fails calls at once; don't spin (and count) until the harness notices.
       if (code === status.UNAVAILABLE) await sleep(25);
     }
@@ -108,7 +127,10 @@ export class CrashModel {
   async check(address: string, certDir: string): Promise<string[]> {
     const problems: string[] = [];
     const admin: AdminClient = adminClient(address, readClientTls(certDir, 'admin-alice'));
-    const clients = { 'web-1': hostClient(address, certDir, 'web-1'), 'db-1': hostClient(address, certDir, 'db-1') };
+    const clients = {
+      'web-1': hostClient(address, certDir, 'web-1'),
+      'db-1': hostClient(address, certDir, 'db-1'),
+    };
     try {
       const listed = (await unaryCall(admin, admin.ListLeases, { includeEnded: true, limit: 10_000 })).leases;
       const byId = new Map(listed.map((l) => [l.id, l]));
@@ -119,23 +141,28 @@ export class CrashModel {
         revisions.add(l.revision);
         maxRevision = Math.max(maxRevision, Number(l.revision));
         const sentBy = this.sentOpens.get(l.requestId);
-        if (sentBy === undefined || sentBy !== l.host) problems.push(`lease ${l.id} has request id ${l.requestId} that ${l.host} never sent`);
+        if (sentBy === undefined || sentBy !== l.host)
+          problems.push(`lease ${l.id} has request id ${l.requestId} that ${l.host} never sent`);
         const t = this.leases.get(l.id);
         if (l.state === 'LEASE_ENDED') {
-          if (t === undefined || !t.releaseSent) problems.push(`lease ${l.id} ended (${l.endReason}) but no release was sent`);
+          if (t === undefined || !t.releaseSent)
+            problems.push(`lease ${l.id} ended (${l.endReason}) but no release was sent`);
           continue;
         }
-        if (t?.releaseAcked === true) problems.push(`lease ${l.id}: release was acknowledged but it is ${l.state}`);
+        if (t?.releaseAcked === true)
+          problems.push(`lease ${l.id}: release was acknowledged but it is ${l.state}`);
         if (sentBy !== undefined && !this.ackedOpens.has(l.requestId)) {
           // Committed, answer lost (killed after commit): the retry must return this very lease.
           const answer = await open(clients[sentBy], request(sentBy, l.requestId));
-          if (answer.lease?.id !== l.id) problems.push(`retry of ${l.requestId} returned ${answer.lease?.id ?? 'no lease'}, not ${l.id}`);
+          if (answer.lease?.id !== l.id)
+            problems.push(`retry of ${l.requestId} returned ${answer.lease?.id ?? 'no lease'}, not ${l.id}`);
           this.ackedOpens.add(l.requestId);
           this.#ack(answer.lease, sentBy, l.requestId);
           this.counts.answerLostRecovered++;
         }
       }
-      if (maxRevision < this.maxRevisionSeen) problems.push(`revision went back: ${maxRevision} < ${this.maxRevisionSeen} acknowledged before`);
+      if (maxRevision < this.maxRevisionSeen)
+        problems.push(`revision went back: ${maxRevision} < ${this.maxRevisionSeen} acknowledged before`);
       this.maxRevisionSeen = Math.max(this.maxRevisionSeen, maxRevision);
       for (const [id, t] of this.leases) {
         if (!this.ackedOpens.has(t.requestId)) continue;
@@ -146,8 +173,10 @@ export class CrashModel {
         }
         if (l.state === 'LEASE_ENDED') continue; // checked above: only after a release was sent
         const expiry = Number(l.expiresAtUnixMs);
-        if (expiry < t.ackedExpiryMs) problems.push(`lease ${id} expires ${expiry}, before the acknowledged ${t.ackedExpiryMs}`);
-        if (!t.renewSent && expiry !== t.ackedExpiryMs) problems.push(`lease ${id} was never renewed but expires ${expiry}, not ${t.ackedExpiryMs}`);
+        if (expiry < t.ackedExpiryMs)
+          problems.push(`lease ${id} expires ${expiry}, before the acknowledged ${t.ackedExpiryMs}`);
+        if (!t.renewSent && expiry !== t.ackedExpiryMs)
+          problems.push(`lease ${id} was never renewed but expires ${expiry}, not ${t.ackedExpiryMs}`);
       }
     } finally {
       admin.close();
@@ -167,6 +196,8 @@ export class CrashModel {
     this.ackedOpens.add(requestId);
     this.#ack(answer.lease, 'web-1', requestId);
     const revision = Number(answer.lease?.revision ?? 0);
-    return revision > before ? undefined : `first grant after restart has revision ${revision}, not above ${before}`;
+    return revision > before
+      ? undefined
+      : `first grant after restart has revision ${revision}, not above ${before}`;
   }
 }

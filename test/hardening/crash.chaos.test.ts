@@ -8,7 +8,15 @@ import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { readClientTls, watchClient } from '../../client-sdk/wire.js';
-import { hostClient, REPO, removeDir, sharedPki, spawnServer, tempDir, type ServerProcess } from '../helpers/pinhole.js';
+import {
+  hostClient,
+  REPO,
+  removeDir,
+  sharedPki,
+  spawnServer,
+  tempDir,
+  type ServerProcess,
+} from '../helpers/pinhole.js';
 import type { FailpointName } from '../../server/failpoints.js';
 import { verifyAuditFile } from '../../server/cli/audit.js';
 import { CrashModel, type HostName } from './crash-model.js';
@@ -17,7 +25,12 @@ import { seededRandom, sleep } from './fixtures.js';
 const SEED = 0x5eed10;
 const RANDOM_KILLS = 22;
 const WORKERS = 4;
-const FAILPOINTS: readonly FailpointName[] = ['before-commit', 'after-commit', 'after-commit-before-reply', 'mid-snapshot'];
+const FAILPOINTS: readonly FailpointName[] = [
+  'before-commit',
+  'after-commit',
+  'after-commit-before-reply',
+  'mid-snapshot',
+];
 const CONFIG = {
   log: { level: 'warn' },
   limits: { requestsPerSecond: 1_000_000, burst: 1_000_000, maxLiveLeasesPerHost: 1_000_000 },
@@ -26,14 +39,29 @@ const CONFIG = {
 
 function auditVerify(dataDir: string): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'server', 'cli', 'pinhole.ts'), 'audit', 'verify', '--data-dir', dataDir, '--quiet'], {
-      cwd: REPO,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(REPO, 'server', 'cli', 'pinhole.ts'),
+        'audit',
+        'verify',
+        '--data-dir',
+        dataDir,
+        '--quiet',
+      ],
+      {
+        cwd: REPO,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('exit', (code) => { resolve({ code, out: out.trim() }); });
+    child.once('exit', (code) => {
+      resolve({ code, out: out.trim() });
+    });
   });
 }
 
@@ -46,13 +74,20 @@ async function start(dataDir: string, certDir: string, failpoints?: string): Pro
 }
 
 /** Runs the load until `until` resolves; returns when every worker has stopped. */
-async function load(model: CrashModel, server: ServerProcess, certDir: string, until: Promise<unknown>): Promise<void> {
+async function load(
+  model: CrashModel,
+  server: ServerProcess,
+  certDir: string,
+  until: Promise<unknown>,
+): Promise<void> {
   const clients: Record<HostName, ReturnType<typeof hostClient>> = {
     'web-1': hostClient(server.address, certDir, 'web-1'),
     'db-1': hostClient(server.address, certDir, 'db-1'),
   };
   let stop = false;
-  void until.then(() => { stop = true; });
+  void until.then(() => {
+    stop = true;
+  });
   const worker = async (): Promise<void> => {
     while (!stop) await model.step(clients);
   };
@@ -85,7 +120,11 @@ function snapshots(server: ServerProcess, certDir: string, died: Promise<unknown
 function exited(server: ServerProcess): Promise<NodeJS.Signals | null> {
   const child = server.child;
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.signalCode);
-  return new Promise((resolve) => child.once('exit', (_code, signal) => { resolve(signal); }));
+  return new Promise((resolve) =>
+    child.once('exit', (_code, signal) => {
+      resolve(signal);
+    }),
+  );
 }
 
 describe('crash consistency under SIGKILL', () => {
@@ -107,17 +146,22 @@ describe('crash consistency under SIGKILL', () => {
     const verifyDead = async (label: string): Promise<void> => {
       if (deaths++ % 4 === 0 || label === 'final') {
         const verify = await auditVerify(dataDir);
-        if (verify.code !== 0 || !verify.out.startsWith('ok: ')) problems.push(`${label}: pinhole audit verify failed: ${verify.out}`);
+        if (verify.code !== 0 || !verify.out.startsWith('ok: '))
+          problems.push(`${label}: pinhole audit verify failed: ${verify.out}`);
         cliVerifies++;
       } else {
         const result = await verifyAuditFile(join(dataDir, 'pinhole.db'));
-        if (!result.ok) problems.push(`${label}: audit chain broken at ${result.firstBadSeq}: ${result.problem}`);
+        if (!result.ok)
+          problems.push(`${label}: audit chain broken at ${result.firstBadSeq}: ${result.problem}`);
       }
     };
     /** After a restart, before new load: the server agrees with the model; new revisions go up. */
     const checkRestarted = async (server: ServerProcess, label: string): Promise<void> => {
       problems.push(...(await model.check(server.address, certDir)).map((p) => `${label}: ${p}`));
-      const clients = { 'web-1': hostClient(server.address, certDir, 'web-1'), 'db-1': hostClient(server.address, certDir, 'db-1') };
+      const clients = {
+        'web-1': hostClient(server.address, certDir, 'web-1'),
+        'db-1': hostClient(server.address, certDir, 'db-1'),
+      };
       const revisionProblem = await model.probeRevision(clients);
       if (revisionProblem !== undefined) problems.push(`${label}: ${revisionProblem}`);
       clients['web-1'].close();
@@ -143,8 +187,13 @@ describe('crash consistency under SIGKILL', () => {
         const checker = await start(dataDir, certDir);
         const lostBeforeCheck = model.counts.answerLostRecovered;
         await checkRestarted(checker, `after ${last}`);
-        if (last.startsWith('failpoint after-commit-before-reply') && model.counts.answerLostRecovered === lostBeforeCheck) {
-          problems.push('after-commit-before-reply: no committed-but-unanswered Open was found after the restart');
+        if (
+          last.startsWith('failpoint after-commit-before-reply') &&
+          model.counts.answerLostRecovered === lostBeforeCheck
+        ) {
+          problems.push(
+            'after-commit-before-reply: no committed-but-unanswered Open was found after the restart',
+          );
         }
         await checker.kill('SIGKILL');
         const server = await start(dataDir, certDir, `${name}=exit@${hit}`);

@@ -26,7 +26,8 @@ export const dbBackup = (requestId: string): OpenRequest => ({
   requestedTtlSeconds: 300,
 });
 
-export const open = (c: OpeningClient, r: OpenRequest): Promise<OpenResponse__Output> => unaryCall(c, c.Open, r);
+export const open = (c: OpeningClient, r: OpenRequest): Promise<OpenResponse__Output> =>
+  unaryCall(c, c.Open, r);
 
 /** The q-quantile (nearest rank) of samples. */
 export function quantile(samples: readonly number[], q: number): number {

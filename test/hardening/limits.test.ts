@@ -9,7 +9,18 @@ import { join } from 'node:path';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { readClientTls, watchClient, type OpeningClient } from '../../client-sdk/wire.js';
 import type { WatchEvent__Output } from '../../proto/gen/pinhole/v1/WatchEvent.js';
-import { callError, hostClient, REPO, removeDir, sharedPki, spawnServer, startTestServer, tempDir, unaryCall, type TestServer } from '../helpers/pinhole.js';
+import {
+  callError,
+  hostClient,
+  REPO,
+  removeDir,
+  sharedPki,
+  spawnServer,
+  startTestServer,
+  tempDir,
+  unaryCall,
+  type TestServer,
+} from '../helpers/pinhole.js';
 import { dbBackup, dbPostgres, open, quantile, sleep, webHttps } from './fixtures.js';
 
 const RETRY_AFTER = 'pinhole-retry-after-ms';
@@ -36,7 +47,9 @@ describe('per-identity rate limit', () => {
     await unaryCall(web, web.Release, { leaseId: first.lease?.id ?? '' });
     const err = await callError(open(web, webHttps('rl-2')));
     expect(err.code).toBe(status.RESOURCE_EXHAUSTED);
-    expect(err.details).toMatch(/^rate limit: host\/web-1 exceeded 1 requests\/s \(burst 3\) for Open\/Renew\/Release \(Open\); retry after \d+ ms$/);
+    expect(err.details).toMatch(
+      /^rate limit: host\/web-1 exceeded 1 requests\/s \(burst 3\) for Open\/Renew\/Release \(Open\); retry after \d+ ms$/,
+    );
     const retryAfter = Number(err.metadata.get(RETRY_AFTER)[0]);
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(1000);
@@ -53,7 +66,9 @@ describe('quotas', () => {
   let web: OpeningClient;
   let db: OpeningClient;
   beforeAll(async () => {
-    ts = await startTestServer({ limits: { maxLiveLeasesPerHost: 2, maxPendingPerHost: 1, maxWatchStreamsPerFirewall: 1 } });
+    ts = await startTestServer({
+      limits: { maxLiveLeasesPerHost: 2, maxPendingPerHost: 1, maxWatchStreamsPerFirewall: 1 },
+    });
     web = hostClient(ts.address, ts.certDir, 'web-1');
     db = hostClient(ts.address, ts.certDir, 'db-1');
   });
@@ -69,7 +84,9 @@ describe('quotas', () => {
     await open(web, webHttps('q-2'));
     const err = await callError(open(web, webHttps('q-3')));
     expect(err.code).toBe(status.RESOURCE_EXHAUSTED);
-    expect(err.details).toBe('quota limits.maxLiveLeasesPerHost: host web-1 has 2 live leases (limit 2); release leases it no longer needs and retry');
+    expect(err.details).toBe(
+      'quota limits.maxLiveLeasesPerHost: host web-1 has 2 live leases (limit 2); release leases it no longer needs and retry',
+    );
     expect(err.metadata.get(RETRY_AFTER)).toEqual(['1000']);
     // A retry of an acknowledged request is still answered (idempotency is not a new lease).
     expect((await open(web, webHttps('q-1'))).lease?.id).toBe(a.lease?.id);
@@ -81,24 +98,36 @@ describe('quotas', () => {
     expect((await open(db, dbBackup('p-1'))).decision?.outcome).toBe('PENDING');
     const err = await callError(open(db, dbBackup('p-2')));
     expect(err.code).toBe(status.RESOURCE_EXHAUSTED);
-    expect(err.details).toBe('quota limits.maxPendingPerHost: host db-1 has 1 pending requests (limit 1); wait for an administrator to decide the pending ones and retry');
+    expect(err.details).toBe(
+      'quota limits.maxPendingPerHost: host db-1 has 1 pending requests (limit 1); wait for an administrator to decide the pending ones and retry',
+    );
     expect(err.metadata.get(RETRY_AFTER)).toEqual(['1000']);
   });
 
   it('watch streams per firewall: a second concurrent stream is refused, the first keeps running', async () => {
     const client = watchClient(ts.address, readClientTls(ts.certDir, 'firewall-gw-1'));
     const first = client.Watch({ fromRevision: '0', scope: { hosts: [], groups: [] } });
-    await new Promise<void>((resolve) => first.once('data', () => { resolve(); }));
+    await new Promise<void>((resolve) =>
+      first.once('data', () => {
+        resolve();
+      }),
+    );
     const second = client.Watch({ fromRevision: '0', scope: { hosts: [], groups: [] } });
-    const err = await new Promise<ServiceError>((resolve) => second.on('error', resolve).on('data', () => undefined));
+    const err = await new Promise<ServiceError>((resolve) =>
+      second.on('error', resolve).on('data', () => undefined),
+    );
     expect(err.code).toBe(status.RESOURCE_EXHAUSTED);
-    expect(err.details).toBe('quota limits.maxWatchStreamsPerFirewall: firewall/gw-1 has 1 open lease streams (limit 1); close one (or resume on the existing stream) and retry');
+    expect(err.details).toBe(
+      'quota limits.maxWatchStreamsPerFirewall: firewall/gw-1 has 1 open lease streams (limit 1); close one (or resume on the existing stream) and retry',
+    );
     expect(err.metadata.get(RETRY_AFTER)).toEqual(['1000']);
     // The slot is given back when the first stream ends.
     first.cancel();
     await sleep(100);
     const third = client.Watch({ fromRevision: '0', scope: { hosts: [], groups: [] } });
-    const event = await new Promise<WatchEvent__Output>((resolve, reject) => third.once('data', resolve).once('error', reject));
+    const event = await new Promise<WatchEvent__Output>((resolve, reject) =>
+      third.once('data', resolve).once('error', reject),
+    );
     expect(event.type).not.toBe('');
     third.cancel();
     client.close();
@@ -125,7 +154,11 @@ describe('a flood from one host does not starve another', () => {
     const dataDir = tempDir();
     const certDir = sharedPki();
     // 50/s with burst 50 per identity: web-1's paced 40/s fits, db-1's flood is mostly refused.
-    const server = await spawnServer({ dataDir, certDir, config: { log: { level: 'warn' }, limits: { requestsPerSecond: 50, burst: 50 } } });
+    const server = await spawnServer({
+      dataDir,
+      certDir,
+      config: { log: { level: 'warn' }, limits: { requestsPerSecond: 50, burst: 50 } },
+    });
     const web = hostClient(server.address, certDir, 'web-1');
     try {
       await measure(web, 'warm'); // TLS, JIT and the SQLite cache warm up before anything is measured
@@ -136,18 +169,38 @@ describe('a flood from one host does not starve another', () => {
       // this loopback test it must not simply take the cores the server and web-1 run on.
       const flood = spawn(
         'nice',
-        ['-n', '19', process.execPath, '--import', 'tsx', join(REPO, 'test', 'hardening', 'flood-child.ts'), server.address, certDir, 'db-1', '64', '200000', '15000'],
+        [
+          '-n',
+          '19',
+          process.execPath,
+          '--import',
+          'tsx',
+          join(REPO, 'test', 'hardening', 'flood-child.ts'),
+          server.address,
+          certDir,
+          'db-1',
+          '64',
+          '200000',
+          '15000',
+        ],
         { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] },
       );
       let out = '';
       flood.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      const exited = new Promise<void>((resolve) => flood.once('exit', () => { resolve(); }));
+      const exited = new Promise<void>((resolve) =>
+        flood.once('exit', () => {
+          resolve();
+        }),
+      );
       while (!out.includes('flood started')) await sleep(20);
       await sleep(500); // the flood is at full rate
       const loaded = await measure(web, 'loaded');
       flood.kill('SIGTERM');
       await exited;
-      const summary = JSON.parse(out.split('\n').find((l) => l.startsWith('{')) ?? '{}') as Record<string, number>;
+      const summary = JSON.parse(out.split('\n').find((l) => l.startsWith('{')) ?? '{}') as Record<
+        string,
+        number
+      >;
       const p99Quiet = quantile(quiet, 0.99);
       const p99Loaded = quantile(loaded, 0.99);
       console.log(

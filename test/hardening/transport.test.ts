@@ -9,7 +9,14 @@ import { status, type ClientReadableStream, type ServiceError } from '@grpc/grpc
 import type { OpeningClient } from '../../client-sdk/wire.js';
 import type { WaitDecisionEvent__Output } from '../../proto/gen/pinhole/v1/WaitDecisionEvent.js';
 import { configureFailpoints } from '../../server/failpoints.js';
-import { callError, hostClient, removeDir, startTestServer, unaryCall, type TestServer } from '../helpers/pinhole.js';
+import {
+  callError,
+  hostClient,
+  removeDir,
+  startTestServer,
+  unaryCall,
+  type TestServer,
+} from '../helpers/pinhole.js';
 import { dbBackup, open, sleep, webHttps } from './fixtures.js';
 
 let ts: TestServer;
@@ -54,12 +61,17 @@ describe('internal errors', () => {
     expect(err.code).toBe(status.UNAVAILABLE);
     expect(err.details).not.toMatch(/failpoint|secret/);
     expect(err.metadata.get('pinhole-retry-after-ms')).toEqual(['1000']);
-    expect((await ts.server.store.listLeases({ host: 'web-1' })).some((l) => l.requestId === 'internal-2')).toBe(false);
+    expect(
+      (await ts.server.store.listLeases({ host: 'web-1' })).some((l) => l.requestId === 'internal-2'),
+    ).toBe(false);
     expect((await open(web, webHttps('internal-2'))).decision?.outcome).toBe('GRANTED');
   });
 });
 
-function waitDecision(pendingId: string, deadlineMs: number): { stream: ClientReadableStream<WaitDecisionEvent__Output>; ended: Promise<ServiceError> } {
+function waitDecision(
+  pendingId: string,
+  deadlineMs: number,
+): { stream: ClientReadableStream<WaitDecisionEvent__Output>; ended: Promise<ServiceError> } {
   const stream = db.WaitDecision({ pendingId }, { deadline: Date.now() + deadlineMs });
   const ended = new Promise<ServiceError>((resolve) => {
     stream.on('data', () => undefined);

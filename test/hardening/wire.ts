@@ -57,23 +57,50 @@ const identityBuffer = (b: Buffer): Buffer => b;
 /** A raw client for one identity (e.g. `host-web-1`). */
 export function rawClient(address: string, certDir: string, base: string): Client {
   const tls = readClientTls(certDir, base);
-  return new Client(address, credentials.createSsl(tls.ca, tls.key, tls.cert), { 'grpc.max_send_message_length': 16 * 1024 * 1024 });
+  return new Client(address, credentials.createSsl(tls.ca, tls.key, tls.cert), {
+    'grpc.max_send_message_length': 16 * 1024 * 1024,
+  });
 }
 
-export function rawUnary(client: Client, path: string, body: Buffer, deadlineMs = 10_000): Promise<RawOutcome> {
+export function rawUnary(
+  client: Client,
+  path: string,
+  body: Buffer,
+  deadlineMs = 10_000,
+): Promise<RawOutcome> {
   return new Promise((resolve) => {
-    client.makeUnaryRequest(path, identityBuffer, identityBuffer, body, new Metadata(), { deadline: Date.now() + deadlineMs }, (err: ServiceError | null) => {
-      resolve(err === null ? { code: 0, details: '', messages: 1 } : { code: err.code, details: err.details, messages: 0 });
-    });
+    client.makeUnaryRequest(
+      path,
+      identityBuffer,
+      identityBuffer,
+      body,
+      new Metadata(),
+      { deadline: Date.now() + deadlineMs },
+      (err: ServiceError | null) => {
+        resolve(
+          err === null
+            ? { code: 0, details: '', messages: 1 }
+            : { code: err.code, details: err.details, messages: 0 },
+        );
+      },
+    );
   });
 }
 
 /** A server stream: read up to `keep` messages, then cancel (a cancel after data counts as OK). */
-export function rawStream(client: Client, path: string, body: Buffer, keep = 1, deadlineMs = 10_000): Promise<RawOutcome> {
+export function rawStream(
+  client: Client,
+  path: string,
+  body: Buffer,
+  keep = 1,
+  deadlineMs = 10_000,
+): Promise<RawOutcome> {
   return new Promise((resolve) => {
     let messages = 0;
     let done = false;
-    const call = client.makeServerStreamRequest(path, identityBuffer, identityBuffer, body, new Metadata(), { deadline: Date.now() + deadlineMs });
+    const call = client.makeServerStreamRequest(path, identityBuffer, identityBuffer, body, new Metadata(), {
+      deadline: Date.now() + deadlineMs,
+    });
     const finish = (o: RawOutcome): void => {
       if (done) return;
       done = true;
@@ -86,7 +113,11 @@ export function rawStream(client: Client, path: string, body: Buffer, keep = 1, 
         call.cancel();
       }
     });
-    call.on('error', (err: ServiceError) => { finish({ code: err.code, details: err.details, messages }); });
-    call.on('end', () => { finish({ code: 0, details: '', messages }); });
+    call.on('error', (err: ServiceError) => {
+      finish({ code: err.code, details: err.details, messages });
+    });
+    call.on('end', () => {
+      finish({ code: 0, details: '', messages });
+    });
   });
 }

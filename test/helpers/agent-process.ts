@@ -54,7 +54,8 @@ export function spawnAgent(args: {
         const check = (): void => {
           if (pattern.test(out.slice(fromOffset))) resolve();
           else if (child.exitCode !== null) reject(new Error(`agent exited (${child.exitCode}):\n${out}`));
-          else if (Date.now() - started > timeoutMs) reject(new Error(`agent did not log ${String(pattern)}:\n${out}`));
+          else if (Date.now() - started > timeoutMs)
+            reject(new Error(`agent did not log ${String(pattern)}:\n${out}`));
           else setTimeout(check, 50);
         };
         check();
@@ -65,7 +66,9 @@ export function spawnAgent(args: {
           resolve();
           return;
         }
-        child.once('exit', () => { resolve(); });
+        child.once('exit', () => {
+          resolve();
+        });
         child.kill(signal);
       }),
   };

@@ -11,7 +11,15 @@ export function leaseFixture(over: Partial<Lease> = {}): Lease {
     id: `lse_test${n}`,
     host: 'web-1',
     requestId: `req-${n}`,
-    rules: [{ protocol: 'tcp', portFrom: 5432, portTo: 5432, sourceCidr: '198.18.1.0/24', destination: '198.18.0.2' }],
+    rules: [
+      {
+        protocol: 'tcp',
+        portFrom: 5432,
+        portTo: 5432,
+        sourceCidr: '198.18.1.0/24',
+        destination: '198.18.0.2',
+      },
+    ],
     ttlSeconds: 60,
     grantedAtMs: now,
     expiresAtMs: now + 60_000,
@@ -27,5 +35,15 @@ export function leaseFixture(over: Partial<Lease> = {}): Lease {
 }
 
 export function auditFixture(action: AuditInput['action'], leaseId = ''): AuditInput {
-  return { atMs: Date.now(), actor: 'host/web-1', peer: '127.0.0.1:1', action, requestId: '', leaseId, outcome: 'OK', ruleId: 'test-rule', detail: {} };
+  return {
+    atMs: Date.now(),
+    actor: 'host/web-1',
+    peer: '127.0.0.1:1',
+    action,
+    requestId: '',
+    leaseId,
+    outcome: 'OK',
+    ruleId: 'test-rule',
+    detail: {},
+  };
 }

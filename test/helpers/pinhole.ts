@@ -30,7 +30,6 @@ export function sharedPki(): string {
   return dir;
 }
 
-
 export interface TestServer {
   readonly server: PinholeServer;
   readonly address: string;
@@ -39,7 +38,10 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(overrides: ConfigInput = {}, dirs: { dataDir?: string; certDir?: string } = {}): Promise<TestServer> {
+export async function startTestServer(
+  overrides: ConfigInput = {},
+  dirs: { dataDir?: string; certDir?: string } = {},
+): Promise<TestServer> {
   const certDir = dirs.certDir ?? sharedPki();
   const dataDir = dirs.dataDir ?? tempDir();
   const config = parseConfig({
@@ -84,7 +86,6 @@ export async function callError(p: Promise<unknown>): Promise<ServiceError> {
   throw new Error('expected the call to fail, but it succeeded');
 }
 
-
 /** Server processes still running; killed when the test process exits, so none is orphaned. */
 const children = new Set<ChildProcess>();
 process.once('exit', () => {
@@ -107,7 +108,10 @@ export async function spawnServer(args: {
   /** Extra configuration (merged over a test default that puts the admin console on a free port). */
   config?: Record<string, unknown>;
 }): Promise<ServerProcess> {
-  const configFile = join(args.dataDir, `server-config-${Date.now()}-${Math.random().toString(36).slice(2)}.yaml`);
+  const configFile = join(
+    args.dataDir,
+    `server-config-${Date.now()}-${Math.random().toString(36).slice(2)}.yaml`,
+  );
   // JSON is YAML: the server reads this like an operator's file.
   writeFileSync(configFile, JSON.stringify({ admin: { listen: '127.0.0.1:0' }, ...args.config }));
   const child = spawn(
@@ -136,7 +140,9 @@ export async function spawnServer(args: {
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const address = await new Promise<string>((resolvePromise, reject) => {
-    const timer = setTimeout(() => { reject(new Error(`server did not start:\n${out}`)); }, 30_000);
+    const timer = setTimeout(() => {
+      reject(new Error(`server did not start:\n${out}`));
+    }, 30_000);
     const check = (): void => {
       const m = /pinhole listening on (\S+)/.exec(out);
       if (m?.[1] !== undefined) {
@@ -160,7 +166,9 @@ export async function spawnServer(args: {
           resolvePromise(child.exitCode);
           return;
         }
-        child.once('exit', (code) => { resolvePromise(code); });
+        child.once('exit', (code) => {
+          resolvePromise(code);
+        });
         child.kill(signal);
       }),
   };

@@ -6,6 +6,12 @@ import type { ProtoGrpcType } from '../../proto/gen/opening.js';
 import { REPO } from './pinhole.js';
 
 export function rawOpening(): ProtoGrpcType['pinhole']['v1'] {
-  const def = loadSync('pinhole/v1/opening.proto', { longs: String, enums: String, defaults: true, oneofs: true, includeDirs: [join(REPO, 'proto')] });
+  const def = loadSync('pinhole/v1/opening.proto', {
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+    includeDirs: [join(REPO, 'proto')],
+  });
   return (loadPackageDefinition(def) as unknown as ProtoGrpcType).pinhole.v1;
 }

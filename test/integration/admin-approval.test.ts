@@ -28,7 +28,11 @@ const backupRequest = (requestId: string): OpenRequest => ({
 });
 
 /** Follows a pending request: resolves `first` on the initial PENDING event, `final` on the decision. */
-function follow(pendingId: string): { first: Promise<OpenResponse__Output>; final: Promise<OpenResponse__Output>; stream: ClientReadableStream<WaitDecisionEvent__Output> } {
+function follow(pendingId: string): {
+  first: Promise<OpenResponse__Output>;
+  final: Promise<OpenResponse__Output>;
+  stream: ClientReadableStream<WaitDecisionEvent__Output>;
+} {
   const stream = web.WaitDecision({ pendingId });
   let resolveFirst!: (r: OpenResponse__Output) => void;
   const first = new Promise<OpenResponse__Output>((r) => (resolveFirst = r));
@@ -73,7 +77,11 @@ describe('manual approval', () => {
     expect(listed.pending.map((p) => p.pendingId)).toContain(answer.pendingId);
     expect(listed.pending.find((p) => p.pendingId === answer.pendingId)?.host).toBe('web-1');
 
-    const approved: OpenResponse__Output = await unaryCall(admin, admin.Approve, { pendingId: answer.pendingId, ttlSeconds: 120, comment: 'tonight only' });
+    const approved: OpenResponse__Output = await unaryCall(admin, admin.Approve, {
+      pendingId: answer.pendingId,
+      ttlSeconds: 120,
+      comment: 'tonight only',
+    });
     expect(approved.decision?.outcome).toBe('GRANTED');
 
     const final = await waiting.final;
@@ -82,7 +90,15 @@ describe('manual approval', () => {
     const lease = final.lease!;
     expect(lease.ttlSeconds).toBe(120);
     expect(Number(lease.expiresAtUnixMs) - Number(lease.grantedAtUnixMs)).toBe(120_000);
-    expect(lease.rules).toEqual([{ protocol: 'TCP', portFrom: 9102, portTo: 9102, sourceCidr: '198.18.9.0/24', destination: '198.18.0.2' }]);
+    expect(lease.rules).toEqual([
+      {
+        protocol: 'TCP',
+        portFrom: 9102,
+        portTo: 9102,
+        sourceCidr: '198.18.9.0/24',
+        destination: '198.18.0.2',
+      },
+    ]);
     expect(lease.receipt).not.toBe('');
     expect(lease.id).toBe(approved.lease?.id);
     approvedLease = lease;
@@ -96,10 +112,14 @@ describe('manual approval', () => {
 
   it('refuses an approval that would lengthen the TTL or widen the sources', async () => {
     const answer: OpenResponse__Output = await unaryCall(web, web.Open, backupRequest('backup-wider'));
-    const longer = await callError(unaryCall(admin, admin.Approve, { pendingId: answer.pendingId, ttlSeconds: 7200 }));
+    const longer = await callError(
+      unaryCall(admin, admin.Approve, { pendingId: answer.pendingId, ttlSeconds: 7200 }),
+    );
     expect(longer.code).toBe(status.INVALID_ARGUMENT);
     expect(longer.details).toMatch(/ttl_seconds/);
-    const wider = await callError(unaryCall(admin, admin.Approve, { pendingId: answer.pendingId, sourceCidrs: ['198.18.0.0/16'] }));
+    const wider = await callError(
+      unaryCall(admin, admin.Approve, { pendingId: answer.pendingId, sourceCidrs: ['198.18.0.0/16'] }),
+    );
     expect(wider.code).toBe(status.INVALID_ARGUMENT);
     expect(wider.details).toMatch(/source_cidrs\[0\]/);
     await unaryCall(admin, admin.Deny, { pendingId: answer.pendingId, reason: 'cleanup' });
@@ -110,7 +130,10 @@ describe('manual approval', () => {
     expect(answer.decision?.outcome).toBe('PENDING');
     const waiting = follow(answer.pendingId);
     await waiting.first;
-    const denied: OpenResponse__Output = await unaryCall(admin, admin.Deny, { pendingId: answer.pendingId, reason: 'backups run from the vault only' });
+    const denied: OpenResponse__Output = await unaryCall(admin, admin.Deny, {
+      pendingId: answer.pendingId,
+      reason: 'backups run from the vault only',
+    });
     expect(denied.decision?.outcome).toBe('DENIED');
     const final = await waiting.final;
     expect(final.decision?.outcome).toBe('DENIED');
@@ -118,13 +141,18 @@ describe('manual approval', () => {
     expect(final.lease).toBeNull();
     // A deny without a reason is refused: the host must be told why.
     const next: OpenResponse__Output = await unaryCall(web, web.Open, backupRequest('backup-3'));
-    const noReason = await callError(unaryCall(admin, admin.Deny, { pendingId: next.pendingId, reason: '  ' }));
+    const noReason = await callError(
+      unaryCall(admin, admin.Deny, { pendingId: next.pendingId, reason: '  ' }),
+    );
     expect(noReason.code).toBe(status.INVALID_ARGUMENT);
     expect(noReason.details).toMatch(/reason/);
   });
 
   it('every admin RPC refuses host and firewall certificates with PERMISSION_DENIED', async () => {
-    const explainRequest = { host: 'web-1', request: { requestId: 'x', openings: [{ ports: { protocol: 'TCP' as const, from: 5432, to: 5432 } }] } };
+    const explainRequest = {
+      host: 'web-1',
+      request: { requestId: 'x', openings: [{ ports: { protocol: 'TCP' as const, from: 5432, to: 5432 } }] },
+    };
     for (const base of ['host-web-1', 'firewall-gw-1']) {
       const c = adminClient(ts.address, readClientTls(ts.certDir, base));
       const calls: [string, Promise<unknown>][] = [
@@ -169,11 +197,17 @@ describe('manual approval', () => {
   });
 
   it('a revocation shows in ListLeases as ended, with the reason', async () => {
-    const revoked: Lease__Output = await unaryCall(admin, admin.Revoke, { leaseId: approvedLease.id, reason: 'backup window closed' });
+    const revoked: Lease__Output = await unaryCall(admin, admin.Revoke, {
+      leaseId: approvedLease.id,
+      reason: 'backup window closed',
+    });
     expect(revoked.state).toBe('LEASE_ENDED');
     const live: ListLeasesResponse__Output = await unaryCall(admin, admin.ListLeases, { host: 'web-1' });
     expect(live.leases.map((l) => l.id)).not.toContain(approvedLease.id);
-    const all: ListLeasesResponse__Output = await unaryCall(admin, admin.ListLeases, { host: 'web-1', includeEnded: true });
+    const all: ListLeasesResponse__Output = await unaryCall(admin, admin.ListLeases, {
+      host: 'web-1',
+      includeEnded: true,
+    });
     const ended = all.leases.find((l) => l.id === approvedLease.id);
     expect(ended?.state).toBe('LEASE_ENDED');
     expect(ended?.endReason).toBe('REVOKED');

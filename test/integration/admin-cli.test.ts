@@ -18,7 +18,12 @@ const admin = (...args: string[]): Promise<CliResult> => {
 };
 
 const backup = (requestId: string): Promise<OpenResponse__Output> =>
-  unaryCall(web, web.Open, { requestId, openings: [{ app: 'backup-agent', sources: [{ cidr: '198.18.9.0/24' }] }], requestedTtlSeconds: 600, description: 'nightly backup' });
+  unaryCall(web, web.Open, {
+    requestId,
+    openings: [{ app: 'backup-agent', sources: [{ cidr: '198.18.9.0/24' }] }],
+    requestedTtlSeconds: 600,
+    description: 'nightly backup',
+  });
 
 beforeAll(async () => {
   ts = await startAdminTestServer();
@@ -40,7 +45,16 @@ describe('pinhole admin', () => {
     expect(listed.stdout).toContain('backup-agent from 198.18.9.0/24');
     expect(listed.stdout).toContain('rule nightly-backup');
 
-    const approved = await admin('approve', pending.pendingId, '--ttl', '2m', '--source', '198.18.9.0/25', '--comment', 'tonight');
+    const approved = await admin(
+      'approve',
+      pending.pendingId,
+      '--ttl',
+      '2m',
+      '--source',
+      '198.18.9.0/25',
+      '--comment',
+      'tonight',
+    );
     expect(approved.stderr).not.toMatch(/error/);
     expect(approved.code).toBe(0);
     expect(approved.stdout).toMatch(/^GRANTED by rule nightly-backup: approved by alice: tonight/);
@@ -74,7 +88,10 @@ describe('pinhole admin', () => {
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/host\/web-1 {2}open {2}PENDING rule nightly-backup/);
     const jsonl = await admin('audit', '--rule', 'nightly-backup', '--jsonl');
-    const records = jsonl.stdout.trim().split('\n').map((l) => JSON.parse(l) as { ruleId: string; detail: unknown; seq: string });
+    const records = jsonl.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { ruleId: string; detail: unknown; seq: string });
     expect(records.length).toBeGreaterThanOrEqual(3);
     expect(records.every((r) => r.ruleId === 'nightly-backup' && typeof r.detail === 'object')).toBe(true);
     const bad = await admin('audit', '--decision', 'MAYBE');

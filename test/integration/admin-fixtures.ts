@@ -38,10 +38,16 @@ enforcers:
 `;
 
 /** A test server with APPROVAL_POLICY (or `policy`) and the admin listener on 127.0.0.1:0. */
-export async function startAdminTestServer(policy = APPROVAL_POLICY, dataDir = tempDir()): Promise<TestServer> {
+export async function startAdminTestServer(
+  policy = APPROVAL_POLICY,
+  dataDir = tempDir(),
+): Promise<TestServer> {
   const policyFile = join(dataDir, 'policy.yaml');
   writeFileSync(policyFile, policy);
-  return startTestServer({ admin: { listen: '127.0.0.1:0' }, policy: { file: policyFile, watch: false } }, { dataDir });
+  return startTestServer(
+    { admin: { listen: '127.0.0.1:0' }, policy: { file: policyFile, watch: false } },
+    { dataDir },
+  );
 }
 
 export interface CliResult {
@@ -52,7 +58,11 @@ export interface CliResult {
 
 /** The real command line, as an operator would run it. */
 export function pinhole(...args: string[]): CliResult {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'server', 'cli', 'pinhole.ts'), ...args], { cwd: REPO, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', join(REPO, 'server', 'cli', 'pinhole.ts'), ...args],
+    { cwd: REPO, encoding: 'utf8', timeout: 60_000 },
+  );
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -62,7 +72,11 @@ export function pinhole(...args: string[]): CliResult {
  */
 export function pinholeAsync(...args: string[]): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'server', 'cli', 'pinhole.ts'), ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(REPO, 'server', 'cli', 'pinhole.ts'), ...args],
+      { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

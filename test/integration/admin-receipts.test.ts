@@ -12,7 +12,15 @@ import type { OpeningClient } from '../../client-sdk/wire.js';
 import type { Lease__Output } from '../../proto/gen/pinhole/v1/Lease.js';
 import type { OpenResponse__Output } from '../../proto/gen/pinhole/v1/OpenResponse.js';
 import { ReceiptSigner, verifyReceipt } from '../../server/identity/receipts.js';
-import { hostClient, readFileSync, removeDir, tempDir, unaryCall, writeFileSync, type TestServer } from '../helpers/pinhole.js';
+import {
+  hostClient,
+  readFileSync,
+  removeDir,
+  tempDir,
+  unaryCall,
+  writeFileSync,
+  type TestServer,
+} from '../helpers/pinhole.js';
 import { pinhole, startAdminTestServer } from './admin-fixtures.js';
 
 let ts: TestServer;
@@ -26,7 +34,15 @@ function fetchJwks(): Promise<JSONWebKeySet> {
   const file = (name: string): Buffer => readFileSync(join(ts.certDir, name));
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
-      { host, port: Number(port), path: '/.well-known/jwks.json', agent: false, ca: file('ca.crt'), cert: file('firewall-gw-1.crt'), key: file('firewall-gw-1.key') },
+      {
+        host,
+        port: Number(port),
+        path: '/.well-known/jwks.json',
+        agent: false,
+        ca: file('ca.crt'),
+        cert: file('firewall-gw-1.crt'),
+        key: file('firewall-gw-1.key'),
+      },
       (res) => {
         let text = '';
         res.on('data', (d: Buffer) => (text += d.toString()));
@@ -43,7 +59,9 @@ function fetchJwks(): Promise<JSONWebKeySet> {
 /** The same receipt with one claim changed and the original signature kept. */
 function tampered(token: string): string {
   const [header = '', payload = '', signature = ''] = token.split('.');
-  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { rules: { sourceCidr: string }[] };
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as {
+    rules: { sourceCidr: string }[];
+  };
   for (const r of claims.rules) r.sourceCidr = '0.0.0.0/0';
   return `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${signature}`;
 }
@@ -74,20 +92,36 @@ describe('receipts, in the library', () => {
     const claims = await verifyReceipt(lease.receipt, jwks, { host: 'web-1' });
     expect(claims.leaseId).toBe(lease.id);
     expect(claims.host).toBe('web-1');
-    expect(claims.rules).toEqual([{ protocol: 'tcp', portFrom: 5432, portTo: 5432, sourceCidr: '198.18.1.0/24', destination: '198.18.0.2' }]);
+    expect(claims.rules).toEqual([
+      {
+        protocol: 'tcp',
+        portFrom: 5432,
+        portTo: 5432,
+        sourceCidr: '198.18.1.0/24',
+        destination: '198.18.0.2',
+      },
+    ]);
     expect(claims.expiresAtMs).toBeGreaterThanOrEqual(Number(lease.expiresAtUnixMs));
   });
 
   it('refuse an altered receipt, another host, an expired one and another server’s key', async () => {
     const jwks = await fetchJwks();
-    await expect(verifyReceipt(tampered(lease.receipt), jwks, { host: 'web-1' })).rejects.toThrow(/signature does not verify/);
-    await expect(verifyReceipt(lease.receipt, jwks, { host: 'db-1' })).rejects.toThrow(/not issued to host db-1/);
+    await expect(verifyReceipt(tampered(lease.receipt), jwks, { host: 'web-1' })).rejects.toThrow(
+      /signature does not verify/,
+    );
+    await expect(verifyReceipt(lease.receipt, jwks, { host: 'db-1' })).rejects.toThrow(
+      /not issued to host db-1/,
+    );
     const afterExpiry = Number(lease.expiresAtUnixMs) + 60_000;
-    await expect(verifyReceipt(lease.receipt, jwks, { host: 'web-1', nowMs: afterExpiry })).rejects.toThrow(/expired/);
+    await expect(verifyReceipt(lease.receipt, jwks, { host: 'web-1', nowMs: afterExpiry })).rejects.toThrow(
+      /expired/,
+    );
     const otherDir = tempDir();
     try {
       const other = await ReceiptSigner.loadOrCreate(otherDir);
-      await expect(verifyReceipt(lease.receipt, other.jwks)).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+      await expect(verifyReceipt(lease.receipt, other.jwks)).rejects.toMatchObject({
+        code: 'PERMISSION_DENIED',
+      });
     } finally {
       removeDir(otherDir);
     }
@@ -105,13 +139,23 @@ describe('pinhole receipt verify', () => {
   it('exits 1 saying why for an altered receipt, another host and an expired one', () => {
     const altered = pinhole('receipt', 'verify', '--jwks', jwksFile, tampered(lease.receipt));
     expect(altered.code).toBe(1);
-    expect(altered.stdout.trim()).toBe('refused: receipt refused: its signature does not verify (altered, or signed by another key)');
+    expect(altered.stdout.trim()).toBe(
+      'refused: receipt refused: its signature does not verify (altered, or signed by another key)',
+    );
     const otherHost = pinhole('receipt', 'verify', '--jwks', jwksFile, '--host', 'db-1', lease.receipt);
     expect(otherHost.code).toBe(1);
     expect(otherHost.stdout.trim()).toBe('refused: receipt refused: it was not issued to host db-1');
     const file = join(ts.dataDir, 'receipt.jws');
     writeFileSync(file, `${lease.receipt}\n`);
-    const expired = pinhole('receipt', 'verify', '--jwks', jwksFile, '--at', new Date(Number(lease.expiresAtUnixMs) + 60_000).toISOString(), `@${file}`);
+    const expired = pinhole(
+      'receipt',
+      'verify',
+      '--jwks',
+      jwksFile,
+      '--at',
+      new Date(Number(lease.expiresAtUnixMs) + 60_000).toISOString(),
+      `@${file}`,
+    );
     expect(expired.code).toBe(1);
     expect(expired.stdout.trim()).toBe('refused: receipt refused: it has expired');
   });

@@ -52,7 +52,11 @@ beforeAll(async () => {
   const web = hostClient(ts.address, ts.certDir, 'web-1');
   try {
     // Grants, a denial, a renewal and a release: every kind of record the engine writes.
-    const first: OpenResponse__Output = await unaryCall(web, web.Open, request('tamper-1', 'orders database'));
+    const first: OpenResponse__Output = await unaryCall(
+      web,
+      web.Open,
+      request('tamper-1', 'orders database'),
+    );
     await unaryCall(web, web.Open, request('tamper-2', 'reports database'));
     await unaryCall(web, web.Open, request('tamper-telnet', 'legacy console', 23));
     await unaryCall(web, web.Renew, { leaseId: first.lease?.id ?? '' });
@@ -80,7 +84,11 @@ describe('pinhole audit verify', () => {
   it('names the record whose detail had one byte changed', () => {
     const { db } = copyOfLog('altered');
     const conn = new Database(db);
-    const row = conn.prepare<[], { seq: number; detail: string }>("SELECT seq, detail FROM audit WHERE detail LIKE '%reports database%'").get();
+    const row = conn
+      .prepare<[], { seq: number; detail: string }>(
+        "SELECT seq, detail FROM audit WHERE detail LIKE '%reports database%'",
+      )
+      .get();
     expect(row).toBeDefined();
     const i = row!.detail.indexOf('reports database');
     // "reports" -> "reporta": still valid JSON, same length, one byte different.
@@ -89,12 +97,14 @@ describe('pinhole audit verify', () => {
     conn.close();
     const r = pinhole('audit', 'verify', '--db', db);
     expect(r.code).toBe(1);
-    expect(r.stdout.trim()).toBe(`FAILED at record ${row!.seq}: record ${row!.seq} was altered: its content does not match its hash`);
+    expect(r.stdout.trim()).toBe(
+      `FAILED at record ${row!.seq}: record ${row!.seq} was altered: its content does not match its hash`,
+    );
   });
 
   it('names a record whose detail is no longer JSON', () => {
     const { db } = copyOfLog('garbled');
-    tamper(db, "UPDATE audit SET detail = substr(detail, 2) WHERE seq = 4");
+    tamper(db, 'UPDATE audit SET detail = substr(detail, 2) WHERE seq = 4');
     const r = pinhole('audit', 'verify', '--db', db);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^FAILED at record 4: record 4 was altered/);
@@ -113,7 +123,9 @@ describe('pinhole audit verify', () => {
     tamper(db, 'DELETE FROM audit WHERE seq > ?', records - 2);
     const r = pinhole('audit', 'verify', '--db', db);
     expect(r.code).toBe(1);
-    expect(r.stdout.trim()).toBe(`FAILED at record ${records - 1}: records ${records - 1}-${records} were removed from the end of the log (the recorded chain head is ${records})`);
+    expect(r.stdout.trim()).toBe(
+      `FAILED at record ${records - 1}: records ${records - 1}-${records} were removed from the end of the log (the recorded chain head is ${records})`,
+    );
     // Without the head file the cut is invisible; the tool says it could not check.
     rmSync(`${db}.audit-head`);
     const blind = pinhole('audit', 'verify', '--db', db);
@@ -154,9 +166,15 @@ describe('a state change and its audit record commit together', () => {
       // An error reached the host, not a grant. (Today INTERNAL: the store passes a failed
       // savepoint's raw SQLite error through; UNAVAILABLE with a retry hint would serve hosts better.)
       expect([status.INTERNAL, status.UNAVAILABLE]).toContain(err.code);
-      expect(side.prepare("SELECT count(*) AS n FROM leases WHERE json LIKE '%crash-1%'").get()).toEqual({ n: 0 });
-      expect(side.prepare("SELECT count(*) AS n FROM answers WHERE request_id = 'crash-1'").get()).toEqual({ n: 0 });
-      expect(side.prepare("SELECT count(*) AS n FROM audit WHERE request_id = 'crash-1'").get()).toEqual({ n: 0 });
+      expect(side.prepare("SELECT count(*) AS n FROM leases WHERE json LIKE '%crash-1%'").get()).toEqual({
+        n: 0,
+      });
+      expect(side.prepare("SELECT count(*) AS n FROM answers WHERE request_id = 'crash-1'").get()).toEqual({
+        n: 0,
+      });
+      expect(side.prepare("SELECT count(*) AS n FROM audit WHERE request_id = 'crash-1'").get()).toEqual({
+        n: 0,
+      });
       const mine: ListMineResponse__Output = await unaryCall(web, web.ListMine, {});
       expect(mine.leases.some((l) => l.requestId === 'crash-1')).toBe(false);
     } finally {
@@ -164,9 +182,23 @@ describe('a state change and its audit record commit together', () => {
       side.close();
     }
     // The request id was not burned, and the chain is intact around the failure.
-    const retry: OpenResponse__Output = await unaryCall(web, web.Open, request('crash-1', 'must not half-happen'));
+    const retry: OpenResponse__Output = await unaryCall(
+      web,
+      web.Open,
+      request('crash-1', 'must not half-happen'),
+    );
     expect(retry.decision?.outcome).toBe('GRANTED');
-    const verify = await ts.server.admin.verifyAudit({ identity: { role: 'admin', name: 'test', trustDomain: ts.server.trustDomain, addresses: [], fingerprint: '', notAfterMs: 0 }, peer: 'test' });
+    const verify = await ts.server.admin.verifyAudit({
+      identity: {
+        role: 'admin',
+        name: 'test',
+        trustDomain: ts.server.trustDomain,
+        addresses: [],
+        fingerprint: '',
+        notAfterMs: 0,
+      },
+      peer: 'test',
+    });
     expect(verify).toMatchObject({ ok: true });
   });
 });

@@ -12,7 +12,14 @@ import type { OpenResponse__Output } from '../../proto/gen/pinhole/v1/OpenRespon
 import type { RenewResponse__Output } from '../../proto/gen/pinhole/v1/RenewResponse.js';
 import type { ReleaseResponse__Output } from '../../proto/gen/pinhole/v1/ReleaseResponse.js';
 import type { ListMineResponse__Output } from '../../proto/gen/pinhole/v1/ListMineResponse.js';
-import { callError, hostClient, removeDir, startTestServer, unaryCall, type TestServer } from '../helpers/pinhole.js';
+import {
+  callError,
+  hostClient,
+  removeDir,
+  startTestServer,
+  unaryCall,
+  type TestServer,
+} from '../helpers/pinhole.js';
 
 let ts: TestServer;
 let web: OpeningClient;
@@ -27,8 +34,10 @@ const postgresFromReplicas = (requestId: string, extra: Partial<OpenRequest> = {
 });
 
 const open = (c: OpeningClient, r: OpenRequest): Promise<OpenResponse__Output> => unaryCall(c, c.Open, r);
-const renew = (c: OpeningClient, leaseId: string): Promise<RenewResponse__Output> => unaryCall(c, c.Renew, { leaseId });
-const release = (c: OpeningClient, leaseId: string): Promise<ReleaseResponse__Output> => unaryCall(c, c.Release, { leaseId });
+const renew = (c: OpeningClient, leaseId: string): Promise<RenewResponse__Output> =>
+  unaryCall(c, c.Renew, { leaseId });
+const release = (c: OpeningClient, leaseId: string): Promise<ReleaseResponse__Output> =>
+  unaryCall(c, c.Release, { leaseId });
 const listMine = (c: OpeningClient): Promise<ListMineResponse__Output> => unaryCall(c, c.ListMine, {});
 
 beforeAll(async () => {
@@ -54,7 +63,13 @@ describe('Open, Renew, Release, ListMine over mTLS', () => {
     expect(lease.id).toMatch(/^lse_/);
     expect(lease.host).toBe('web-1');
     expect(lease.rules).toEqual([
-      { protocol: 'TCP', portFrom: 5432, portTo: 5432, sourceCidr: '198.18.1.0/24', destination: '198.18.0.2' },
+      {
+        protocol: 'TCP',
+        portFrom: 5432,
+        portTo: 5432,
+        sourceCidr: '198.18.1.0/24',
+        destination: '198.18.0.2',
+      },
     ]);
     expect(lease.ttlSeconds).toBeGreaterThan(0);
     expect(Number(lease.expiresAtUnixMs)).toBe(Number(lease.grantedAtUnixMs) + lease.ttlSeconds * 1000);
@@ -120,7 +135,13 @@ describe('Open, Renew, Release, ListMine over mTLS', () => {
     const err = await callError(
       open(web, {
         requestId: 'third-party-1',
-        openings: [{ ports: { protocol: 'TCP', from: 5432, to: 5432 }, destinations: ['198.18.1.10'], sources: [{ cidr: '198.18.1.0/24' }] }],
+        openings: [
+          {
+            ports: { protocol: 'TCP', from: 5432, to: 5432 },
+            destinations: ['198.18.1.10'],
+            sources: [{ cidr: '198.18.1.0/24' }],
+          },
+        ],
       }),
     );
     expect(err.code).toBe(status.PERMISSION_DENIED);
@@ -137,7 +158,9 @@ describe('idempotency', () => {
     expect(second.lease?.revision).toBe(first.lease?.revision);
     const concurrent = await Promise.all([1, 2, 3].map(() => open(web, postgresFromReplicas('idem-2'))));
     expect(new Set(concurrent.map((a) => a.lease?.id)).size).toBe(1);
-    const live = (await listMine(web)).leases.filter((l) => l.requestId === 'idem-1' || l.requestId === 'idem-2');
+    const live = (await listMine(web)).leases.filter(
+      (l) => l.requestId === 'idem-1' || l.requestId === 'idem-2',
+    );
     expect(live).toHaveLength(2);
   });
 
@@ -162,10 +185,19 @@ describe('who may call', () => {
 
   it('refuses at the handshake: a certificate from another CA, an expired one, and none', async () => {
     const td = readFileSync(join(ts.certDir, 'trust-domain'), 'utf8').trim();
-    const ca = { certPem: readFileSync(join(ts.certDir, 'ca.crt'), 'utf8'), keyPem: readFileSync(join(ts.certDir, 'ca.key'), 'utf8') };
+    const ca = {
+      certPem: readFileSync(join(ts.certDir, 'ca.crt'), 'utf8'),
+      keyPem: readFileSync(join(ts.certDir, 'ca.key'), 'utf8'),
+    };
     const caPem = readFileSync(join(ts.certDir, 'ca.crt'));
     const otherCa = createCa({ trustDomain: td, days: 30 });
-    const foreign = issueCertificate({ ca: otherCa, role: 'host', name: 'web-1', trustDomain: td, ips: ['198.18.0.2'] });
+    const foreign = issueCertificate({
+      ca: otherCa,
+      role: 'host',
+      name: 'web-1',
+      trustDomain: td,
+      ips: ['198.18.0.2'],
+    });
     const expired = issueCertificate({
       ca,
       role: 'host',
@@ -177,8 +209,22 @@ describe('who may call', () => {
     });
     const before = (await ts.server.store.auditRecords({ limit: 100_000 })).length;
     const attempts: [string, OpeningClient][] = [
-      ['foreign CA', openingClient(ts.address, { ca: caPem, cert: Buffer.from(foreign.certPem), key: Buffer.from(foreign.keyPem) })],
-      ['expired', openingClient(ts.address, { ca: caPem, cert: Buffer.from(expired.certPem), key: Buffer.from(expired.keyPem) })],
+      [
+        'foreign CA',
+        openingClient(ts.address, {
+          ca: caPem,
+          cert: Buffer.from(foreign.certPem),
+          key: Buffer.from(foreign.keyPem),
+        }),
+      ],
+      [
+        'expired',
+        openingClient(ts.address, {
+          ca: caPem,
+          cert: Buffer.from(expired.certPem),
+          key: Buffer.from(expired.keyPem),
+        }),
+      ],
     ];
     const { Opening } = (await import('../helpers/raw-proto.js')).rawOpening();
     attempts.push(['no certificate', new Opening(ts.address, credentials.createSsl(caPem))]);

@@ -10,7 +10,16 @@ import type { OpeningClient } from '../../client-sdk/wire.js';
 import type { OpenRequest } from '../../proto/gen/pinhole/v1/OpenRequest.js';
 import type { OpenResponse__Output } from '../../proto/gen/pinhole/v1/OpenResponse.js';
 import type { ListMineResponse__Output } from '../../proto/gen/pinhole/v1/ListMineResponse.js';
-import { EXAMPLE_POLICY, hostClient, removeDir, sharedPki, spawnServer, tempDir, unaryCall, type ServerProcess } from '../helpers/pinhole.js';
+import {
+  EXAMPLE_POLICY,
+  hostClient,
+  removeDir,
+  sharedPki,
+  spawnServer,
+  tempDir,
+  unaryCall,
+  type ServerProcess,
+} from '../helpers/pinhole.js';
 
 let dataDir: string;
 let certDir: string;
@@ -22,7 +31,10 @@ beforeAll(() => {
   certDir = sharedPki();
   // The example policy with a 1-second minimum TTL, so a lease can expire within the test.
   policyFile = join(dataDir, 'policy.yaml');
-  writeFileSync(policyFile, readFileSync(EXAMPLE_POLICY, 'utf8').replace(/min_ttl:\s*\d+[smhd]/, 'min_ttl: 1s'));
+  writeFileSync(
+    policyFile,
+    readFileSync(EXAMPLE_POLICY, 'utf8').replace(/min_ttl:\s*\d+[smhd]/, 'min_ttl: 1s'),
+  );
 });
 afterAll(async () => {
   for (const p of running) await p.kill('SIGKILL');
@@ -62,15 +74,25 @@ describe('SIGKILL and restart', () => {
     expect(durable?.expiresAtUnixMs).toBe(kept.lease?.expiresAtUnixMs);
     expect(durable?.serverEpoch).toBe(kept.serverEpoch); // same store, same epoch
     expect(mine.leases.find((l) => l.id === short.lease?.id)).toBeUndefined();
-    expect(second.proc.output()).toMatch(new RegExp(`"leaseId":"${short.lease?.id ?? 'none'}".*"msg":"lease expired"`));
+    expect(second.proc.output()).toMatch(
+      new RegExp(`"leaseId":"${short.lease?.id ?? 'none'}".*"msg":"lease expired"`),
+    );
 
     // The same request id after the restart returns the first answer, not a second lease.
-    const retry: OpenResponse__Output = await unaryCall(second.web, second.web.Open, request('durable-1', 600));
+    const retry: OpenResponse__Output = await unaryCall(
+      second.web,
+      second.web.Open,
+      request('durable-1', 600),
+    );
     expect(retry.lease?.id).toBe(kept.lease?.id);
     const after: ListMineResponse__Output = await unaryCall(second.web, second.web.ListMine, {});
     expect(after.leases.filter((l) => l.requestId === 'durable-1')).toHaveLength(1);
     // Revisions keep increasing after the restart.
-    const next: OpenResponse__Output = await unaryCall(second.web, second.web.Open, request('after-restart', 600));
+    const next: OpenResponse__Output = await unaryCall(
+      second.web,
+      second.web.Open,
+      request('after-restart', 600),
+    );
     expect(Number(next.lease?.revision)).toBeGreaterThan(Number(kept.lease?.revision));
     second.web.close();
   });

@@ -24,12 +24,7 @@ import {
   type ServerProcess,
 } from '../helpers/pinhole.js';
 import { spawnAgent, type AgentProcess } from '../helpers/agent-process.js';
-import {
-  adminClient,
-  readClientTls,
-  type AdminClient,
-  type OpeningClient,
-} from '../../client-sdk/wire.js';
+import { adminClient, readClientTls, type AdminClient, type OpeningClient } from '../../client-sdk/wire.js';
 import type { OpenResponse__Output } from '../../proto/gen/pinhole/v1/OpenResponse.js';
 
 const HOST_ADDR = '198.18.0.2';
@@ -327,7 +322,11 @@ describe('fail-closed', () => {
     // Only this lease may hold the path open: release what earlier tests left live.
     for (const l of (await unaryCall(web, web.ListMine, {})).leases)
       await unaryCall(web, web.Release, { leaseId: l.id });
-    await until(async () => (await pinholeElements(ns.host)).length + (await pinholeElements(ns.gw)).length === 0, true, 30_000);
+    await until(
+      async () => (await pinholeElements(ns.host)).length + (await pinholeElements(ns.gw)).length === 0,
+      true,
+      30_000,
+    );
     expect(await clientReaches()).toBe(false);
     const answer = await open('e2e-dead-1', 3);
     await until(clientReaches, true, 1000);

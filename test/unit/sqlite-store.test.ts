@@ -12,7 +12,10 @@ function open(retainRevisions?: number): { store: SqliteStore; path: string } {
   const dir = tempDir();
   dirs.push(dir);
   const path = join(dir, 'p.db');
-  return { store: SqliteStore.open(retainRevisions === undefined ? { path } : { path, retainRevisions }), path };
+  return {
+    store: SqliteStore.open(retainRevisions === undefined ? { path } : { path, retainRevisions }),
+    path,
+  };
 }
 afterEach(() => {
   for (const d of dirs.splice(0)) removeDir(d);
@@ -47,7 +50,11 @@ describe('SqliteStore', () => {
     const a = leaseFixture();
     const first = await store.commit({ leases: [{ kind: 'put', lease: a }], audit: [] });
     const [stale, fresh] = await Promise.allSettled([
-      store.commit({ expect: [{ leaseId: a.id, revision: 999 }], leases: [{ kind: 'end', lease: a, reason: 'released' }], audit: [auditFixture('release', a.id)] }),
+      store.commit({
+        expect: [{ leaseId: a.id, revision: 999 }],
+        leases: [{ kind: 'end', lease: a, reason: 'released' }],
+        audit: [auditFixture('release', a.id)],
+      }),
       store.commit({ leases: [{ kind: 'put', lease: leaseFixture() }], audit: [auditFixture('open')] }),
     ]);
     expect(stale.status).toBe('rejected');
@@ -61,9 +68,24 @@ describe('SqliteStore', () => {
 
   it('refuses a second answer for the same (host, request id)', async () => {
     const { store } = open();
-    const answer = { decision: { outcome: 'DENIED', ruleId: 'default-deny', reason: 'r', narrowings: [], wouldAllow: '', openings: [], rules: [], ttlSeconds: 0, maxLifetimeSeconds: 0 }, serverEpoch: store.epoch } as const;
+    const answer = {
+      decision: {
+        outcome: 'DENIED',
+        ruleId: 'default-deny',
+        reason: 'r',
+        narrowings: [],
+        wouldAllow: '',
+        openings: [],
+        rules: [],
+        ttlSeconds: 0,
+        maxLifetimeSeconds: 0,
+      },
+      serverEpoch: store.epoch,
+    } as const;
     await store.commit({ answer: { host: 'web-1', requestId: 'x', requestHash: 'h', answer }, audit: [] });
-    await expect(store.commit({ answer: { host: 'web-1', requestId: 'x', requestHash: 'h', answer }, audit: [] })).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
+    await expect(
+      store.commit({ answer: { host: 'web-1', requestId: 'x', requestHash: 'h', answer }, audit: [] }),
+    ).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
     await store.commit({ answer: { host: 'db-1', requestId: 'x', requestHash: 'h', answer }, audit: [] }); // other host, same id: fine
     expect((await store.findAnswer('web-1', 'x'))?.requestHash).toBe('h');
     await store.close();
@@ -72,7 +94,8 @@ describe('SqliteStore', () => {
   it('chains audit records by hash and restores the chain head, revision and epoch on reopen', async () => {
     const { store, path } = open();
     const epoch = store.epoch;
-    for (let i = 0; i < 3; i++) await store.commit({ leases: [{ kind: 'put', lease: leaseFixture() }], audit: [auditFixture('open')] });
+    for (let i = 0; i < 3; i++)
+      await store.commit({ leases: [{ kind: 'put', lease: leaseFixture() }], audit: [auditFixture('open')] });
     await store.close();
     const again = SqliteStore.open({ path });
     expect(again.epoch).toBe(epoch);
@@ -101,7 +124,8 @@ describe('SqliteStore', () => {
       [1, 'UPSERT', undefined],
       [2, 'DELETE', 'expired'],
     ]);
-    for (let i = 0; i < 30; i++) await store.commit({ leases: [{ kind: 'put', lease: leaseFixture() }], audit: [] });
+    for (let i = 0; i < 30; i++)
+      await store.commit({ leases: [{ kind: 'put', lease: leaseFixture() }], audit: [] });
     expect(store.compactedRevision).toBeGreaterThan(0);
     expect(await store.eventsAfter(0, 100)).toBe('compacted');
     const recent = await store.eventsAfter(store.compactedRevision, 100);

@@ -62,7 +62,10 @@ describe('WatchHub', () => {
     const other = leaseFixture({ host: 'db-1' });
     await store.commit({ leases: [{ kind: 'put', lease: mine }], audit: [] }); // 1
     await store.commit({ leases: [{ kind: 'put', lease: other }], audit: [] }); // 2
-    await store.commit({ leases: [{ kind: 'put', lease: { ...mine, expiresAtMs: mine.expiresAtMs + 1 } }], audit: [] }); // 3
+    await store.commit({
+      leases: [{ kind: 'put', lease: { ...mine, expiresAtMs: mine.expiresAtMs + 1 } }],
+      audit: [],
+    }); // 3
     const sub = await hub.subscribe({ fromRevision: 1, inScope: (l) => l.host === 'web-1' });
     const items = await take(sub, 2);
     expect(items.map((i) => [i.type, i.revision])).toEqual([
@@ -75,7 +78,8 @@ describe('WatchHub', () => {
     const { store, hub } = setup(5);
     const live = leaseFixture();
     await store.commit({ leases: [{ kind: 'put', lease: live }], audit: [] });
-    for (let i = 0; i < 20; i++) await store.commit({ leases: [{ kind: 'put', lease: leaseFixture() }], audit: [] });
+    for (let i = 0; i < 20; i++)
+      await store.commit({ leases: [{ kind: 'put', lease: leaseFixture() }], audit: [] });
     const sub = await hub.subscribe({ fromRevision: 1, inScope: (l) => l.id === live.id });
     const items = await take(sub, 3);
     expect(items.map((i) => i.type)).toEqual(['RESET', 'UPSERT', 'PROGRESS']);
@@ -91,10 +95,15 @@ describe('WatchHub', () => {
     const reading = (async () => {
       for await (const item of fast) fastItems.push(item);
     })();
-    for (let i = 0; i < 20; i++) await store.commit({ leases: [{ kind: 'put', lease: { ...lease, expiresAtMs: lease.expiresAtMs + i } }], audit: [] });
+    for (let i = 0; i < 20; i++)
+      await store.commit({
+        leases: [{ kind: 'put', lease: { ...lease, expiresAtMs: lease.expiresAtMs + i } }],
+        audit: [],
+      });
     // 20 renewals of one lease coalesce to one queued UPSERT: the slow one is still within its limit.
     expect(slow.depth).toBeLessThanOrEqual(2);
-    for (let i = 0; i < 10; i++) await store.commit({ leases: [{ kind: 'put', lease: leaseFixture() }], audit: [] });
+    for (let i = 0; i < 10; i++)
+      await store.commit({ leases: [{ kind: 'put', lease: leaseFixture() }], audit: [] });
     await expect(take(slow, 100)).rejects.toMatchObject({ code: 'RESOURCE_EXHAUSTED' });
     expect(fastItems.filter((i) => i.type === 'UPSERT').length).toBeGreaterThanOrEqual(11);
     expect(fastItems.at(-1)?.revision).toBe(30);

@@ -16,17 +16,27 @@ async function parse(res) {
   try {
     body = text === '' ? null : JSON.parse(text);
   } catch {
-    throw new ApiError(res.status, 'INTERNAL', `the server answered ${res.status} with something that is not JSON`);
+    throw new ApiError(
+      res.status,
+      'INTERNAL',
+      `the server answered ${res.status} with something that is not JSON`,
+    );
   }
   if (!res.ok) {
     const err = body?.error ?? {};
-    throw new ApiError(res.status, err.code ?? 'UNKNOWN', err.message ?? `request failed with HTTP ${res.status}`);
+    throw new ApiError(
+      res.status,
+      err.code ?? 'UNKNOWN',
+      err.message ?? `request failed with HTTP ${res.status}`,
+    );
   }
   return body;
 }
 
 export async function getJson(path, params = {}) {
-  const query = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== '' && v !== undefined && v !== null));
+  const query = new URLSearchParams(
+    Object.entries(params).filter(([, v]) => v !== '' && v !== undefined && v !== null),
+  );
   const url = query.size > 0 ? `${path}?${query}` : path;
   return parse(await fetch(url, { headers: { accept: 'application/json' }, cache: 'no-store' }));
 }

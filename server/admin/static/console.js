@@ -52,10 +52,12 @@ const app = {
   },
 };
 
-const views = Object.fromEntries([leasesView, pendingView, auditView, enforcersView, policyView].map((make) => {
-  const v = make(app);
-  return [v.name, v];
-}));
+const views = Object.fromEntries(
+  [leasesView, pendingView, auditView, enforcersView, policyView].map((make) => {
+    const v = make(app);
+    return [v.name, v];
+  }),
+);
 
 // One refresh per view at a time; a change during a refresh queues exactly one more.
 const running = new Map();
@@ -67,7 +69,10 @@ function refresh(name) {
   }
   const p = views[name]
     .refresh()
-    .then(() => app.clearError(name), (err) => app.error(name, err))
+    .then(
+      () => app.clearError(name),
+      (err) => app.error(name, err),
+    )
     .finally(() => {
       running.delete(name);
       if (again.delete(name)) void refresh(name);
@@ -136,7 +141,8 @@ function connect() {
       kinds = ['hello'];
     }
     const names = new Set();
-    for (const kind of kinds) for (const name of STALE[kind] ?? []) if (name === active || COUNTED.has(name)) names.add(name);
+    for (const kind of kinds)
+      for (const name of STALE[kind] ?? []) if (name === active || COUNTED.has(name)) names.add(name);
     for (const name of names) void refresh(name);
   });
 }

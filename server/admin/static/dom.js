@@ -38,7 +38,8 @@ export function cell(label, ...children) {
  */
 export function fill(container, rows) {
   const active = document.activeElement;
-  const key = active instanceof HTMLElement && container.contains(active) ? active.dataset.focusKey : undefined;
+  const key =
+    active instanceof HTMLElement && container.contains(active) ? active.dataset.focusKey : undefined;
   container.replaceChildren(...rows);
   if (key !== undefined) container.querySelector(`[data-focus-key="${CSS.escape(key)}"]`)?.focus();
 }
@@ -88,15 +89,24 @@ export function formatRule(r) {
 
 /** What a host asked for, one line per opening. */
 export function formatOpening(o) {
-  const what = o.app ?? `${o.ports.protocol}/${o.ports.from === o.ports.to ? o.ports.from : `${o.ports.from}-${o.ports.to}`}`;
-  const from = o.sources.length === 0 ? 'any' : o.sources.map((s) => s.cidr ?? (s.kind === 'any' ? 'any' : `${s.kind}:${s.name}`)).join(', ');
+  const what =
+    o.app ??
+    `${o.ports.protocol}/${o.ports.from === o.ports.to ? o.ports.from : `${o.ports.from}-${o.ports.to}`}`;
+  const from =
+    o.sources.length === 0
+      ? 'any'
+      : o.sources.map((s) => s.cidr ?? (s.kind === 'any' ? 'any' : `${s.kind}:${s.name}`)).join(', ');
   return `${what} from ${from}`;
 }
 
 /** A list (or a dash) of short lines. */
 export function lines(items) {
   if (items.length === 0) return '—';
-  return h('ul', { class: 'plain' }, items.map((t) => h('li', {}, t)));
+  return h(
+    'ul',
+    { class: 'plain' },
+    items.map((t) => h('li', {}, t)),
+  );
 }
 
 /** "5m", "90s", "1h30m" or plain seconds -> seconds; '' -> 0; anything else -> NaN. */

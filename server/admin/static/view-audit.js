@@ -53,7 +53,11 @@ export function auditView(app) {
       cell('Action', r.action),
       cell('Outcome', h('span', { class: `badge outcome-${r.outcome}` }, r.outcome)),
       cell('Rule', r.ruleId ? h('code', {}, r.ruleId) : '—'),
-      cell('Lease / request', r.leaseId ? h('code', {}, r.leaseId) : null, r.requestId ? h('div', { class: 'muted' }, r.requestId) : null),
+      cell(
+        'Lease / request',
+        r.leaseId ? h('code', {}, r.leaseId) : null,
+        r.requestId ? h('div', { class: 'muted' }, r.requestId) : null,
+      ),
       cell('Detail', detailText(r)),
     );
   }
@@ -62,7 +66,9 @@ export function auditView(app) {
     updateExport();
     const res = await getJson('/api/audit', params());
     const showReads = new FormData(form).get('reads') !== null;
-    const records = res.records.filter((r) => showReads || !(r.action === 'admin' && READS.test(String(r.detail?.method ?? ''))));
+    const records = res.records.filter(
+      (r) => showReads || !(r.action === 'admin' && READS.test(String(r.detail?.method ?? ''))),
+    );
     records.reverse();
     fill(body, records.map(row));
     empty.hidden = records.length > 0;

@@ -13,8 +13,14 @@ export function enforcersView(app) {
       cell('Name', h('strong', {}, e.name)),
       cell('Mode', e.mode || '—'),
       cell('Applied revision', String(e.appliedRevision)),
-      cell('Last heartbeat', h('span', { title: formatTime(e.lastHeartbeatMs) }, formatAgo(e.lastHeartbeatMs, now))),
-      cell('Compliant', h('span', { class: `badge ${e.compliant ? 'ok' : 'bad'}` }, e.compliant ? 'yes' : 'no')),
+      cell(
+        'Last heartbeat',
+        h('span', { title: formatTime(e.lastHeartbeatMs) }, formatAgo(e.lastHeartbeatMs, now)),
+      ),
+      cell(
+        'Compliant',
+        h('span', { class: `badge ${e.compliant ? 'ok' : 'bad'}` }, e.compliant ? 'yes' : 'no'),
+      ),
       cell('Error', e.error || '—'),
       cell('Tamper events', lines(e.tamperEvents.slice(-5))),
     );
@@ -23,7 +29,10 @@ export function enforcersView(app) {
   async function refresh() {
     const res = await getJson('/api/enforcers');
     app.syncClock(res.serverTimeMs);
-    fill(body, res.enforcers.map((e) => row(e, res.serverTimeMs)));
+    fill(
+      body,
+      res.enforcers.map((e) => row(e, res.serverTimeMs)),
+    );
     empty.hidden = res.enforcers.length > 0;
     app.count('enforcers', res.enforcers.filter((e) => !e.compliant).length, 'not compliant');
   }

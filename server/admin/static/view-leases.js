@@ -30,34 +30,75 @@ export function leasesView(app) {
     return h(
       'tr',
       { class: ended ? 'ended' : '' },
-      cell('Host', h('strong', {}, lease.host), lease.description ? h('div', { class: 'muted' }, lease.description) : null),
+      cell(
+        'Host',
+        h('strong', {}, lease.host),
+        lease.description ? h('div', { class: 'muted' }, lease.description) : null,
+      ),
       cell('Rules', lines(lease.rules.map(formatRule))),
       cell('Rule', h('code', {}, lease.ruleId)),
       cell(
         'Expires in',
         ended
-          ? h('span', {}, lease.endReason ?? 'ended', lease.endDetail ? h('div', { class: 'muted' }, lease.endDetail) : null)
-          : h('time', { datetime: new Date(lease.expiresAtMs).toISOString(), title: formatTime(lease.expiresAtMs), dataset: { expires: String(lease.expiresAtMs) } }, formatDuration((lease.expiresAtMs - app.now()) / 1000)),
+          ? h(
+              'span',
+              {},
+              lease.endReason ?? 'ended',
+              lease.endDetail ? h('div', { class: 'muted' }, lease.endDetail) : null,
+            )
+          : h(
+              'time',
+              {
+                datetime: new Date(lease.expiresAtMs).toISOString(),
+                title: formatTime(lease.expiresAtMs),
+                dataset: { expires: String(lease.expiresAtMs) },
+              },
+              formatDuration((lease.expiresAtMs - app.now()) / 1000),
+            ),
       ),
       cell(
         'Usage',
         h('span', {}, `${packets} pkts / ${formatBytes(bytes)}`),
-        neverUsed ? h('span', { class: 'badge warn', title: 'No enforcer has reported traffic on this lease' }, 'never used') : null,
+        neverUsed
+          ? h(
+              'span',
+              { class: 'badge warn', title: 'No enforcer has reported traffic on this lease' },
+              'never used',
+            )
+          : null,
       ),
-      cell('Enforcers', enforcers.length === 0 ? h('span', { class: 'muted' }, 'none in scope') : lines(enforcers.map((e) => `${e.name}: ${e.state}`))),
+      cell(
+        'Enforcers',
+        enforcers.length === 0
+          ? h('span', { class: 'muted' }, 'none in scope')
+          : lines(enforcers.map((e) => `${e.name}: ${e.state}`)),
+      ),
       cell('State', h('span', { class: `badge state-${lease.state}` }, lease.state)),
       cell(
         'Actions',
         ended
           ? '—'
-          : h('button', { type: 'button', class: 'danger', 'aria-label': `Revoke lease ${lease.id} of ${lease.host}`, dataset: { focusKey: `revoke:${lease.id}` }, onclick: () => void revoke(lease) }, 'Revoke…'),
+          : h(
+              'button',
+              {
+                type: 'button',
+                class: 'danger',
+                'aria-label': `Revoke lease ${lease.id} of ${lease.host}`,
+                dataset: { focusKey: `revoke:${lease.id}` },
+                onclick: () => void revoke(lease),
+              },
+              'Revoke…',
+            ),
       ),
     );
   }
 
   async function refresh() {
     const data = new FormData(form);
-    const res = await getJson('/api/leases', { host: String(data.get('host') ?? '').trim(), ended: data.get('ended') ? '1' : '' });
+    const res = await getJson('/api/leases', {
+      host: String(data.get('host') ?? '').trim(),
+      ended: data.get('ended') ? '1' : '',
+    });
     app.syncClock(res.serverTimeMs);
     const rows = [...res.leases].sort((a, b) => a.lease.expiresAtMs - b.lease.expiresAtMs);
     fill(body, rows.map(row));

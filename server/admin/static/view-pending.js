@@ -2,7 +2,16 @@
 // narrower (shorter TTL, narrower sources), or deny with a reason the host will see.
 import { getJson, postJson } from './api.js';
 import { askReason } from './dialog.js';
-import { fill, formatDuration, formatOpening, formatRule, formatTime, h, lines, parseDuration } from './dom.js';
+import {
+  fill,
+  formatDuration,
+  formatOpening,
+  formatRule,
+  formatTime,
+  h,
+  lines,
+  parseDuration,
+} from './dom.js';
 
 export function pendingView(app) {
   const list = document.getElementById('pending-list');
@@ -12,15 +21,22 @@ export function pendingView(app) {
     const ttlInput = form.elements.namedItem('ttl');
     const ttlSeconds = parseDuration(ttlInput.value);
     if (Number.isNaN(ttlSeconds) || ttlSeconds > p.decision.ttlSeconds) {
-      ttlInput.setCustomValidity(`Use a duration such as 5m or 90s, at most ${formatDuration(p.decision.ttlSeconds)}; leave empty to keep the proposal.`);
+      ttlInput.setCustomValidity(
+        `Use a duration such as 5m or 90s, at most ${formatDuration(p.decision.ttlSeconds)}; leave empty to keep the proposal.`,
+      );
       ttlInput.reportValidity();
       return;
     }
-    const sourceCidrs = form.elements.namedItem('sources').value.split(/[\s,]+/).filter((s) => s !== '');
+    const sourceCidrs = form.elements
+      .namedItem('sources')
+      .value.split(/[\s,]+/)
+      .filter((s) => s !== '');
     const comment = form.elements.namedItem('comment').value.trim();
     try {
       const answer = await postJson('/api/approve', { pendingId: p.id, ttlSeconds, sourceCidrs, comment });
-      app.announce(`Approved ${p.host}'s request; lease ${answer.lease?.id ?? ''} granted for ${formatDuration(answer.decision.ttlSeconds)}.`);
+      app.announce(
+        `Approved ${p.host}'s request; lease ${answer.lease?.id ?? ''} granted for ${formatDuration(answer.decision.ttlSeconds)}.`,
+      );
       await refresh();
     } catch (err) {
       app.error('pending', err);
@@ -44,7 +60,13 @@ export function pendingView(app) {
   }
 
   function field(id, label, input, hint) {
-    return h('div', { class: 'field' }, h('label', { for: id }, label), input, hint ? h('small', { id: `${id}-hint`, class: 'muted' }, hint) : null);
+    return h(
+      'div',
+      { class: 'field' },
+      h('label', { for: id }, label),
+      input,
+      hint ? h('small', { id: `${id}-hint`, class: 'muted' }, hint) : null,
+    );
   }
 
   function card(p) {
@@ -53,15 +75,63 @@ export function pendingView(app) {
     const sources = [...new Set(d.rules.map((r) => r.sourceCidr))];
     const form = h(
       'form',
-      { class: 'decide', 'aria-label': `Decide ${p.host}'s request`, onsubmit: (event) => { event.preventDefault(); void approve(p, form); } },
-      field(`${p.id}-ttl`, 'TTL (optional, shorter)', h('input', { id: `${p.id}-ttl`, name: 'ttl', inputmode: 'text', autocomplete: 'off', placeholder: formatDuration(d.ttlSeconds), 'aria-describedby': `${p.id}-ttl-hint`, oninput: (e) => e.target.setCustomValidity('') }), `proposed ${formatDuration(d.ttlSeconds)}; e.g. 5m, 90s`),
-      field(`${p.id}-sources`, 'Narrow sources (optional CIDRs)', h('input', { id: `${p.id}-sources`, name: 'sources', autocomplete: 'off', placeholder: sources.join(', '), 'aria-describedby': `${p.id}-sources-hint` }), 'inside the proposed sources'),
-      field(`${p.id}-comment`, 'Comment (optional)', h('input', { id: `${p.id}-comment`, name: 'comment', autocomplete: 'off', maxlength: '1024' })),
+      {
+        class: 'decide',
+        'aria-label': `Decide ${p.host}'s request`,
+        onsubmit: (event) => {
+          event.preventDefault();
+          void approve(p, form);
+        },
+      },
+      field(
+        `${p.id}-ttl`,
+        'TTL (optional, shorter)',
+        h('input', {
+          id: `${p.id}-ttl`,
+          name: 'ttl',
+          inputmode: 'text',
+          autocomplete: 'off',
+          placeholder: formatDuration(d.ttlSeconds),
+          'aria-describedby': `${p.id}-ttl-hint`,
+          oninput: (e) => e.target.setCustomValidity(''),
+        }),
+        `proposed ${formatDuration(d.ttlSeconds)}; e.g. 5m, 90s`,
+      ),
+      field(
+        `${p.id}-sources`,
+        'Narrow sources (optional CIDRs)',
+        h('input', {
+          id: `${p.id}-sources`,
+          name: 'sources',
+          autocomplete: 'off',
+          placeholder: sources.join(', '),
+          'aria-describedby': `${p.id}-sources-hint`,
+        }),
+        'inside the proposed sources',
+      ),
+      field(
+        `${p.id}-comment`,
+        'Comment (optional)',
+        h('input', { id: `${p.id}-comment`, name: 'comment', autocomplete: 'off', maxlength: '1024' }),
+      ),
       h(
         'div',
         { class: 'buttons' },
-        h('button', { type: 'submit', class: 'primary', dataset: { focusKey: `approve:${p.id}` } }, 'Approve'),
-        h('button', { type: 'button', class: 'danger', dataset: { focusKey: `deny:${p.id}` }, onclick: () => void deny(p) }, 'Deny…'),
+        h(
+          'button',
+          { type: 'submit', class: 'primary', dataset: { focusKey: `approve:${p.id}` } },
+          'Approve',
+        ),
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'danger',
+            dataset: { focusKey: `deny:${p.id}` },
+            onclick: () => void deny(p),
+          },
+          'Deny…',
+        ),
       ),
     );
     return h(
@@ -74,12 +144,39 @@ export function pendingView(app) {
         h(
           'dl',
           { class: 'facts' },
-          h('dt', {}, 'Request'), h('dd', {}, h('code', {}, p.request.requestId), p.request.description ? ` — ${p.request.description}` : ''),
-          h('dt', {}, 'Proposed rules'), h('dd', {}, lines(d.rules.map(formatRule))),
-          h('dt', {}, 'Rule'), h('dd', {}, h('code', {}, d.ruleId), ` — ${d.reason}`),
-          h('dt', {}, 'Proposed TTL'), h('dd', {}, formatDuration(d.ttlSeconds), p.request.requestedTtlSeconds ? ` (asked ${formatDuration(p.request.requestedTtlSeconds)})` : ''),
-          h('dt', {}, 'Waiting since'), h('dd', {}, formatTime(p.createdAtMs)),
-          h('dt', {}, 'Expires in'), h('dd', {}, h('time', { datetime: new Date(p.expiresAtMs).toISOString(), dataset: { expires: String(p.expiresAtMs) } }, formatDuration((p.expiresAtMs - app.now()) / 1000))),
+          h('dt', {}, 'Request'),
+          h(
+            'dd',
+            {},
+            h('code', {}, p.request.requestId),
+            p.request.description ? ` — ${p.request.description}` : '',
+          ),
+          h('dt', {}, 'Proposed rules'),
+          h('dd', {}, lines(d.rules.map(formatRule))),
+          h('dt', {}, 'Rule'),
+          h('dd', {}, h('code', {}, d.ruleId), ` — ${d.reason}`),
+          h('dt', {}, 'Proposed TTL'),
+          h(
+            'dd',
+            {},
+            formatDuration(d.ttlSeconds),
+            p.request.requestedTtlSeconds ? ` (asked ${formatDuration(p.request.requestedTtlSeconds)})` : '',
+          ),
+          h('dt', {}, 'Waiting since'),
+          h('dd', {}, formatTime(p.createdAtMs)),
+          h('dt', {}, 'Expires in'),
+          h(
+            'dd',
+            {},
+            h(
+              'time',
+              {
+                datetime: new Date(p.expiresAtMs).toISOString(),
+                dataset: { expires: String(p.expiresAtMs) },
+              },
+              formatDuration((p.expiresAtMs - app.now()) / 1000),
+            ),
+          ),
         ),
         form,
       ),

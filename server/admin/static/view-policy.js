@@ -38,7 +38,10 @@ export function policyView(app) {
   explainForm.addEventListener('submit', async (event) => {
     event.preventDefault();
     const data = new FormData(explainForm);
-    const list = (key) => String(data.get(key) ?? '').split(/[\s,]+/).filter((s) => s !== '');
+    const list = (key) =>
+      String(data.get(key) ?? '')
+        .split(/[\s,]+/)
+        .filter((s) => s !== '');
     try {
       const { decision: d } = await postJson('/api/explain', {
         host: String(data.get('host') ?? '').trim(),
@@ -52,9 +55,34 @@ export function policyView(app) {
         h(
           'div',
           {},
-          h('p', {}, h('span', { class: `badge outcome-${d.outcome}` }, d.outcome), ' by rule ', h('code', {}, d.ruleId), `: ${d.reason}`),
-          d.rules.length > 0 ? h('div', {}, h('h4', {}, `Rules (${formatDuration(d.ttlSeconds)})`), lines(d.rules.map(formatRule))) : null,
-          d.narrowings.length > 0 ? h('div', {}, h('h4', {}, 'Narrowed'), lines(d.narrowings.map((n) => `${n.field}: ${n.requested} → ${n.granted} (${n.ruleId}: ${n.reason})`))) : null,
+          h(
+            'p',
+            {},
+            h('span', { class: `badge outcome-${d.outcome}` }, d.outcome),
+            ' by rule ',
+            h('code', {}, d.ruleId),
+            `: ${d.reason}`,
+          ),
+          d.rules.length > 0
+            ? h(
+                'div',
+                {},
+                h('h4', {}, `Rules (${formatDuration(d.ttlSeconds)})`),
+                lines(d.rules.map(formatRule)),
+              )
+            : null,
+          d.narrowings.length > 0
+            ? h(
+                'div',
+                {},
+                h('h4', {}, 'Narrowed'),
+                lines(
+                  d.narrowings.map(
+                    (n) => `${n.field}: ${n.requested} → ${n.granted} (${n.ruleId}: ${n.reason})`,
+                  ),
+                ),
+              )
+            : null,
           d.wouldAllow ? h('p', {}, `Would allow: ${d.wouldAllow}`) : null,
         ),
       );

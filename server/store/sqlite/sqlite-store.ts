@@ -105,7 +105,11 @@ export class SqliteStore implements Store {
 
   commit(mutation: Mutation): Promise<CommitResult> {
     if (this.#phase !== 'open') {
-      return Promise.reject(new PinholeError('UNAVAILABLE', 'the store is shutting down; retry on another server', { retryAfterMs: 1000 }));
+      return Promise.reject(
+        new PinholeError('UNAVAILABLE', 'the store is shutting down; retry on another server', {
+          retryAfterMs: 1000,
+        }),
+      );
     }
     return new Promise((resolve, reject) => {
       this.#queue.push({ mutation, resolve, reject });
@@ -124,7 +128,9 @@ export class SqliteStore implements Store {
     const batch = this.#queue;
     this.#queue = [];
     if (batch.length === 0) return;
-    const outcomes: ({ ok: true; result: CommitResult; events: StoredEvent[] } | { ok: false; error: unknown })[] = [];
+    const outcomes: (
+      { ok: true; result: CommitResult; events: StoredEvent[] } | { ok: false; error: unknown }
+    )[] = [];
     const start = { revision: this.#revision, auditSeq: this.#auditSeq, auditHash: this.#auditHash };
     try {
       this.#db.exec('BEGIN IMMEDIATE');
@@ -145,10 +151,14 @@ export class SqliteStore implements Store {
             ok: false,
             error: isPinholeError(error)
               ? error
-              : new PinholeError('UNAVAILABLE', 'the store could not record this change; nothing was changed, retry later', {
-                  retryAfterMs: 1000,
-                  cause: error,
-                }),
+              : new PinholeError(
+                  'UNAVAILABLE',
+                  'the store could not record this change; nothing was changed, retry later',
+                  {
+                    retryAfterMs: 1000,
+                    cause: error,
+                  },
+                ),
           });
         }
       }
@@ -161,10 +171,14 @@ export class SqliteStore implements Store {
       this.#revision = start.revision;
       this.#auditSeq = start.auditSeq;
       this.#auditHash = start.auditHash;
-      const error = new PinholeError('UNAVAILABLE', 'the store could not commit; nothing was changed, retry later', {
-        retryAfterMs: 1000,
-        cause,
-      });
+      const error = new PinholeError(
+        'UNAVAILABLE',
+        'the store could not commit; nothing was changed, retry later',
+        {
+          retryAfterMs: 1000,
+          cause,
+        },
+      );
       for (const item of batch) item.reject(error);
       return;
     }
@@ -193,7 +207,9 @@ export class SqliteStore implements Store {
       const current = this.#sql.leaseRevision(e.leaseId);
       if (current === undefined) throw new PinholeError('NOT_FOUND', `lease ${e.leaseId} not found`);
       if (current !== e.revision) {
-        throw new PinholeError('FAILED_PRECONDITION', `lease ${e.leaseId} changed concurrently; retry`, { retryAfterMs: 0 });
+        throw new PinholeError('FAILED_PRECONDITION', `lease ${e.leaseId} changed concurrently; retry`, {
+          retryAfterMs: 0,
+        });
       }
     }
     const changes = m.leases ?? [];
@@ -205,7 +221,13 @@ export class SqliteStore implements Store {
       const lease: Lease =
         change.kind === 'put'
           ? { ...change.lease, revision }
-          : { ...change.lease, revision, state: 'ended', endReason: change.reason, ...(change.detail === undefined ? {} : { endDetail: change.detail }) };
+          : {
+              ...change.lease,
+              revision,
+              state: 'ended',
+              endReason: change.reason,
+              ...(change.detail === undefined ? {} : { endDetail: change.detail }),
+            };
       this.#sql.putLease(lease);
       const event: StoredEvent =
         change.kind === 'put'
@@ -220,7 +242,12 @@ export class SqliteStore implements Store {
       const given = m.answer.answer;
       const lease = given.lease === undefined ? undefined : stamped.find((l) => l.id === given.lease?.id);
       answer = lease === undefined ? given : { ...given, lease };
-      const inserted = this.#sql.insertAnswer(m.answer.host, m.answer.requestId, m.answer.requestHash, answer);
+      const inserted = this.#sql.insertAnswer(
+        m.answer.host,
+        m.answer.requestId,
+        m.answer.requestHash,
+        answer,
+      );
       if (!inserted) {
         throw new PinholeError('ALREADY_EXISTS', `request_id ${m.answer.requestId} was already answered`);
       }
@@ -232,7 +259,10 @@ export class SqliteStore implements Store {
       this.#auditSeq = record.seq;
       this.#auditHash = record.hash;
     }
-    return { result: answer === undefined ? { revision, leases: stamped } : { revision, leases: stamped, answer }, events };
+    return {
+      result: answer === undefined ? { revision, leases: stamped } : { revision, leases: stamped, answer },
+      events,
+    };
   }
 
   #compactIfDue(): void {
@@ -289,12 +319,21 @@ export class SqliteStore implements Store {
   /** Reads run synchronously; errors become UNAVAILABLE so callers see one kind of store failure. */
   #read<T>(fn: () => T): Promise<T> {
     if (this.#phase === 'closed') {
-      return Promise.reject(new PinholeError('UNAVAILABLE', 'the store is closed; retry later or on another server', { retryAfterMs: 1000 }));
+      return Promise.reject(
+        new PinholeError('UNAVAILABLE', 'the store is closed; retry later or on another server', {
+          retryAfterMs: 1000,
+        }),
+      );
     }
     try {
       return Promise.resolve(fn());
     } catch (cause) {
-      return Promise.reject(new PinholeError('UNAVAILABLE', 'the store could not be read; retry later', { retryAfterMs: 1000, cause }));
+      return Promise.reject(
+        new PinholeError('UNAVAILABLE', 'the store could not be read; retry later', {
+          retryAfterMs: 1000,
+          cause,
+        }),
+      );
     }
   }
 

@@ -59,7 +59,9 @@ export class SqliteStatements {
        ON CONFLICT (id) DO UPDATE SET host = excluded.host, live = excluded.live,
          expires_at_ms = excluded.expires_at_ms, revision = excluded.revision, json = excluded.json`,
     );
-    this.#putEvent = db.prepare('INSERT INTO events (revision, idx, type, reason, json) VALUES (?, ?, ?, ?, ?)');
+    this.#putEvent = db.prepare(
+      'INSERT INTO events (revision, idx, type, reason, json) VALUES (?, ?, ?, ?, ?)',
+    );
     this.#leaseRevision = db.prepare('SELECT revision FROM leases WHERE id = ?');
     this.#getLease = db.prepare('SELECT json FROM leases WHERE id = ?');
     this.#insertAnswer = db.prepare(
@@ -70,8 +72,12 @@ export class SqliteStatements {
       `INSERT INTO audit (seq, at_ms, actor, peer, action, request_id, lease_id, outcome, rule_id, detail, prev_hash, hash)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.#writeMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
-    this.#due = db.prepare('SELECT json FROM leases WHERE live = 1 AND expires_at_ms <= ? ORDER BY expires_at_ms LIMIT ?');
+    this.#writeMeta = db.prepare(
+      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+    );
+    this.#due = db.prepare(
+      'SELECT json FROM leases WHERE live = 1 AND expires_at_ms <= ? ORDER BY expires_at_ms LIMIT ?',
+    );
     // Pages hold whole revisions: up to the revision of the limit-th row, all of it. A page that
     // ended inside a revision would make a resume after its last revision skip the rest.
     this.#eventsAfter = db.prepare(
@@ -92,8 +98,7 @@ export class SqliteStatements {
   }
   auditHead(): { seq: number; hash: string } | undefined {
     return this.#db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as
-      | { seq: number; hash: string }
-      | undefined;
+      { seq: number; hash: string } | undefined;
   }
 
   putLease(lease: Lease): void {
@@ -139,11 +144,15 @@ export class SqliteStatements {
 
   /** false if an answer for (host, requestId) already exists. */
   insertAnswer(host: string, requestId: string, requestHash: string, answer: OpenAnswer): boolean {
-    return this.#insertAnswer.run(host, requestId, requestHash, Date.now(), JSON.stringify(answer)).changes === 1;
+    return (
+      this.#insertAnswer.run(host, requestId, requestHash, Date.now(), JSON.stringify(answer)).changes === 1
+    );
   }
   findAnswer(host: string, requestId: string): StoredAnswer | undefined {
     const row = this.#findAnswer.get(host, requestId);
-    return row === undefined ? undefined : { requestHash: row.request_hash, answer: JSON.parse(row.json) as OpenAnswer };
+    return row === undefined
+      ? undefined
+      : { requestHash: row.request_hash, answer: JSON.parse(row.json) as OpenAnswer };
   }
 
   putPending(p: PendingRecord): void {
@@ -181,7 +190,11 @@ export class SqliteStatements {
       addresses: string;
       last_seen_ms: number;
     }[];
-    return rows.map((r) => ({ name: r.name, addresses: JSON.parse(r.addresses) as string[], lastSeenMs: r.last_seen_ms }));
+    return rows.map((r) => ({
+      name: r.name,
+      addresses: JSON.parse(r.addresses) as string[],
+      lastSeenMs: r.last_seen_ms,
+    }));
   }
 
   insertAudit(r: AuditRecord): void {
@@ -201,7 +214,9 @@ export class SqliteStatements {
     );
   }
   auditRecords(afterSeq: number, limit: number): AuditRecord[] {
-    const rows = this.#db.prepare('SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?').all(afterSeq, limit) as AuditRow[];
+    const rows = this.#db
+      .prepare('SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?')
+      .all(afterSeq, limit) as AuditRow[];
     return rows.map((r) => ({
       seq: r.seq,
       atMs: r.at_ms,
