@@ -63,7 +63,9 @@ export function registerServeCommand(program: Command): void {
       const log = createRootLogger(config.log.level);
       const server = await startServer(config, { log });
       // One line for people and scripts alike: the address to point clients at.
-      process.stdout.write(`pinhole listening on ${server.address} (epoch ${server.epoch})\n`);
+      process.stdout.write(
+        `pinhole listening on ${server.address} (epoch ${server.epoch}); admin console https://${server.adminAddress}/\n`,
+      );
       const onHup = (): void => {
         void server.reloadPolicy();
       };
