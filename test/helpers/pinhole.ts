@@ -107,6 +107,8 @@ export async function spawnServer(args: {
   port?: number;
   /** Extra configuration (merged over a test default that puts the admin console on a free port). */
   config?: Record<string, unknown>;
+  /** A command the server runs under, e.g. `['taskset', '-c', '0']`. */
+  wrap?: readonly string[];
 }): Promise<ServerProcess> {
   const configFile = join(
     args.dataDir,
@@ -114,9 +116,11 @@ export async function spawnServer(args: {
   );
   // JSON is YAML: the server reads this like an operator's file.
   writeFileSync(configFile, JSON.stringify({ admin: { listen: '127.0.0.1:0' }, ...args.config }));
+  const [command = process.execPath, ...prefix] = [...(args.wrap ?? []), process.execPath];
   const child = spawn(
-    process.execPath,
+    command,
     [
+      ...prefix,
       '--import',
       'tsx',
       join(REPO, 'server', 'cli', 'pinhole.ts'),
