@@ -116,7 +116,7 @@ export async function spawnServer(args: {
   );
   // JSON is YAML: the server reads this like an operator's file.
   writeFileSync(configFile, JSON.stringify({ admin: { listen: '127.0.0.1:0' }, ...args.config }));
-  const [command = process.execPath, ...prefix] = [...(args.wrap ?? []), process.execPath];
+  const [command, ...prefix] = [...(args.wrap ?? []), process.execPath] as [string, ...string[]];
   const child = spawn(
     command,
     [
