@@ -116,7 +116,9 @@ export async function spawnServer(args: {
   );
   // JSON is YAML: the server reads this like an operator's file.
   writeFileSync(configFile, JSON.stringify({ admin: { listen: '127.0.0.1:0' }, ...args.config }));
-  const [command, ...prefix] = [...(args.wrap ?? []), process.execPath] as [string, ...string[]];
+  const wrap = args.wrap ?? [];
+  const command = wrap[0] ?? process.execPath;
+  const prefix = wrap.length > 0 ? [...wrap.slice(1), process.execPath] : [];
   const child = spawn(
     command,
     [
