@@ -3,7 +3,7 @@
  * revision counter costs. A grant is the mutation LeaseEngine.open commits (lease put + answer +
  * audit record; bench/lib/leases.ts), committed through the store, no RPC or policy.
  *
- *   npx tsx bench/pg-grants.ts [--quick]
+ *   npx tsx bench/pg-grants.ts [--quick] [--json]   (npm run bench runs it as figure 8)
  *
  * Rows:
  * - SQLite (WAL, synchronous=FULL), in process, c=1 and c=64.
@@ -169,7 +169,9 @@ async function main(): Promise<void> {
   const rows: string[][] = [
     ['store', 'servers', 'concurrency', 'grants/s', 'p50 ms', 'grants per txn', 'errors'],
   ];
+  const json: { store: string; servers: number; concurrency: number; perSecond: number }[] = [];
   const add = (store: string, count: number, c: number, r: Result, perTxn = '—'): void => {
+    json.push({ store, servers: count, concurrency: c, perSecond: r.perSecond });
     rows.push([
       store,
       String(count),
@@ -208,6 +210,10 @@ async function main(): Promise<void> {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   const line = (r: string[]): string => `| ${r.map((v, i) => v.padEnd(widths[i] ?? 0)).join(' | ')} |`;
   const header = rows[0] ?? [];
+  if (process.argv.includes('--json')) {
+    process.stdout.write(`${JSON.stringify(json)}\n`);
+    return;
+  }
   process.stdout.write(
     `${[line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.slice(1).map(line)].join('\n')}\n`,
   );

@@ -19,6 +19,7 @@ import { fanoutFigure } from './figures/fanout.js';
 import { kernelFigure } from './figures/kernel.js';
 import { nftBulkFigure } from './figures/nft-bulk.js';
 import { memoryFigure } from './figures/memory.js';
+import { postgresFigure } from './figures/postgres.js';
 
 const FIGURES: readonly Figure[] = [
   decisionsFigure,
@@ -28,6 +29,7 @@ const FIGURES: readonly Figure[] = [
   kernelFigure,
   nftBulkFigure,
   memoryFigure,
+  postgresFigure,
 ];
 
 function parseArgs(argv: readonly string[]): {

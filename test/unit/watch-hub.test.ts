@@ -110,4 +110,14 @@ describe('WatchHub', () => {
     await hub.close();
     await expect(reading).rejects.toMatchObject({ code: 'UNAVAILABLE' });
   });
+
+  it('delivers a snapshot larger than the queue limit (regression: the limit counts live events only)', async () => {
+    const { store, hub } = setup(1000, 5);
+    for (let i = 0; i < 20; i++)
+      await store.commit({ leases: [{ kind: 'put', lease: leaseFixture() }], audit: [] });
+    const sub = await hub.subscribe({ fromRevision: 0, inScope: all });
+    const items = await take(sub, 21);
+    expect(items.filter((i) => i.type === 'UPSERT')).toHaveLength(20);
+    expect(items.at(-1)?.type).toBe('PROGRESS');
+  });
 });

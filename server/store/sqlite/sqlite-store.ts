@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { PinholeError, isPinholeError } from '../../core/errors.js';
 import type { Lease, OpenAnswer } from '../../core/types.js';
 import { chainAudit, GENESIS_HASH, type AuditRecord } from '../../audit/record.js';
-import { writeChainHead } from '../../audit/verify.js';
+import { ChainHeadWriter } from '../../audit/verify.js';
 import type {
   CommitResult,
   KnownHost,
@@ -52,6 +52,7 @@ export class SqliteStore implements Store {
   readonly #sql: SqliteStatements;
   readonly #retain: number;
   readonly chainHeadFile: string;
+  readonly #chainHead: ChainHeadWriter;
   readonly #listeners = new Set<(events: readonly StoredEvent[]) => void>();
   #queue: Queued[] = [];
   #flushScheduled = false;
@@ -66,6 +67,7 @@ export class SqliteStore implements Store {
     this.#db = db;
     this.#retain = options.retainRevisions ?? 100_000;
     this.chainHeadFile = options.chainHeadFile ?? `${options.path}.audit-head`;
+    this.#chainHead = new ChainHeadWriter(this.chainHeadFile);
     this.#sql = new SqliteStatements(db);
     const meta = this.#sql.readMeta();
     this.#epoch = meta.get('epoch') ?? '';
@@ -185,7 +187,7 @@ export class SqliteStore implements Store {
     failpoint('after-commit');
     if (this.#auditSeq !== start.auditSeq) {
       try {
-        writeChainHead(this.chainHeadFile, { seq: this.#auditSeq, hash: this.#auditHash });
+        this.#chainHead.write({ seq: this.#auditSeq, hash: this.#auditHash });
       } catch {
         // The database commit stands; a stale head file only weakens truncation detection.
       }
@@ -344,6 +346,7 @@ export class SqliteStore implements Store {
     this.#phase = 'closed';
     this.#listeners.clear();
     this.#db.close();
+    this.#chainHead.close();
     return Promise.resolve();
   }
 
