@@ -115,7 +115,9 @@ describe('pinhole doctor', () => {
     });
     expect(behind[0]?.status).toBe('fail');
     // Date has one-second resolution: a 60 s offset shows as a lower bound in (59 s - rtt, 60 s].
-    expect(behind[0]?.message).toMatch(/the server's clock is at least (5\d|60)\.\d s ahead of this machine's/);
+    expect(behind[0]?.message).toMatch(
+      /the server's clock is at least (5\d|60)\.\d s ahead of this machine's/,
+    );
     expect(behind[0]?.fix).toContain('NTP');
   });
 
