@@ -86,6 +86,16 @@ export async function callError(p: Promise<unknown>): Promise<ServiceError> {
   throw new Error('expected the call to fail, but it succeeded');
 }
 
+/**
+ * Per-identity limits out of the way, for tests whose subject is load on something else (the
+ * store, failover): one test host then makes many more calls than a real host would.
+ */
+export const LOAD_LIMITS = {
+  requestsPerSecond: 1_000_000,
+  burst: 1_000_000,
+  maxLiveLeasesPerHost: 10_000_000,
+};
+
 /** Server processes still running; killed when the test process exits, so none is orphaned. */
 const children = new Set<ChildProcess>();
 process.once('exit', () => {

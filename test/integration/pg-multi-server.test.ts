@@ -18,6 +18,7 @@ import {
   tempDir,
   unaryCall,
   type ServerProcess,
+  LOAD_LIMITS,
 } from '../helpers/pinhole.js';
 import {
   openLoad,
@@ -70,7 +71,12 @@ beforeAll(async () => {
       dataDir,
       certDir,
       policyFile,
-      config: { store: { kind: 'postgres', url }, leases: { sweepIntervalMs: 100 }, log: { level: 'info' } },
+      config: {
+        store: { kind: 'postgres', url },
+        leases: { sweepIntervalMs: 100 },
+        log: { level: 'info' },
+        limits: LOAD_LIMITS,
+      },
     });
   };
   [a, b, c] = await Promise.all([start('a'), start('b'), start('c')]);

@@ -20,6 +20,7 @@ import {
   tempDir,
   unaryCall,
   type ServerProcess,
+  LOAD_LIMITS,
 } from '../helpers/pinhole.js';
 import {
   openLoad,
@@ -51,7 +52,7 @@ beforeAll(async () => {
     return spawnServer({
       dataDir,
       certDir,
-      config: { store: { kind: 'postgres', url }, log: { level: 'warn' } },
+      config: { store: { kind: 'postgres', url }, log: { level: 'warn' }, limits: LOAD_LIMITS },
     });
   };
   [a, b] = await Promise.all([start('a'), start('b')]);
