@@ -122,15 +122,27 @@ describe('quotas', () => {
       'quota limits.maxWatchStreamsPerFirewall: firewall/gw-1 has 1 open lease streams (limit 1); close one (or resume on the existing stream) and retry',
     );
     expect(err.metadata.get(RETRY_AFTER)).toEqual(['1000']);
-    // The slot is given back when the first stream ends.
+    // The slot is given back when the first stream ends. Cancelling ends a stream with
+    // CANCELLED; that is the expected end here, anything else fails the test.
+    const cancelled = (stream: typeof first): Promise<void> =>
+      new Promise((resolve, reject) =>
+        stream.once('error', (e: ServiceError) => {
+          if (e.code === status.CANCELLED) resolve();
+          else reject(e);
+        }),
+      );
+    const firstEnded = cancelled(first);
     first.cancel();
+    await firstEnded;
     await sleep(100);
     const third = client.Watch({ fromRevision: '0', scope: { hosts: [], groups: [] } });
     const event = await new Promise<WatchEvent__Output>((resolve, reject) =>
       third.once('data', resolve).once('error', reject),
     );
     expect(event.type).not.toBe('');
+    const thirdEnded = cancelled(third);
     third.cancel();
+    await thirdEnded;
     client.close();
   });
 });
