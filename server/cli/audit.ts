@@ -3,12 +3,12 @@
  * SQLite file (server running or not), and checks the newest record against the chain head file
  * kept beside it, so removed, altered, inserted and truncated records are all named.
  */
+import { auditRecordFromRow, type AuditRow } from '../audit/row.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import Database from 'better-sqlite3';
 import { PinholeError } from '../core/errors.js';
-import type { AuditRecord } from '../audit/record.js';
 import {
   readChainHead,
   verifyChain,
@@ -24,55 +24,15 @@ interface VerifyFlags {
   readonly quiet: boolean;
 }
 
-interface AuditRow {
-  seq: number;
-  at_ms: number;
-  actor: string;
-  peer: string;
-  action: string;
-  request_id: string;
-  lease_id: string;
-  outcome: string;
-  rule_id: string;
-  detail: string;
-  prev_hash: string;
-  hash: string;
-}
-
 /**
- * Reads pages of raw rows. The store's own reader throws on a detail that is no longer JSON;
- * here such a row is still returned (with the raw text as its detail), so the chain check
- * names it as altered instead of the tool failing to read the log at all.
+ * Reads pages of raw rows straight from the file (read-only, no store opened); a detail that is
+ * no longer JSON is still returned, so the chain check names it as altered.
  */
 function rowPager(db: Database.Database): AuditPager {
   const page = db.prepare<[number, number], AuditRow>(
     'SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?',
   );
-  return (afterSeq, limit) =>
-    Promise.resolve(
-      page.all(afterSeq, limit).map((r): AuditRecord => {
-        let detail: Record<string, unknown>;
-        try {
-          detail = JSON.parse(r.detail) as Record<string, unknown>;
-        } catch {
-          detail = { unparsable: r.detail };
-        }
-        return {
-          seq: r.seq,
-          atMs: r.at_ms,
-          actor: r.actor,
-          peer: r.peer,
-          action: r.action as AuditRecord['action'],
-          requestId: r.request_id,
-          leaseId: r.lease_id,
-          outcome: r.outcome,
-          ruleId: r.rule_id,
-          detail,
-          prevHash: r.prev_hash,
-          hash: r.hash,
-        };
-      }),
-    );
+  return (afterSeq, limit) => Promise.resolve(page.all(afterSeq, limit).map(auditRecordFromRow));
 }
 
 export interface VerifyFileResult extends VerifyResult {

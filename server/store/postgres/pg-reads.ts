@@ -2,6 +2,7 @@
  * The PostgreSQL store's reads and their row mapping. bigint columns arrive as strings from the
  * driver (int8 may exceed 2^53); every value Pinhole keeps in them is a safe integer, so Number().
  */
+import { auditRecordFromRow, type AuditRow } from '../../audit/row.js';
 import type { Pool } from 'pg';
 import type { EndReason, Lease } from '../../core/types.js';
 import type { AuditRecord } from '../../audit/record.js';
@@ -16,20 +17,6 @@ interface EventRow {
   type: 'UPSERT' | 'DELETE';
   reason: string | null;
   json: string;
-}
-interface AuditRow {
-  seq: Int8;
-  at_ms: Int8;
-  actor: string;
-  peer: string;
-  action: string;
-  request_id: string;
-  lease_id: string;
-  outcome: string;
-  rule_id: string;
-  detail: string;
-  prev_hash: string;
-  hash: string;
 }
 export interface MetaRow {
   epoch: string;
@@ -184,18 +171,5 @@ export async function auditRecords(db: Pool, afterSeq: number, limit: number): P
     afterSeq,
     limit,
   ]);
-  return rows.map((r) => ({
-    seq: Number(r.seq),
-    atMs: Number(r.at_ms),
-    actor: r.actor,
-    peer: r.peer,
-    action: r.action as AuditRecord['action'],
-    requestId: r.request_id,
-    leaseId: r.lease_id,
-    outcome: r.outcome,
-    ruleId: r.rule_id,
-    detail: JSON.parse(r.detail) as Record<string, unknown>,
-    prevHash: r.prev_hash,
-    hash: r.hash,
-  }));
+  return rows.map(auditRecordFromRow);
 }

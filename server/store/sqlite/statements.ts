@@ -2,6 +2,7 @@
 import type Database from 'better-sqlite3';
 import type { EndReason, Lease, OpenAnswer } from '../../core/types.js';
 import type { AuditRecord } from '../../audit/record.js';
+import { auditRecordFromRow, type AuditRow } from '../../audit/row.js';
 import type { KnownHost, LeaseFilter, PendingRecord, StoredAnswer, StoredEvent } from '../store.js';
 
 interface JsonRow {
@@ -13,31 +14,8 @@ interface EventRow {
   reason: string | null;
   json: string;
 }
-interface AuditRow {
-  seq: number;
-  at_ms: number;
-  actor: string;
-  peer: string;
-  action: string;
-  request_id: string;
-  lease_id: string;
-  outcome: string;
-  rule_id: string;
-  detail: string;
-  prev_hash: string;
-  hash: string;
-}
 
 const parseLease = (row: JsonRow): Lease => JSON.parse(row.json) as Lease;
-
-/** A detail that is no longer JSON (tampering) is kept as text: its hash then fails to verify. */
-function parseDetail(text: string): Record<string, unknown> {
-  try {
-    return JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    return { unparseable: text };
-  }
-}
 
 export class SqliteStatements {
   readonly #db: Database.Database;
@@ -217,19 +195,6 @@ export class SqliteStatements {
     const rows = this.#db
       .prepare('SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?')
       .all(afterSeq, limit) as AuditRow[];
-    return rows.map((r) => ({
-      seq: r.seq,
-      atMs: r.at_ms,
-      actor: r.actor,
-      peer: r.peer,
-      action: r.action as AuditRecord['action'],
-      requestId: r.request_id,
-      leaseId: r.lease_id,
-      outcome: r.outcome,
-      ruleId: r.rule_id,
-      detail: parseDetail(r.detail),
-      prevHash: r.prev_hash,
-      hash: r.hash,
-    }));
+    return rows.map(auditRecordFromRow);
   }
 }
