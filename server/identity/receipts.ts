@@ -4,19 +4,19 @@
  * (`sub`) and expires with its lease term (`exp`), so it cannot be replayed for another host
  * or after expiry.
  */
+import { createPrivateKey, type JsonWebKeyInput } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createSigner } from 'fast-jwt';
 import {
-  SignJWT,
   calculateJwkThumbprint,
   createLocalJWKSet,
   exportJWK,
   generateKeyPair,
-  importJWK,
   jwtVerify,
   type JSONWebKeySet,
   type JWK,
-  type CryptoKey,
+  type JWTPayload,
 } from 'jose';
 import { PinholeError } from '../core/errors.js';
 import type { ConcreteRule, Lease } from '../core/types.js';
@@ -32,13 +32,22 @@ export interface ReceiptClaims {
   readonly expiresAtMs: number;
 }
 
+/** Compact-JWS signing: a synchronous `(claims) => token` for one `typ` header. */
+type SignFn = (claims: Record<string, unknown>) => string;
+
+/**
+ * Signs with fast-jwt, which uses node:crypto's synchronous ECDSA; verification stays with jose.
+ * jose 6 signs only through WebCrypto, which cost 210-350 µs of event-loop time per ES256
+ * signature on Node 20 here against 60-70 µs for fast-jwt, and every Open signs one receipt.
+ */
 export class ReceiptSigner {
-  readonly #key: CryptoKey;
+  readonly #pem: string;
+  readonly #signers = new Map<string, SignFn>();
   readonly kid: string;
   readonly jwks: JSONWebKeySet;
 
-  private constructor(key: CryptoKey, kid: string, publicJwk: JWK) {
-    this.#key = key;
+  private constructor(pem: string, kid: string, publicJwk: JWK) {
+    this.#pem = pem;
     this.kid = kid;
     this.jwks = { keys: [{ ...publicJwk, kid, alg: ALG, use: 'sig' }] };
   }
@@ -61,21 +70,50 @@ export class ReceiptSigner {
     const publicJwk: JWK = { ...privateJwk };
     delete publicJwk.d; // the private part never leaves this file
     const kid = await calculateJwkThumbprint(publicJwk);
-    const key = (await importJWK(privateJwk, ALG)) as CryptoKey;
-    const signer = new ReceiptSigner(key, kid, publicJwk);
+    const pem = createPrivateKey({ key: privateJwk as JsonWebKeyInput['key'], format: 'jwk' })
+      .export({ type: 'pkcs8', format: 'pem' })
+      .toString();
+    const signer = new ReceiptSigner(pem, kid, publicJwk);
     writeFileSync(join(dataDir, 'receipt-jwks.json'), `${JSON.stringify(signer.jwks, null, 2)}\n`);
     return signer;
   }
 
+  /**
+   * Signs another statement of this server with the same key (ES256, this kid, issuer pinhole),
+   * typed `typ` so it can never pass for a receipt: audit retention checkpoints (server/audit).
+   */
+  signStatement(typ: string, claims: JWTPayload, issuedAtMs: number): Promise<string> {
+    return Promise.resolve(this.#signer(typ)({ ...claims, iss: ISSUER, iat: Math.floor(issuedAtMs / 1000) }));
+  }
+
   sign(lease: Lease): Promise<string> {
-    return new SignJWT({ rules: lease.rules, rid: lease.requestId })
-      .setProtectedHeader({ alg: ALG, kid: this.kid, typ: TYP })
-      .setIssuer(ISSUER)
-      .setSubject(lease.host)
-      .setJti(lease.id)
-      .setIssuedAt(Math.floor(lease.grantedAtMs / 1000))
-      .setExpirationTime(Math.ceil(lease.expiresAtMs / 1000))
-      .sign(this.#key);
+    return Promise.resolve(
+      this.#signer(TYP)({
+        rules: lease.rules,
+        rid: lease.requestId,
+        iss: ISSUER,
+        sub: lease.host,
+        jti: lease.id,
+        iat: Math.floor(lease.grantedAtMs / 1000),
+        exp: Math.ceil(lease.expiresAtMs / 1000),
+      }),
+    );
+  }
+
+  /** One fast-jwt signer per header type; the claims carry their own times. */
+  #signer(typ: string): SignFn {
+    let sign = this.#signers.get(typ);
+    if (sign === undefined) {
+      sign = createSigner({
+        key: this.#pem,
+        algorithm: ALG,
+        kid: this.kid,
+        header: { alg: ALG, typ },
+        noTimestamp: true,
+      });
+      this.#signers.set(typ, sign);
+    }
+    return sign;
   }
 }
 
