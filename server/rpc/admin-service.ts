@@ -1,4 +1,11 @@
-/** gRPC handlers of pinhole.v1.Admin: decode, call AdminService, encode. */
+/**
+ * gRPC handlers of pinhole.v1.Admin: check the role, decode, call AdminService, encode.
+ *
+ * The role check comes first, before any field is decoded: a host or firewall certificate gets
+ * PERMISSION_DENIED whatever it sends, so field validation (and what it says about the API) is
+ * only ever shown to admins. AdminService checks the role again for its other callers (HTTP).
+ */
+import type { ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
 import type { AdminHandlers } from '../../proto/gen/pinhole/v1/Admin.js';
 import type { AuditRecord as WireAuditRecord } from '../../proto/gen/pinhole/v1/AuditRecord.js';
 import type { AdminService } from '../admin/admin-service.js';
@@ -6,8 +13,9 @@ import type { AuditRecord } from '../audit/record.js';
 import type { PendingRecord } from '../store/store.js';
 import { parseAddress } from '../core/addresses.js';
 import { invalid } from '../core/errors.js';
+import { requireRole, type Caller } from '../lease/caller.js';
 import { decodeLeaseId, decodeOpenRequest, encodeDecision, encodeLease, encodeOpenAnswer } from './codec.js';
-import { serverStream, unary, type HandlerContext } from './handler.js';
+import { serverStream, unary, type HandlerContext, type LogFields, type UnaryResult } from './handler.js';
 import { LIMITS } from './limits.js';
 
 function encodeAudit(r: AuditRecord): WireAuditRecord {
@@ -60,9 +68,37 @@ function boundedText(value: string, field: string, required: boolean): string {
   return value;
 }
 
+/** `unary`, refusing non-admin callers before `fn` sees the request. */
+function adminUnary<Req, Res>(
+  ctx: HandlerContext,
+  method: string,
+  fn: (caller: Caller, request: Req, call: ServerUnaryCall<Req, Res>) => Promise<UnaryResult<Res>>,
+): ReturnType<typeof unary<Req, Res>> {
+  return unary(ctx, method, async (caller: Caller, request: Req, call: ServerUnaryCall<Req, Res>) => {
+    requireRole(caller, 'admin', method);
+    return await fn(caller, request, call);
+  });
+}
+
+/** `serverStream`, refusing non-admin callers before `fn` sees the request. */
+function adminStream<Req, Res>(
+  ctx: HandlerContext,
+  method: string,
+  fn: (caller: Caller, request: Req, call: ServerWritableStream<Req, Res>) => Promise<LogFields | undefined>,
+): ReturnType<typeof serverStream<Req, Res>> {
+  return serverStream(
+    ctx,
+    method,
+    async (caller: Caller, request: Req, call: ServerWritableStream<Req, Res>) => {
+      requireRole(caller, 'admin', method);
+      return await fn(caller, request, call);
+    },
+  );
+}
+
 export function adminService(ctx: HandlerContext, admin: AdminService, epoch: () => string): AdminHandlers {
   return {
-    ListLeases: unary(ctx, 'ListLeases', async (caller, req) => {
+    ListLeases: adminUnary(ctx, 'ListLeases', async (caller, req) => {
       const rows = await admin.listLeases(caller, {
         host: req.host,
         includeEnded: req.includeEnded,
@@ -81,11 +117,11 @@ export function adminService(ctx: HandlerContext, admin: AdminService, epoch: ()
         log: { count: rows.length },
       };
     }),
-    ListPending: unary(ctx, 'ListPending', async (caller) => {
+    ListPending: adminUnary(ctx, 'ListPending', async (caller) => {
       const pending = await admin.listPending(caller);
       return { response: { pending: pending.map((p) => encodePending(p)) }, log: { count: pending.length } };
     }),
-    Approve: unary(ctx, 'Approve', async (caller, req) => {
+    Approve: adminUnary(ctx, 'Approve', async (caller, req) => {
       const answer = await admin.approve(caller, req.pendingId, {
         ttlSeconds: req.ttlSeconds,
         sourceCidrs: req.sourceCidrs,
@@ -96,11 +132,11 @@ export function adminService(ctx: HandlerContext, admin: AdminService, epoch: ()
         log: { pendingId: req.pendingId, leaseId: answer.lease?.id },
       };
     }),
-    Deny: unary(ctx, 'Deny', async (caller, req) => {
+    Deny: adminUnary(ctx, 'Deny', async (caller, req) => {
       const answer = await admin.deny(caller, req.pendingId, boundedText(req.reason, 'reason', true));
       return { response: encodeOpenAnswer(answer), log: { pendingId: req.pendingId } };
     }),
-    Revoke: unary(ctx, 'Revoke', async (caller, req) => {
+    Revoke: adminUnary(ctx, 'Revoke', async (caller, req) => {
       const lease = await admin.revoke(
         caller,
         decodeLeaseId(req.leaseId),
@@ -108,7 +144,7 @@ export function adminService(ctx: HandlerContext, admin: AdminService, epoch: ()
       );
       return { response: encodeLease(lease, epoch()), log: { leaseId: lease.id } };
     }),
-    QueryAudit: serverStream(ctx, 'QueryAudit', async (caller, req, call) => {
+    QueryAudit: adminStream(ctx, 'QueryAudit', async (caller, req, call) => {
       const records = await admin.queryAudit(caller, {
         host: req.host,
         app: req.app,
@@ -121,7 +157,7 @@ export function adminService(ctx: HandlerContext, admin: AdminService, epoch: ()
       for (const r of records) call.write(encodeAudit(r));
       return { count: records.length };
     }),
-    VerifyAudit: unary(ctx, 'VerifyAudit', async (caller) => {
+    VerifyAudit: adminUnary(ctx, 'VerifyAudit', async (caller) => {
       const v = await admin.verifyAudit(caller);
       return {
         response: {
@@ -133,7 +169,7 @@ export function adminService(ctx: HandlerContext, admin: AdminService, epoch: ()
         log: { ok: v.ok },
       };
     }),
-    Explain: unary(ctx, 'Explain', async (caller, req) => {
+    Explain: adminUnary(ctx, 'Explain', async (caller, req) => {
       if (req.request == null) throw invalid('request', 'is missing; send the Open request to explain');
       const addresses = req.addresses.map((a, i) => {
         const p = parseAddress(a);
@@ -150,7 +186,7 @@ export function adminService(ctx: HandlerContext, admin: AdminService, epoch: ()
         log: { decision: decision.outcome, rule: decision.ruleId },
       };
     }),
-    ReloadPolicy: unary(ctx, 'ReloadPolicy', async (caller) => {
+    ReloadPolicy: adminUnary(ctx, 'ReloadPolicy', async (caller) => {
       const r = await admin.reloadPolicy(caller);
       return {
         response: {
@@ -163,7 +199,7 @@ export function adminService(ctx: HandlerContext, admin: AdminService, epoch: ()
         log: { ok: r.ok },
       };
     }),
-    ListEnforcers: unary(ctx, 'ListEnforcers', async (caller) => {
+    ListEnforcers: adminUnary(ctx, 'ListEnforcers', async (caller) => {
       const list = await admin.listEnforcers(caller);
       return {
         response: {
