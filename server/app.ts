@@ -24,7 +24,13 @@ import { EnforcerRegistry } from './watch/enforcer-registry.js';
 import { startAdminHttpServer } from './admin/http-server.js';
 import { createServerOps, type ServerOps } from './ops/server-ops.js';
 import { openStoreWithProgress } from './ops/migrations.js';
-import { HostQuotas, IdentityRateLimiter, LiveLeaseCounter, StreamQuota } from './limits/index.js';
+import {
+  HostQuotas,
+  IdentityRateLimiter,
+  LiveLeaseCounter,
+  RefusalLog,
+  StreamQuota,
+} from './limits/index.js';
 
 export interface PinholeServer {
   /** host:port the gRPC listener is bound to. */
@@ -125,6 +131,15 @@ export async function startServer(config: Config, options: StartOptions): Promis
     const receipts = await ReceiptSigner.loadOrCreate(config.dataDir);
     const liveLeases = await LiveLeaseCounter.load(store);
     closers.push(() => liveLeases.close());
+    // Requests refused by a limit, in the request log: coalesced per identity and limit so a flood
+    // costs two records a minute, not one fsync per call. Closed before the store (summaries).
+    const refusals = new RefusalLog({
+      write: (records): Promise<void> => engine.record(records),
+      onError: (err: unknown, records) => {
+        log.warn({ err, records }, 'could not record refused requests');
+      },
+    });
+    closers.push(() => refusals.close());
     const engine = new LeaseEngine({
       store,
       policy: () => policy.current,
@@ -138,6 +153,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
         countLive: (host) => Promise.resolve(liveLeases.count(host)),
         countPending: async (host) =>
           (await store.listPending('waiting')).filter((p) => p.host === host).length,
+        refusals,
       }),
     });
     // Leases that expired while the server was down end before the first request is served.
@@ -192,13 +208,14 @@ export async function startServer(config: Config, options: StartOptions): Promis
         directory,
         epoch: () => store.epoch,
         audit: (records) => engine.record(records),
-        streams: new StreamQuota(config.limits.maxWatchStreamsPerFirewall),
+        streams: new StreamQuota(config.limits.maxWatchStreamsPerFirewall, refusals),
       },
       maxReceiveMessageBytes: config.limits.maxReceiveMessageBytes,
       maxConcurrentStreams: config.limits.maxConcurrentStreams,
       rateLimiter: new IdentityRateLimiter({
         requestsPerSecond: config.limits.requestsPerSecond,
         burst: config.limits.burst,
+        refusals,
       }),
     });
     closers.push(() => grpc.close());

@@ -12,6 +12,8 @@ export type AuditAction =
   | 'revoke'
   | 'approve'
   | 'deny'
+  /** A rate limit or quota refused a request; the first of a window, or a summary (server/limits/refusal-log.ts). */
+  | 'limit-refused'
   | 'pending-expire'
   | 'policy-reload'
   | 'policy-revoke'

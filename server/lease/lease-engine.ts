@@ -123,7 +123,11 @@ export class LeaseEngine {
     const releaseQuota =
       held === undefined || this.#quotas === undefined
         ? undefined
-        : await this.#quotas.reserve(identity.name, held);
+        : // The quota reports a refusal to the request log itself (coalesced: server/limits/refusal-log.ts).
+          await this.#quotas.reserve(identity.name, held, {
+            peer: caller.peer,
+            requestId: request.requestId,
+          });
     try {
       const result = await this.#store.commit(mutation);
       failpoint('after-commit-before-reply');

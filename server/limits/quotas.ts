@@ -4,6 +4,7 @@
  * count and the limit, with a retry-after.
  */
 import { PinholeError } from '../core/errors.js';
+import type { RefusalSink } from './refusal-log.js';
 
 export interface HostQuotaOptions {
   readonly maxLiveLeasesPerHost: number;
@@ -14,6 +15,14 @@ export interface HostQuotaOptions {
   readonly countPending: (host: string) => Promise<number>;
   /** Suggested wait before retrying a refused request, ms. Default 1,000. */
   readonly retryAfterMs?: number;
+  /** Told of every refusal, for the request log (server/limits/refusal-log.ts). */
+  readonly refusals?: RefusalSink;
+}
+
+/** Who asked, for the refusal's request-log record. */
+export interface RefusalContext {
+  readonly peer?: string;
+  readonly requestId?: string;
 }
 
 export type HeldKind = 'lease' | 'pending';
@@ -42,7 +51,7 @@ export class HostQuotas {
   }
 
   /** Reserves one slot of `kind` for `host` or throws RESOURCE_EXHAUSTED; call the result after the commit. */
-  async reserve(host: string, kind: HeldKind): Promise<() => void> {
+  async reserve(host: string, kind: HeldKind, context: RefusalContext = {}): Promise<() => void> {
     const key = `${kind}:${host}`;
     const others = this.#inFlight.get(key) ?? 0;
     this.#inFlight.set(key, others + 1);
@@ -59,11 +68,17 @@ export class HostQuotas {
       const limit = kind === 'lease' ? this.#o.maxLiveLeasesPerHost : this.#o.maxPendingPerHost;
       const current = stored + others;
       if (current >= limit) {
-        throw new PinholeError(
-          'RESOURCE_EXHAUSTED',
-          `quota ${QUOTA_NAME[kind]}: host ${host} has ${current} ${WHAT[kind]} (limit ${limit}); ${HINT[kind]} and retry`,
-          { retryAfterMs: this.#o.retryAfterMs ?? 1000 },
-        );
+        const retryAfterMs = this.#o.retryAfterMs ?? 1000;
+        const message = `quota ${QUOTA_NAME[kind]}: host ${host} has ${current} ${WHAT[kind]} (limit ${limit}); ${HINT[kind]} and retry`;
+        this.#o.refusals?.refused({
+          identity: `host/${host}`,
+          limit: QUOTA_NAME[kind],
+          method: 'Open',
+          retryAfterMs,
+          message,
+          ...context,
+        });
+        throw new PinholeError('RESOURCE_EXHAUSTED', message, { retryAfterMs });
       }
       return release;
     } catch (e) {
@@ -76,21 +91,28 @@ export class HostQuotas {
 /** Open lease streams per firewall identity (synchronous: streams are counted where they start and end). */
 export class StreamQuota {
   readonly #max: number;
+  readonly #refusals: RefusalSink | undefined;
   readonly #open = new Map<string, number>();
 
-  constructor(maxPerIdentity: number) {
+  constructor(maxPerIdentity: number, refusals?: RefusalSink) {
     this.#max = maxPerIdentity;
+    this.#refusals = refusals;
   }
 
   /** Counts one more stream of `name` (`firewall/gw-1`) or throws RESOURCE_EXHAUSTED; call the result when it ends. */
-  acquire(name: string): () => void {
+  acquire(name: string, peer?: string): () => void {
     const current = this.#open.get(name) ?? 0;
     if (current >= this.#max) {
-      throw new PinholeError(
-        'RESOURCE_EXHAUSTED',
-        `quota limits.maxWatchStreamsPerFirewall: ${name} has ${current} open lease streams (limit ${this.#max}); close one (or resume on the existing stream) and retry`,
-        { retryAfterMs: 1000 },
-      );
+      const message = `quota limits.maxWatchStreamsPerFirewall: ${name} has ${current} open lease streams (limit ${this.#max}); close one (or resume on the existing stream) and retry`;
+      this.#refusals?.refused({
+        identity: name,
+        limit: 'limits.maxWatchStreamsPerFirewall',
+        method: 'Watch',
+        retryAfterMs: 1000,
+        message,
+        ...(peer === undefined ? {} : { peer }),
+      });
+      throw new PinholeError('RESOURCE_EXHAUSTED', message, { retryAfterMs: 1000 });
     }
     this.#open.set(name, current + 1);
     let released = false;

@@ -19,7 +19,7 @@ export function openingService(
 ): OpeningHandlers {
   // Before decoding: a flood is refused for the price of a token-bucket check.
   const admit = (caller: Caller, method: string): void =>
-    rate?.admit(`${caller.identity.role}/${caller.identity.name}`, method);
+    rate?.admit(`${caller.identity.role}/${caller.identity.name}`, method, caller.peer);
   return {
     Open: unary(ctx, 'Open', async (caller, req) => {
       admit(caller, 'Open');

@@ -1,7 +1,8 @@
 /**
  * Issue 10, abuse by an authenticated host: per-identity rate limits and quotas answer
  * RESOURCE_EXHAUSTED with a retry-after and a message naming the quota and the count, and a
- * flood from one host does not starve another.
+ * flood from one host does not starve another. Refusals are in the request log, coalesced: the
+ * first of a window as its own record, the rest as one summary (server/limits/refusal-log.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
@@ -23,6 +24,54 @@ import {
   type TestServer,
 } from '../helpers/pinhole.js';
 import { dbBackup, dbPostgres, open, quantile, sleep, webHttps } from './fixtures.js';
+import { SqliteStore } from '../../server/store/sqlite/sqlite-store.js';
+import type { AuditRecord } from '../../server/audit/record.js';
+import type { Store } from '../../server/store/store.js';
+import { IdentityRateLimiter, REFUSAL_ACTION, RefusalLog } from '../../server/limits/index.js';
+import { LOAD_LIMITS } from '../helpers/pinhole.js';
+
+/** A refusal record's detail, as RefusalLog writes it. */
+interface RefusalDetail {
+  readonly limit: string;
+  readonly count: number;
+  readonly method?: string;
+  readonly retryAfterMs?: number;
+  readonly message?: string;
+  readonly summary?: boolean;
+  readonly windowStartMs?: number;
+  readonly windowEndMs?: number;
+  readonly methods?: Record<string, number>;
+  readonly identities?: string[];
+}
+
+type RefusalRecord = AuditRecord & { readonly detail: RefusalDetail };
+
+const isRefusal = (r: AuditRecord): r is RefusalRecord => r.action === REFUSAL_ACTION;
+
+/** The refusal records of `actor` in a store, oldest first. */
+async function storedRefusals(store: Pick<Store, 'auditRecords'>, actor?: string): Promise<RefusalRecord[]> {
+  const all = await store.auditRecords({ limit: 1_000_000 });
+  return all.filter(isRefusal).filter((r) => actor === undefined || r.actor === actor);
+}
+
+/** The refusal records of `actor` in a (closed) server's database file. */
+async function refusalRecords(path: string, actor: string): Promise<RefusalRecord[]> {
+  const store = SqliteStore.open({ path });
+  try {
+    return await storedRefusals(store, actor);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Polls until `check` returns a value (never asserts a duration; the test timeout bounds it). */
+async function until<T>(check: () => Promise<T | undefined>): Promise<T> {
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    await sleep(20);
+  }
+}
 
 const RETRY_AFTER = 'pinhole-retry-after-ms';
 
@@ -231,10 +280,157 @@ describe('a flood from one host does not starve another', () => {
       expect(summary.exhausted ?? 0).toBeGreaterThan(summary.ok ?? 0); // the limiter refused most of it
       expect(summary.other ?? 0).toBe(0); // refusals are RESOURCE_EXHAUSTED, nothing else
       expect(loaded).toHaveLength(SAMPLES); // every web-1 Open under the flood was GRANTED (see measure)
+      // The flood is in the request log as two records, not thousands: the first refusal and, at
+      // shutdown, one summary counting the rest (the child waited for every answer before exiting).
+      await server.kill('SIGTERM');
+      const records = await refusalRecords(join(dataDir, 'pinhole.db'), 'host/db-1');
+      console.log(
+        `[flood] ${summary.exhausted ?? 0} refusals of db-1 -> ${records.length} request-log records`,
+      );
+      expect(records).toHaveLength(2);
+      expect(records.map((r) => r.detail.count)).toEqual([1, (summary.exhausted ?? 0) - 1]);
     } finally {
       web.close();
       await server.kill('SIGTERM');
       removeDir(dataDir);
     }
   }, 90_000);
+});
+
+describe('refused requests in the request log', () => {
+  it('a single refusal is one record naming the identity, the limit and the retry time', async () => {
+    const ts = await startTestServer({ limits: { requestsPerSecond: 1, burst: 1 } });
+    const web = hostClient(ts.address, ts.certDir, 'web-1');
+    try {
+      expect((await open(web, webHttps('one-1'))).decision?.outcome).toBe('GRANTED');
+      const err = await callError(open(web, webHttps('one-2')));
+      expect(err.code).toBe(status.RESOURCE_EXHAUSTED);
+      const retryAfter = Number(err.metadata.get(RETRY_AFTER)[0]);
+      const store = ts.server.store;
+      const [record] = await until(async () => {
+        const found = await storedRefusals(store);
+        return found.length > 0 ? found : undefined;
+      });
+      expect(record).toMatchObject({
+        actor: 'host/web-1',
+        action: 'limit-refused',
+        outcome: 'RESOURCE_EXHAUSTED',
+        detail: { limit: 'limits.requestsPerSecond', method: 'Open', retryAfterMs: retryAfter, count: 1 },
+      });
+      expect(record?.peer).toMatch(/^(ipv4:)?127\.0\.0\.1:\d+$/);
+      expect(record?.detail.message).toBe(err.details);
+    } finally {
+      web.close();
+      await ts.close();
+    }
+    // Nothing else was refused, so shutdown adds no summary.
+    expect(await refusalRecords(join(ts.dataDir, 'pinhole.db'), 'host/web-1')).toHaveLength(1);
+    removeDir(ts.dataDir);
+  });
+
+  it('a flood past a quota is two records: the first refusal and a summary with the count', async () => {
+    const ts = await startTestServer({ limits: { ...LOAD_LIMITS, maxLiveLeasesPerHost: 1 } });
+    const db = hostClient(ts.address, ts.certDir, 'db-1');
+    let refused = 0;
+    try {
+      expect((await open(db, dbPostgres('quota-0'))).decision?.outcome).toBe('GRANTED');
+      // Bounded and on loopback: 10 rounds of 30 concurrent Opens.
+      for (let round = 0; round < 10; round++) {
+        const answers = await Promise.allSettled(
+          Array.from({ length: 30 }, (_, i) => open(db, dbPostgres(`quota-${round}-${i}`))),
+        );
+        for (const a of answers) {
+          if (a.status === 'rejected' && (a.reason as ServiceError).code === status.RESOURCE_EXHAUSTED)
+            refused++;
+        }
+      }
+      expect(refused).toBe(300);
+      // While the window is open only the first refusal is written.
+      const store = ts.server.store;
+      const first = await until(async () => (await storedRefusals(store, 'host/db-1'))[0]);
+      expect(first.detail).toMatchObject({ limit: 'limits.maxLiveLeasesPerHost', method: 'Open', count: 1 });
+      expect(first.requestId).toMatch(/^quota-0-\d+$/);
+      expect(await storedRefusals(store, 'host/db-1')).toHaveLength(1);
+    } finally {
+      db.close();
+      await ts.close();
+    }
+    // Shutdown ends the window: one summary counts the other 299.
+    const records = await refusalRecords(join(ts.dataDir, 'pinhole.db'), 'host/db-1');
+    console.log(`[refusals] ${refused} quota refusals -> ${records.length} request-log records`);
+    expect(records).toHaveLength(2);
+    expect(records[1]?.detail).toMatchObject({
+      limit: 'limits.maxLiveLeasesPerHost',
+      summary: true,
+      count: refused - 1,
+      methods: { Open: refused - 1 },
+      windowStartMs: records[0]?.atMs,
+    });
+    removeDir(ts.dataDir);
+  });
+
+  describe('windows (a real SQLite store, short windows)', () => {
+    let dir: string;
+    let store: SqliteStore;
+    beforeAll(() => {
+      dir = tempDir();
+      store = SqliteStore.open({ path: join(dir, 'refusals.db') });
+    });
+    afterAll(async () => {
+      await store.close();
+      removeDir(dir);
+    });
+
+    it('writes the summary when the window ends, and opens a new window with a record after it', async () => {
+      const log = new RefusalLog({
+        write: (records) => store.commit({ audit: records }).then(() => undefined),
+        windowMs: 200,
+      });
+      const limiter = new IdentityRateLimiter({ requestsPerSecond: 0.001, burst: 1, refusals: log });
+      limiter.admit('host/flooder', 'Open');
+      for (let i = 0; i < 50; i++)
+        expect(() => {
+          limiter.admit('host/flooder', i % 2 === 0 ? 'Open' : 'Renew');
+        }).toThrow(/rate limit/);
+      const summary = await until(async () => (await storedRefusals(store, 'host/flooder'))[1]);
+      expect(summary.detail).toMatchObject({ summary: true, count: 49, methods: { Open: 24, Renew: 25 } });
+      expect((summary.detail.windowEndMs ?? 0) - (summary.detail.windowStartMs ?? 0)).toBe(200);
+      // The next refusal, after the window, is recorded at once again.
+      expect(() => {
+        limiter.admit('host/flooder', 'Release');
+      }).toThrow(/rate limit/);
+      const third = await until(async () => (await storedRefusals(store, 'host/flooder'))[2]);
+      expect(third.detail).toMatchObject({ method: 'Release', count: 1 });
+      await log.close();
+      expect(await storedRefusals(store, 'host/flooder')).toHaveLength(3);
+    });
+
+    it('tracks at most maxTracked identities; the rest share one overflow summary per limit', async () => {
+      const log = new RefusalLog({
+        write: (records) => store.commit({ audit: records }).then(() => undefined),
+        maxTracked: 3,
+      });
+      const limiter = new IdentityRateLimiter({ requestsPerSecond: 0.001, burst: 1, refusals: log });
+      const ids = Array.from({ length: 10 }, (_, i) => `host/many-${i}`);
+      for (const id of ids) limiter.admit(id, 'Open');
+      for (let round = 0; round < 4; round++) {
+        for (const id of ids)
+          expect(() => {
+            limiter.admit(id, 'Open');
+          }).toThrow(/rate limit/);
+        expect(log.tracked).toBeLessThanOrEqual(4);
+      }
+      await log.close();
+      const records = (await storedRefusals(store)).filter(
+        (r) => r.actor.startsWith('host/many-') || r.actor === '*',
+      );
+      // Three tracked identities: a first record and a summary of 3 each; seven in the overflow,
+      // which names as many identities as are tracked (a bound too).
+      expect(records.filter((r) => r.detail.summary !== true).map((r) => r.actor)).toEqual(ids.slice(0, 3));
+      const overflow = records.find((r) => r.actor === '*');
+      expect(overflow?.detail).toMatchObject({ count: 28, identities: ids.slice(3, 6) });
+      const total = records.reduce((n, r) => n + r.detail.count, 0);
+      expect(total).toBe(40);
+    });
+  });
 });
