@@ -17,6 +17,8 @@ import { ExpirySweeper } from './lease/expiry-sweeper.js';
 import { ApprovalDesk } from './lease/approval-desk.js';
 import { AdminService } from './admin/admin-service.js';
 import { ReceiptSigner } from './identity/receipts.js';
+import { AuditRetention } from './audit/retention.js';
+import { checkpointSigner } from './audit/checkpoint.js';
 import { startGrpcServer, type RunningGrpcServer, type TlsMaterial } from './rpc/grpc-server.js';
 import { PolicyRuntime, type ReloadOutcome } from './policy-runtime.js';
 import { WatchHub } from './watch/hub.js';
@@ -165,6 +167,18 @@ export async function startServer(config: Config, options: StartOptions): Promis
       config.leases.sweepIntervalMs,
     );
     closers.push(() => sweeper.close());
+    const retentionDays = config.audit.retentionDays;
+    if (retentionDays !== undefined) {
+      // Prunes the request log on a timer, each batch replaced by a checkpoint signed with the receipt key.
+      const retention = new AuditRetention({
+        prune: (request) => store.pruneAudit(request),
+        sign: checkpointSigner(receipts),
+        retentionDays,
+        intervalMs: config.audit.pruneIntervalMs,
+        log: log.child({ module: 'audit-retention' }),
+      });
+      closers.push(() => retention.close());
+    }
     const hub = new WatchHub({
       store,
       queueLimit: config.watch.queueLimit,
@@ -192,6 +206,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
       policy: () => policy.current,
       policyFile: () => policy.file,
       reloadPolicy,
+      auditKeys: () => receipts.jwks,
     });
     const grpc: RunningGrpcServer = await startGrpcServer({
       listen: config.listen,

@@ -8,6 +8,7 @@ import type { Decision, Lease, OpenAnswer, OpenRequest } from '../core/types.js'
 import type { AuditRecord } from '../audit/record.js';
 import { queryAudit, type AuditFilter } from '../audit/query.js';
 import { readChainHead, verifyChain, type VerifyResult } from '../audit/verify.js';
+import type { JSONWebKeySet } from 'jose';
 import { requireRole, actorOf, type Caller } from '../lease/caller.js';
 import type { LeaseEngine } from '../lease/lease-engine.js';
 import type { ApprovalAdjustments, ApprovalDesk } from '../lease/approval-desk.js';
@@ -26,6 +27,8 @@ export interface AdminDeps {
   readonly policy: () => PolicyEvaluator;
   readonly policyFile: () => string;
   readonly reloadPolicy: () => Promise<ReloadOutcome>;
+  /** Public keys that verify audit retention checkpoints (the receipt JWKS); without them a pruned log fails verification. */
+  readonly auditKeys?: () => JSONWebKeySet;
 }
 
 export interface LeaseRow {
@@ -116,9 +119,16 @@ export class AdminService {
   async verifyAudit(caller: Caller): Promise<VerifyResult> {
     await this.#enter(caller, 'VerifyAudit');
     const headFile = this.#d.store.chainHeadFile;
+    const keys = this.#d.auditKeys?.();
     return verifyChain(
       (after, limit) => this.#d.store.auditRecords({ afterSeq: after, limit }),
       headFile === undefined ? undefined : readChainHead(headFile),
+      undefined,
+      {
+        checkpoints: await this.#d.store.auditCheckpoints(),
+        ...(keys === undefined ? {} : { jwks: keys }),
+        keySource: "the server's receipt key",
+      },
     );
   }
 

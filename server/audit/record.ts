@@ -19,7 +19,9 @@ export type AuditAction =
   | 'policy-revoke'
   | 'policy-shorten'
   | 'enforcer-status'
-  | 'admin';
+  | 'admin'
+  /** Older records were pruned; `detail.checkpoint` names the signed checkpoint left in their place. */
+  | 'audit-prune';
 
 /** What a caller supplies; the store adds seq and the hashes. */
 export interface AuditInput {

@@ -1,5 +1,6 @@
 /** The audit table's row, as every store and `pinhole audit verify` read it, and its record. */
 import type { AuditRecord } from './record.js';
+import type { AuditCheckpoint } from './checkpoint.js';
 
 /** Column values; PostgreSQL returns int8 columns as strings. */
 export interface AuditRow {
@@ -43,5 +44,24 @@ export function auditRecordFromRow(r: AuditRow): AuditRecord {
     detail: parseDetail(r.detail),
     prevHash: r.prev_hash,
     hash: r.hash,
+  };
+}
+
+/** A row of `audit_checkpoints`, in every store and for `pinhole audit verify`. */
+export interface CheckpointRow {
+  seq: number | string;
+  hash: string;
+  count: number | string;
+  pruned_at_ms: number | string;
+  jws: string;
+}
+
+export function checkpointFromRow(r: CheckpointRow): AuditCheckpoint {
+  return {
+    seq: Number(r.seq),
+    hash: r.hash,
+    count: Number(r.count),
+    prunedAtMs: Number(r.pruned_at_ms),
+    jws: r.jws,
   };
 }

@@ -131,6 +131,29 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ sweepIntervalMs: 1000, pendingTimeoutSeconds: 3600 }),
+    audit: z
+      .object({
+        retentionDays: z
+          .number()
+          .int()
+          .min(1)
+          .max(36_500)
+          .optional()
+          .describe(
+            'Prune request-log records older than this many days, leaving a signed checkpoint so `pinhole audit verify` still holds (README "Audit retention"). Unset: keep every record.',
+          ),
+        pruneIntervalMs: z
+          .number()
+          .int()
+          .min(100)
+          .max(86_400_000)
+          .default(3_600_000)
+          .describe(
+            'How often the server applies `audit.retentionDays`, ms; the first run is at most a minute after start.',
+          ),
+      })
+      .strict()
+      .default({ pruneIntervalMs: 3_600_000 }),
     watch: z
       .object({
         queueLimit: z

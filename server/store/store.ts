@@ -4,6 +4,8 @@
  */
 import type { EndReason, Lease, OpenAnswer, OpenRequest, Decision } from '../core/types.js';
 import type { AuditInput, AuditRecord } from '../audit/record.js';
+import type { AuditCheckpoint } from '../audit/checkpoint.js';
+import type { PruneRequest, PruneResult } from '../audit/prune.js';
 
 export type LeaseChange =
   | { readonly kind: 'put'; readonly lease: Lease }
@@ -115,7 +117,21 @@ export interface Store {
   upsertHost(host: KnownHost): Promise<void>;
   listHosts(): Promise<KnownHost[]>;
 
+  /** Audit records with seq > afterSeq, in seq order. After a prune the first one is the newest checkpoint's seq + 1. */
   auditRecords(filter: { readonly afterSeq?: number; readonly limit?: number }): Promise<AuditRecord[]>;
+
+  /**
+   * Audit retention (server/audit/prune.ts). Removes the oldest audit records older than
+   * `request.beforeMs` (a prefix of the chain, at most `maxRecords`) and, in the same
+   * transaction, stores the signed checkpoint that takes their place and appends an
+   * `audit-prune` record to the chain, so the prune can be neither hidden nor undone unseen.
+   * Refuses with FAILED_PRECONDITION when the records to remove do not verify. On a database
+   * shared by several servers, concurrent prunes serialize: one wins, the others return
+   * `superseded` having changed nothing.
+   */
+  pruneAudit(request: PruneRequest): Promise<PruneResult>;
+  /** Every retention checkpoint, oldest first. Checkpoints are never removed. */
+  auditCheckpoints(): Promise<AuditCheckpoint[]>;
 
   /** Stops taking work, flushes what was queued, closes. Idempotent. */
   close(): Promise<void>;

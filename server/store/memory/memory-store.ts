@@ -7,7 +7,15 @@
 import { randomUUID } from 'node:crypto';
 import { PinholeError } from '../../core/errors.js';
 import type { Lease } from '../../core/types.js';
-import { GENESIS_HASH, type AuditRecord } from '../../audit/record.js';
+import { chainAudit, GENESIS_HASH, type AuditRecord } from '../../audit/record.js';
+import { checkpointRecord, type AuditCheckpoint } from '../../audit/checkpoint.js';
+import {
+  planPrune,
+  pruneBase,
+  pruneRecordInput,
+  type PruneRequest,
+  type PruneResult,
+} from '../../audit/prune.js';
 import type {
   CommitResult,
   KnownHost,
@@ -31,7 +39,9 @@ export class MemoryDatabase {
   readonly answers = new Map<string, StoredAnswer>();
   readonly pending = new Map<string, PendingRecord>();
   readonly hosts = new Map<string, KnownHost>();
-  readonly audit: AuditRecord[] = [];
+  /** Seq order, gap-free from the newest checkpoint's seq + 1 (or 1). */
+  audit: AuditRecord[] = [];
+  readonly auditCheckpoints: AuditCheckpoint[] = [];
 }
 
 export interface MemoryStoreOptions {
@@ -203,8 +213,40 @@ export class MemoryStore implements Store {
   }
   auditRecords(filter: { readonly afterSeq?: number; readonly limit?: number }): Promise<AuditRecord[]> {
     const after = filter.afterSeq ?? 0;
-    // seq n is at index n - 1: the chain is gap-free.
-    return this.#read(() => this.database.audit.slice(after, after + (filter.limit ?? 1000)));
+    return this.#read(() => {
+      const audit = this.database.audit;
+      // The chain is gap-free from its first remaining record: seq n is at index n - first.
+      const first = audit[0]?.seq ?? 1;
+      const from = Math.max(0, after + 1 - first);
+      return audit.slice(from, from + (filter.limit ?? 1000));
+    });
+  }
+
+  auditCheckpoints(): Promise<AuditCheckpoint[]> {
+    return this.#read(() => this.database.auditCheckpoints);
+  }
+
+  async pruneAudit(request: PruneRequest): Promise<PruneResult> {
+    const base = pruneBase((await this.auditCheckpoints()).at(-1));
+    const claims = await planPrune(
+      (afterSeq, limit) => this.auditRecords({ afterSeq, limit }),
+      base,
+      request,
+    );
+    if (claims === undefined) return { outcome: 'nothing' };
+    const jws = await request.sign(claims);
+    if (this.#closed) throw unavailable('the store closed before the prune; nothing was pruned');
+    const db = this.database;
+    // Re-checked after the await, as the SQL stores re-check under their write lock.
+    const last = db.audit.find((r) => r.seq === claims.seq);
+    if (pruneBase(db.auditCheckpoints.at(-1)).seq !== base.seq || last?.hash !== claims.hash)
+      return { outcome: 'superseded' };
+    db.audit = db.audit.filter((r) => r.seq > claims.seq);
+    db.auditCheckpoints.push(checkpointRecord(claims, jws));
+    const record = chainAudit(pruneRecordInput(claims, request), db.chain.auditSeq, db.chain.auditHash);
+    db.audit.push(record);
+    db.chain = { ...db.chain, auditSeq: record.seq, auditHash: record.hash };
+    return { outcome: 'pruned', checkpoint: claims, record: clone(record) };
   }
 
   /** Reads return copies, so a caller cannot change stored state by mutating a result. */

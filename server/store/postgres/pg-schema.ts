@@ -111,6 +111,21 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
     $fn$;
     `,
   },
+  {
+    version: 3,
+    name: 'audit retention checkpoints',
+    sql: `
+    -- One row per prune, never removed: the signed checkpoint (server/audit/checkpoint.ts) that
+    -- replaces the audit records up to and including seq. Written under the meta-row lock (pg-prune.ts).
+    CREATE TABLE audit_checkpoints (
+      seq bigint PRIMARY KEY,
+      hash text NOT NULL,
+      count bigint NOT NULL,
+      pruned_at_ms bigint NOT NULL,
+      jws text NOT NULL
+    );
+    `,
+  },
 ];
 
 /** Applies the migrations this database lacks. Idempotent; safe to run from several servers at once. */

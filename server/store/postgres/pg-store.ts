@@ -17,6 +17,14 @@ import type { Pool, PoolClient } from 'pg';
 import { PinholeError } from '../../core/errors.js';
 import type { Lease } from '../../core/types.js';
 import type { AuditRecord } from '../../audit/record.js';
+import { checkpointRecord, type AuditCheckpoint } from '../../audit/checkpoint.js';
+import {
+  planPrune,
+  pruneBase,
+  pruneRecordInput,
+  type PruneRequest,
+  type PruneResult,
+} from '../../audit/prune.js';
 import type { Logger } from '../../log.js';
 import type {
   CommitResult,
@@ -32,6 +40,7 @@ import { commitBatch, type BatchOutcome } from './pg-commit.js';
 import { dbUnavailable, isConnectionError, RETRY_AFTER_MS } from './pg-errors.js';
 import { CommitFeed } from './pg-feed.js';
 import * as reads from './pg-reads.js';
+import * as prune from './pg-prune.js';
 import { migrate } from './pg-schema.js';
 
 export interface PgStoreOptions {
@@ -260,6 +269,46 @@ export class PgStore implements Store {
   }
   auditRecords(filter: { readonly afterSeq?: number; readonly limit?: number }): Promise<AuditRecord[]> {
     return this.#read((db) => reads.auditRecords(db, filter.afterSeq ?? 0, filter.limit ?? 1000));
+  }
+
+  auditCheckpoints(): Promise<AuditCheckpoint[]> {
+    return this.#read((db) => prune.auditCheckpoints(db));
+  }
+
+  /** Plans and signs outside the transaction; pg-prune.ts re-checks under the meta-row lock. */
+  async pruneAudit(request: PruneRequest): Promise<PruneResult> {
+    const base = pruneBase(await this.#read((db) => prune.newestCheckpoint(db)));
+    const claims = await planPrune(
+      (afterSeq, limit) => this.auditRecords({ afterSeq, limit }),
+      base,
+      request,
+    );
+    if (claims === undefined) return { outcome: 'nothing' };
+    const jws = await request.sign(claims);
+    if (this.#phase !== 'open')
+      throw new PinholeError('UNAVAILABLE', 'the store is shutting down; nothing was pruned, retry later', {
+        retryAfterMs: RETRY_AFTER_MS,
+      });
+    let client: PoolClient | undefined;
+    try {
+      client = await this.#pool.connect();
+      const out = await prune.applyPrune(
+        client,
+        base,
+        checkpointRecord(claims, jws),
+        pruneRecordInput(claims, request),
+      );
+      client.release();
+      return out === 'superseded'
+        ? { outcome: 'superseded' }
+        : { outcome: 'pruned', checkpoint: claims, record: out };
+    } catch (error) {
+      client?.release(true);
+      throw dbUnavailable(
+        error,
+        'the prune may not have been saved; run `pinhole audit prune` again (it continues from the newest checkpoint)',
+      );
+    }
   }
 
   async #read<T>(fn: (db: Pool) => Promise<T>): Promise<T> {

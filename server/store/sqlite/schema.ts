@@ -57,4 +57,15 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX audit_lease ON audit (lease_id);
   CREATE INDEX audit_at ON audit (at_ms);
   `,
+  // 2: audit retention. One row per prune, never removed: the signed checkpoint (server/audit/checkpoint.ts)
+  // that replaces the records up to and including seq.
+  `
+  CREATE TABLE audit_checkpoints (
+    seq INTEGER PRIMARY KEY,
+    hash TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    pruned_at_ms INTEGER NOT NULL,
+    jws TEXT NOT NULL
+  ) STRICT;
+  `,
 ];

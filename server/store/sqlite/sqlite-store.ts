@@ -12,6 +12,14 @@ import { PinholeError, isPinholeError } from '../../core/errors.js';
 import type { Lease, OpenAnswer } from '../../core/types.js';
 import { chainAudit, GENESIS_HASH, type AuditRecord } from '../../audit/record.js';
 import { ChainHeadWriter } from '../../audit/verify.js';
+import { checkpointRecord, type AuditCheckpoint } from '../../audit/checkpoint.js';
+import {
+  planPrune,
+  pruneBase,
+  pruneRecordInput,
+  type PruneRequest,
+  type PruneResult,
+} from '../../audit/prune.js';
 import type {
   CommitResult,
   KnownHost,
@@ -136,6 +144,13 @@ export class SqliteStore implements Store {
     const start = { revision: this.#revision, auditSeq: this.#auditSeq, auditHash: this.#auditHash };
     try {
       this.#db.exec('BEGIN IMMEDIATE');
+      // Under the write lock, the chain head as committed: `pinhole audit prune` may have appended
+      // its record from another process since our last commit.
+      const head = this.#sql.auditHead();
+      if (head !== undefined) {
+        this.#auditSeq = head.seq;
+        this.#auditHash = head.hash;
+      }
       for (const item of batch) {
         this.#db.exec('SAVEPOINT m');
         const before = { revision: this.#revision, auditSeq: this.#auditSeq, auditHash: this.#auditHash };
@@ -316,6 +331,61 @@ export class SqliteStore implements Store {
   }
   auditRecords(filter: { readonly afterSeq?: number; readonly limit?: number }): Promise<AuditRecord[]> {
     return this.#read(() => this.#sql.auditRecords(filter.afterSeq ?? 0, filter.limit ?? 1000));
+  }
+
+  auditCheckpoints(): Promise<AuditCheckpoint[]> {
+    return this.#read(() => this.#sql.auditCheckpoints());
+  }
+
+  /**
+   * Plans and signs outside the transaction (signing is asynchronous), then re-checks under the
+   * write lock (BEGIN IMMEDIATE) that no other pruner (`pinhole audit prune` in another process)
+   * moved the checkpoint or changed the range, and removes, records and chains in one transaction.
+   */
+  async pruneAudit(request: PruneRequest): Promise<PruneResult> {
+    const base = pruneBase(await this.#read(() => this.#sql.newestCheckpoint()));
+    const claims = await planPrune(
+      (afterSeq, limit) => this.auditRecords({ afterSeq, limit }),
+      base,
+      request,
+    );
+    if (claims === undefined) return { outcome: 'nothing' };
+    const jws = await request.sign(claims);
+    if (this.#phase !== 'open')
+      throw new PinholeError('UNAVAILABLE', 'the store is shutting down; nothing was pruned, retry later', {
+        retryAfterMs: 1000,
+      });
+    let record: AuditRecord;
+    try {
+      this.#db.exec('BEGIN IMMEDIATE');
+      if (
+        pruneBase(this.#sql.newestCheckpoint()).seq !== base.seq ||
+        this.#sql.auditHashAt(claims.seq) !== claims.hash
+      ) {
+        this.#db.exec('ROLLBACK');
+        return { outcome: 'superseded' };
+      }
+      this.#sql.pruneAuditThrough(checkpointRecord(claims, jws));
+      const head = this.#sql.auditHead() ?? { seq: claims.seq, hash: claims.hash };
+      record = chainAudit(pruneRecordInput(claims, request), head.seq, head.hash);
+      this.#sql.insertAudit(record);
+      this.#db.exec('COMMIT');
+    } catch (cause) {
+      if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
+      throw new PinholeError(
+        'UNAVAILABLE',
+        'the store could not prune the request log; nothing was pruned, retry later',
+        { retryAfterMs: 1000, cause },
+      );
+    }
+    this.#auditSeq = record.seq;
+    this.#auditHash = record.hash;
+    try {
+      this.#chainHead.write({ seq: record.seq, hash: record.hash });
+    } catch {
+      // As after a commit: a stale head file only weakens truncation detection.
+    }
+    return { outcome: 'pruned', checkpoint: claims, record };
   }
 
   /** Reads run synchronously; errors become UNAVAILABLE so callers see one kind of store failure. */

@@ -2,7 +2,8 @@
 import type Database from 'better-sqlite3';
 import type { EndReason, Lease, OpenAnswer } from '../../core/types.js';
 import type { AuditRecord } from '../../audit/record.js';
-import { auditRecordFromRow, type AuditRow } from '../../audit/row.js';
+import { auditRecordFromRow, checkpointFromRow, type AuditRow, type CheckpointRow } from '../../audit/row.js';
+import type { AuditCheckpoint } from '../../audit/checkpoint.js';
 import type { KnownHost, LeaseFilter, PendingRecord, StoredAnswer, StoredEvent } from '../store.js';
 
 interface JsonRow {
@@ -29,6 +30,8 @@ export class SqliteStatements {
   readonly #writeMeta: Database.Statement;
   readonly #due: Database.Statement<[number, number], JsonRow>;
   readonly #eventsAfter: Database.Statement<[{ after: number; limit: number }], EventRow>;
+  readonly #auditHead: Database.Statement<[], { seq: number; hash: string }>;
+  readonly #newestCheckpoint: Database.Statement<[], CheckpointRow>;
 
   constructor(db: Database.Database) {
     this.#db = db;
@@ -65,6 +68,8 @@ export class SqliteStatements {
          9223372036854775807)
        ORDER BY revision, idx`,
     );
+    this.#auditHead = db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1');
+    this.#newestCheckpoint = db.prepare('SELECT * FROM audit_checkpoints ORDER BY seq DESC LIMIT 1');
   }
 
   readMeta(): Map<string, string> {
@@ -74,9 +79,12 @@ export class SqliteStatements {
   writeMeta(key: string, value: string): void {
     this.#writeMeta.run(key, value);
   }
+  /** The newest record, or after a prune that left none, the newest checkpoint; undefined for an empty log. */
   auditHead(): { seq: number; hash: string } | undefined {
-    return this.#db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as
-      { seq: number; hash: string } | undefined;
+    const head = this.#auditHead.get();
+    if (head !== undefined) return head;
+    const cp = this.newestCheckpoint();
+    return cp === undefined ? undefined : { seq: cp.seq, hash: cp.hash };
   }
 
   putLease(lease: Lease): void {
@@ -196,5 +204,27 @@ export class SqliteStatements {
       .prepare('SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?')
       .all(afterSeq, limit) as AuditRow[];
     return rows.map(auditRecordFromRow);
+  }
+
+  newestCheckpoint(): AuditCheckpoint | undefined {
+    const row = this.#newestCheckpoint.get();
+    return row === undefined ? undefined : checkpointFromRow(row);
+  }
+  auditCheckpoints(): AuditCheckpoint[] {
+    const rows = this.#db.prepare('SELECT * FROM audit_checkpoints ORDER BY seq').all() as CheckpointRow[];
+    return rows.map(checkpointFromRow);
+  }
+  auditHashAt(seq: number): string | undefined {
+    const row = this.#db.prepare('SELECT hash FROM audit WHERE seq = ?').get(seq) as
+      | { hash: string }
+      | undefined;
+    return row?.hash;
+  }
+  /** Removes records 1..seq and stores the checkpoint that replaces them (inside the caller's transaction). */
+  pruneAuditThrough(cp: AuditCheckpoint): void {
+    this.#db.prepare('DELETE FROM audit WHERE seq <= ?').run(cp.seq);
+    this.#db
+      .prepare('INSERT INTO audit_checkpoints (seq, hash, count, pruned_at_ms, jws) VALUES (?, ?, ?, ?, ?)')
+      .run(cp.seq, cp.hash, cp.count, cp.prunedAtMs, cp.jws);
   }
 }

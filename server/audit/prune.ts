@@ -1,0 +1,126 @@
+/**
+ * Audit retention: what every store does before its prune transaction. The stores differ only
+ * in that transaction (sqlite-store.ts, pg-store.ts, memory-store.ts `pruneAudit`); planning,
+ * checking and signing are here, outside it, because signing is asynchronous.
+ *
+ * A prune removes a prefix of the chain: from the first remaining record up to (not including)
+ * the first record at or after the cutoff, at most `maxRecords` of them. Records are removed in
+ * seq order, never by time alone, so the chain stays one unbroken suffix. Before anything is
+ * signed the range is re-verified from the newest checkpoint: a prune must never launder a
+ * tampered record by deleting it under a valid signature.
+ */
+import { PinholeError } from '../core/errors.js';
+import { auditHash, GENESIS_HASH, type AuditInput, type AuditRecord } from './record.js';
+import type { AuditPager } from './verify.js';
+import type { AuditCheckpoint, CheckpointClaims, CheckpointSigner } from './checkpoint.js';
+
+export interface PruneRequest {
+  /** Remove records older than this, ms since 1970. */
+  readonly beforeMs: number;
+  /** Who prunes, recorded and signed: `server` or `cli/<user>@<host>`. */
+  readonly by: string;
+  /** Peer address for the audit-prune record ('' for the server itself). */
+  readonly peer?: string;
+  readonly sign: CheckpointSigner;
+  /**
+   * Most records removed in one transaction (default 50,000), so the write lock is held briefly;
+   * call again for the rest (each call leaves its own checkpoint).
+   */
+  readonly maxRecords?: number;
+  /** Default Date.now(). */
+  readonly nowMs?: number;
+}
+
+export type PruneResult =
+  | {
+      readonly outcome: 'pruned';
+      readonly checkpoint: CheckpointClaims;
+      /** The audit-prune record appended in the same transaction. */
+      readonly record: AuditRecord;
+    }
+  /** No record is older than the cutoff. */
+  | { readonly outcome: 'nothing' }
+  /** Another pruner (another server on the same database) pruned first; nothing was changed. */
+  | { readonly outcome: 'superseded' };
+
+export const DEFAULT_PRUNE_BATCH = 50_000;
+const PAGE = 5_000;
+
+/** Where a prune starts: the newest checkpoint, or the beginning of the log. */
+export interface PruneBase {
+  readonly seq: number;
+  readonly hash: string;
+}
+
+export function pruneBase(newest: AuditCheckpoint | undefined): PruneBase {
+  return newest === undefined ? { seq: 0, hash: GENESIS_HASH } : { seq: newest.seq, hash: newest.hash };
+}
+
+function refused(seq: number, why: string): PinholeError {
+  return new PinholeError(
+    'FAILED_PRECONDITION',
+    `audit prune refused: record ${seq} ${why}; pruning would destroy the evidence. Run \`pinhole audit verify\` and investigate before pruning`,
+  );
+}
+
+/** Reads and re-verifies the records to remove; undefined when none is older than the cutoff. */
+export async function planPrune(
+  page: AuditPager,
+  base: PruneBase,
+  request: PruneRequest,
+): Promise<CheckpointClaims | undefined> {
+  const max = request.maxRecords ?? DEFAULT_PRUNE_BATCH;
+  if (!Number.isSafeInteger(max) || max < 1)
+    throw new PinholeError('INVALID_ARGUMENT', `maxRecords: ${max} is not a positive whole number`);
+  let prevSeq = base.seq;
+  let prevHash = base.hash;
+  let oldest = Number.POSITIVE_INFINITY;
+  let newest = Number.NEGATIVE_INFINITY;
+  let count = 0;
+  scan: for (;;) {
+    const limit = Math.min(PAGE, max - count);
+    const records = await page(prevSeq, limit);
+    for (const r of records) {
+      if (r.atMs >= request.beforeMs) break scan;
+      if (r.seq !== prevSeq + 1) throw refused(prevSeq + 1, `is missing (the log jumps to ${r.seq})`);
+      const { hash, ...rest } = r;
+      if (r.prevHash !== prevHash) throw refused(r.seq, 'does not follow the record before it');
+      if (auditHash(rest) !== hash) throw refused(r.seq, 'was altered');
+      prevSeq = r.seq;
+      prevHash = hash;
+      oldest = Math.min(oldest, r.atMs);
+      newest = Math.max(newest, r.atMs);
+      if (++count >= max) break scan;
+    }
+    if (records.length < limit) break;
+  }
+  if (count === 0) return undefined;
+  return {
+    seq: prevSeq,
+    hash: prevHash,
+    firstSeq: base.seq + 1,
+    firstPrevHash: base.hash,
+    count,
+    oldestAtMs: oldest,
+    newestAtMs: newest,
+    beforeMs: request.beforeMs,
+    prunedAtMs: request.nowMs ?? Date.now(),
+    by: request.by,
+  };
+}
+
+/** The record of a prune, chained in the same transaction that removes the records. */
+export function pruneRecordInput(claims: CheckpointClaims, request: PruneRequest): AuditInput {
+  const { seq, hash, firstSeq, count, oldestAtMs, newestAtMs, beforeMs } = claims;
+  return {
+    atMs: claims.prunedAtMs,
+    actor: claims.by,
+    peer: request.peer ?? '',
+    action: 'audit-prune',
+    requestId: '',
+    leaseId: '',
+    outcome: 'OK',
+    ruleId: '',
+    detail: { checkpoint: { seq, hash, firstSeq, count, oldestAtMs, newestAtMs, beforeMs } },
+  };
+}
