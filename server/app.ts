@@ -2,12 +2,15 @@
  * The composition root: certificates, store, policy, lease engine, sweeper and gRPC server,
  * created in that order and closed in reverse.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from './log.js';
 import { PinholeError } from './core/errors.js';
 import type { Config } from './config/schema.js';
 import { initDevPki, readTrustDomain } from './identity/pki.js';
+import { CRL_FILE } from './identity/crl.js';
+import { secureContextOptions, type TlsFiles } from './identity/tls-material.js';
+import { TlsRuntime, type TlsReloadOutcome } from './identity/tls-runtime.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import { PgStore } from './store/postgres/pg-store.js';
 import type { Store } from './store/store.js';
@@ -19,7 +22,7 @@ import { AdminService } from './admin/admin-service.js';
 import { ReceiptSigner } from './identity/receipts.js';
 import { AuditRetention } from './audit/retention.js';
 import { checkpointSigner } from './audit/checkpoint.js';
-import { startGrpcServer, type RunningGrpcServer, type TlsMaterial } from './rpc/grpc-server.js';
+import { startGrpcServer, type RunningGrpcServer } from './rpc/grpc-server.js';
 import { PolicyRuntime, type ReloadOutcome } from './policy-runtime.js';
 import { WatchHub } from './watch/hub.js';
 import { EnforcerRegistry } from './watch/enforcer-registry.js';
@@ -51,6 +54,10 @@ export interface PinholeServer {
   /** Metrics registry and store health (server/ops). */
   readonly ops: ServerOps;
   reloadPolicy(): Promise<ReloadOutcome>;
+  /** Re-reads the CA bundle, server certificate and key and the CRL (SIGHUP, file changes). */
+  reloadTls(): Promise<TlsReloadOutcome>;
+  /** The live TLS material (server fingerprint, revoked set). */
+  readonly tls: TlsRuntime;
   close(): Promise<void>;
 }
 
@@ -58,8 +65,11 @@ export interface StartOptions {
   readonly log: Logger;
 }
 
-/** Reads (and on first start of a dev setup, generates) the server's TLS material. */
-export function loadTls(config: Config, log: Logger): { tls: TlsMaterial; trustDomain: string } {
+/**
+ * Finds (and on first start of a dev setup, generates) the server's TLS files. Their contents are
+ * read and checked by TlsRuntime, at start and on every reload.
+ */
+export function tlsFiles(config: Config, log: Logger): { files: TlsFiles; trustDomain: string } {
   const dir = config.certs.dir;
   const ca = join(dir, 'ca.crt');
   if (!existsSync(ca)) {
@@ -72,18 +82,28 @@ export function loadTls(config: Config, log: Logger): { tls: TlsMaterial; trustD
     const files = initDevPki({ dir });
     log.warn({ dir, files: files.length }, 'generated a development PKI; do not use it in production');
   }
-  const read = (name: string): Buffer => {
-    const path = join(dir, name);
-    if (!existsSync(path))
+  const path = (name: string): string => {
+    const p = join(dir, name);
+    if (!existsSync(p))
       throw new PinholeError(
         'FAILED_PRECONDITION',
-        `${path} is missing; run \`pinhole certs init --dir ${dir}\``,
+        `${p} is missing; run \`pinhole certs init --dir ${dir}\``,
       );
-    return readFileSync(path);
+    return p;
   };
   const trustDomain = config.certs.trustDomain ?? readTrustDomain(dir);
+  const crlFile = config.certs.crlFile;
   return {
-    tls: { caPem: read('ca.crt'), certPem: read('server.crt'), keyPem: read('server.key') },
+    files: {
+      ca: path('ca.crt'),
+      cert: path('server.crt'),
+      key: path('server.key'),
+      // Without certs.crlFile, crl.pem in the directory is used when it exists (or appears later).
+      crl:
+        crlFile === undefined
+          ? { path: join(dir, CRL_FILE), optional: true }
+          : { path: crlFile, optional: false },
+    },
     trustDomain,
   };
 }
@@ -109,14 +129,15 @@ export function openStore(config: Config, log?: Logger): Store | Promise<Store> 
 
 export async function startServer(config: Config, options: StartOptions): Promise<PinholeServer> {
   const log = options.log;
-  const { tls, trustDomain } = loadTls(config, log);
+  const { files, trustDomain } = tlsFiles(config, log);
+  const tls = await TlsRuntime.open(files, log.child({ module: 'tls' }));
   const ops = createServerOps(
     await openStoreWithProgress(config, log, (c) => openStore(c, log.child({ module: 'store' }))),
     config,
     log.child({ module: 'ops' }),
   );
   const store = ops.store;
-  const closers: (() => Promise<void>)[] = [() => store.close(), () => ops.close()];
+  const closers: (() => Promise<void>)[] = [() => tls.close(), () => store.close(), () => ops.close()];
   /** Run first, in order: the hub (lease streams end with UNAVAILABLE), then the listeners. */
   const drain: (() => Promise<unknown>)[] = [];
   const closeAll = async (): Promise<void> => {
@@ -210,8 +231,13 @@ export async function startServer(config: Config, options: StartOptions): Promis
     });
     const grpc: RunningGrpcServer = await startGrpcServer({
       listen: config.listen,
-      tls,
-      context: { log: log.child({ module: 'rpc' }), trustDomain, observe: ops.observe },
+      tls: secureContextOptions(tls.current),
+      context: {
+        log: log.child({ module: 'rpc' }),
+        trustDomain,
+        observe: ops.observe,
+        certificates: tls,
+      },
       health: ops.health,
       engine,
       desk,
@@ -236,7 +262,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     closers.push(() => grpc.close());
     const adminHttp = await startAdminHttpServer({
       listen: config.admin.listen,
-      tls,
+      tls: tls.current,
       trustDomain,
       admin,
       store,
@@ -246,6 +272,19 @@ export async function startServer(config: Config, options: StartOptions): Promis
       extraRoutes: ops.routes,
     });
     closers.push(() => adminHttp.close());
+    // New handshakes on both listeners use reloaded material; the rpc layer closes the streams
+    // of certificates the new CRL revokes (server/rpc/stream-guard.ts).
+    tls.onMaterial((material) => {
+      const options = secureContextOptions(material);
+      grpc.updateTls(options);
+      adminHttp.updateTls(options);
+    });
+    const reloadTls = (): Promise<TlsReloadOutcome> =>
+      tls.reload().then((outcome) => {
+        ops.metrics.countTlsReload(!outcome.ok ? 'invalid' : outcome.changed ? 'ok' : 'unchanged');
+        return outcome;
+      });
+    if (config.certs.watch) tls.watchFiles(() => void reloadTls());
     drain.push(() =>
       Promise.all([grpc.close(config.shutdown.graceMs), adminHttp.close(config.shutdown.graceMs)]),
     );
@@ -274,6 +313,8 @@ export async function startServer(config: Config, options: StartOptions): Promis
       registry,
       ops,
       reloadPolicy,
+      reloadTls,
+      tls,
       close: () => (closing ??= closeAll()),
     };
   } catch (e) {

@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { TLSSocket } from 'node:tls';
+import { TLSSocket, type SecureContextOptions } from 'node:tls';
 import { randomUUID } from 'node:crypto';
 import type { JSONWebKeySet } from 'jose';
 import type { Logger } from '../log.js';
@@ -24,7 +24,13 @@ import { loadStaticFiles, type StaticFile } from './http-static.js';
 export interface AdminHttpOptions {
   /** host:port; port 0 picks a free port. */
   readonly listen: string;
-  readonly tls: { readonly caPem: Buffer; readonly certPem: Buffer; readonly keyPem: Buffer };
+  readonly tls: {
+    readonly caPem: Buffer;
+    readonly certPem: Buffer;
+    readonly keyPem: Buffer;
+    /** CRLs (PEM), checked at each handshake. */
+    readonly crlPems?: readonly string[];
+  };
   readonly trustDomain: string;
   readonly admin: AdminService;
   readonly store: Store;
@@ -43,6 +49,8 @@ export interface RunningAdminHttp {
   readonly address: string;
   /** Ends event streams, stops accepting, waits up to graceMs for requests in flight, then cuts. Idempotent. */
   close(graceMs?: number): Promise<void>;
+  /** New handshakes use these (already checked) certificates, CA bundle and CRL; open connections keep theirs. */
+  updateTls(options: SecureContextOptions): void;
 }
 
 /**
@@ -236,6 +244,7 @@ export async function startAdminHttpServer(o: AdminHttpOptions): Promise<Running
       ca: o.tls.caPem,
       cert: o.tls.certPem,
       key: o.tls.keyPem,
+      ...(o.tls.crlPems !== undefined && o.tls.crlPems.length > 0 ? { crl: [...o.tls.crlPems] } : {}),
       requestCert: true,
       rejectUnauthorized: true,
       minVersion: 'TLSv1.2',
@@ -317,6 +326,10 @@ export async function startAdminHttpServer(o: AdminHttpOptions): Promise<Running
   let closing: Promise<void> | undefined;
   return {
     address,
+    updateTls(options) {
+      // setSecureContext replaces every context option: keep the minimum version with the new files.
+      server.setSecureContext({ ...options, minVersion: 'TLSv1.2' });
+    },
     close(graceMs = 2000) {
       closing ??= new Promise<void>((resolve) => {
         feed.close();

@@ -1,5 +1,6 @@
 /**
- * `pinhole certs init | issue | list`: the development PKI of DESIGN.md §2 from the command line.
+ * `pinhole certs init | issue | list | revoke | crl`: the development PKI of DESIGN.md §2 from the
+ * command line.
  * Failures throw PinholeError; the top-level `main` prints `error: <message>` and exits 1.
  */
 import { X509Certificate } from 'node:crypto';
@@ -9,6 +10,8 @@ import type { Command } from 'commander';
 import { invalid, PinholeError } from '../core/errors.js';
 import { identityFromPem } from '../identity/peer.js';
 import { certificateExpiry, initDevPki, issueIntoDir, readTrustDomain } from '../identity/pki.js';
+import { CRL_FILE, describeCrls } from '../identity/crl.js';
+import { renewCrlInDir, revokeInDir, type CrlWritten } from '../identity/revoke.js';
 
 /** `pinhole certs list` warns this many days ahead, so a certificate is renewed before peers refuse it. */
 export const EXPIRY_WARNING_DAYS = 30;
@@ -85,6 +88,39 @@ export function registerCertsCommands(program: Command): void {
     });
 
   certs
+    .command('revoke')
+    .description(`revoke a certificate: add it to ${CRL_FILE} in --dir, signed by the CA there`)
+    .argument('<certificate>', 'a file base name in --dir (e.g. host-web-1) or a path to a .crt file')
+    .option('--dir <dir>', 'directory holding ca.crt, ca.key and the CRL', 'certs')
+    .option('--days <n>', 'days until the CRL must be renewed (default 365, at most the CA lifetime)')
+    .action(async (target: string, flags: { dir: string; days?: string }) => {
+      const r = await revokeInDir(target, {
+        dir: flags.dir,
+        ...(flags.days !== undefined ? { days: parseDays(flags.days) } : {}),
+      });
+      console.log(
+        r.already
+          ? `${r.certificate} (serial ${r.serial}) was already revoked; CRL re-signed`
+          : `revoked ${r.certificate}: ${r.subject} (serial ${r.serial})`,
+      );
+      printCrl(r);
+    });
+
+  certs
+    .command('crl')
+    .description(`write or renew ${CRL_FILE} in --dir (same revoked certificates, new next-update date)`)
+    .option('--dir <dir>', 'directory holding ca.crt, ca.key and the CRL', 'certs')
+    .option('--days <n>', 'days until the CRL must be renewed (default 365, at most the CA lifetime)')
+    .action(async (flags: { dir: string; days?: string }) => {
+      printCrl(
+        await renewCrlInDir({
+          dir: flags.dir,
+          ...(flags.days !== undefined ? { days: parseDays(flags.days) } : {}),
+        }),
+      );
+    });
+
+  certs
     .command('list')
     .description('show each certificate: identity, addresses, expiry; warn before expiry')
     .option('--dir <dir>', 'certificate directory', 'certs')
@@ -95,6 +131,15 @@ export function registerCertsCommands(program: Command): void {
       // Listing the rest is more useful than stopping at one bad file, but the exit code must say so.
       if (report.errors.length > 0) process.exitCode = 1;
     });
+}
+
+function printCrl(w: CrlWritten): void {
+  console.log(
+    `wrote ${w.file}: ${w.revoked} revoked; renew it before ${w.nextUpdate.toISOString()} (pinhole certs crl)`,
+  );
+  console.log(
+    'a running server picks it up when the file changes or on SIGHUP; new handshakes, calls and open streams of a revoked certificate are refused',
+  );
 }
 
 export interface CertListReport {
@@ -143,5 +188,38 @@ export function listCertificates(dir: string, nowMs: number): CertListReport {
       errors.push(`${join(dir, file)}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
+  const crlPath = join(dir, CRL_FILE);
+  if (fs.existsSync(crlPath)) {
+    try {
+      lines.push(...crlLines(CRL_FILE, fs.readFileSync(crlPath, 'utf8'), nowMs));
+    } catch (err) {
+      errors.push(`${crlPath}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
   return { lines, errors };
+}
+
+/** A CRL past its nextUpdate makes TLS refuse every client of its CA: warn as for certificates. */
+function crlLines(file: string, text: string, nowMs: number): string[] {
+  const lines: string[] = [];
+  for (const crl of describeCrls(text)) {
+    if (crl.nextUpdate === undefined) {
+      lines.push(`${file}  CRL of ${crl.issuer}  ${crl.revoked} revoked  no next update`);
+      continue;
+    }
+    const until = crl.nextUpdate.toISOString();
+    const msLeft = crl.nextUpdate.getTime() - nowMs;
+    const daysLeft = Math.floor(msLeft / 86_400_000);
+    lines.push(
+      `${file}  CRL of ${crl.issuer}  ${crl.revoked} revoked  next update ${until} (${daysLeft} days)`,
+    );
+    if (msLeft <= 0) {
+      lines.push(
+        `WARNING: ${file} expired on ${until}; servers refuse every client of its CA. Renew it: pinhole certs crl.`,
+      );
+    } else if (daysLeft < EXPIRY_WARNING_DAYS) {
+      lines.push(`WARNING: ${file} must be renewed within ${daysLeft} days (${until}): pinhole certs crl.`);
+    }
+  }
+  return lines;
 }

@@ -1,5 +1,6 @@
 /**
- * `pinhole serve`: run the negotiation server until SIGINT/SIGTERM; SIGHUP reloads policy.
+ * `pinhole serve`: run the negotiation server until SIGINT/SIGTERM; SIGHUP reloads policy and the
+ * TLS files (CA bundle, server certificate and key, CRL).
  *
  * Shutdown (SIGTERM from systemd, SIGINT from a terminal) is graceful: health turns NOT_SERVING,
  * lease streams end with UNAVAILABLE (agents resume on another server from their last revision),
@@ -68,6 +69,7 @@ export function registerServeCommand(program: Command): void {
       );
       const onHup = (): void => {
         void server.reloadPolicy();
+        void server.reloadTls();
       };
       process.on('SIGHUP', onHup);
       const signal = await waitForSignal();

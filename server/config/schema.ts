@@ -47,9 +47,22 @@ export const ConfigSchema = z
           .string()
           .optional()
           .describe('SPIFFE trust domain; default: the `trust-domain` file in `certs.dir`.'),
+        crlFile: z
+          .string()
+          .min(1)
+          .optional()
+          .describe(
+            'Certificate revocation list (PEM, one CRL per CA in ca.crt), checked at every handshake and every call; streams of a certificate it revokes are closed on reload. Default: `crl.pem` in `certs.dir` when present (`pinhole certs revoke` writes it).',
+          ),
+        watch: z
+          .boolean()
+          .default(true)
+          .describe(
+            'Reload ca.crt, server.crt, server.key and the CRL when they change, without a restart; open connections and lease streams go on (SIGHUP always reloads).',
+          ),
       })
       .strict()
-      .default({ dir: 'certs', autoInit: true }),
+      .default({ dir: 'certs', autoInit: true, watch: true }),
     policy: z
       .object({
         file: z.string().min(1).default('examples/policy.yaml').describe('Policy file (YAML).'),

@@ -115,13 +115,43 @@ function unauthenticated(message: string, cause?: unknown): PinholeError {
  * does not name exactly one valid SPIFFE ID in `expectedTrustDomain`, or is a CA certificate.
  */
 export function identityFromCertificate(der: Buffer, expectedTrustDomain: string): Identity {
+  return readPeerCertificate(der, expectedTrustDomain).identity;
+}
+
+/** A peer's identity and what revocation is checked by, read from one parse of its certificate. */
+export interface PeerCertificate {
+  readonly identity: Identity;
+  /** Issuer and serial number (see `revocationKey`): what a CRL entry names. */
+  readonly revocationKey: string;
+  /** The serial number, uppercase hex, for messages and logs. */
+  readonly serial: string;
+}
+
+/** As identityFromCertificate, plus the certificate's revocation key. */
+export function readPeerCertificate(der: Buffer, expectedTrustDomain: string): PeerCertificate {
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(der);
   } catch (err) {
     throw unauthenticated('peer certificate could not be parsed', err);
   }
-  return identityFromX509(cert, expectedTrustDomain);
+  const identity = identityFromX509(cert, expectedTrustDomain);
+  const serial = normalizeSerial(cert.serialNumber);
+  return { identity, revocationKey: revocationKey(cert.issuer, serial), serial };
+}
+
+/** Serial numbers as one form: uppercase hex without leading zeros (DER may pad a 00 byte). */
+export function normalizeSerial(hex: string): string {
+  return hex.toUpperCase().replace(/^0+(?=.)/, '');
+}
+
+/**
+ * A certificate is revoked by its issuer and serial number together (RFC 5280 §5.3.3): serials
+ * are unique only per CA, and a bundle may hold several CAs during a rotation. `issuer` is in
+ * Node's X509Certificate form (a leaf's `.issuer`, its CA's `.subject`), so both sides compare.
+ */
+export function revocationKey(issuer: string, serialHex: string): string {
+  return `${issuer}|${normalizeSerial(serialHex)}`;
 }
 
 /** As identityFromCertificate, from PEM text (for `pinhole certs list` and other tools). */

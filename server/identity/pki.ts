@@ -249,7 +249,7 @@ function refuseExisting(paths: readonly string[]): void {
  * Writes a fresh temporary file created with O_EXCL and its final mode, then renames it into place: a
  * key is never readable by others, not even for a moment, and a planted symlink is not followed.
  */
-function writeFileAtomic(path: string, data: string, mode: number): void {
+export function writeFileAtomic(path: string, data: string, mode: number): void {
   const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   try {
     fs.writeFileSync(tmp, data, { flag: 'wx', mode });
@@ -339,7 +339,7 @@ export function initDevPki(options: InitDevPkiOptions): string[] {
   return written;
 }
 
-function readRequired(dir: string, file: string): string {
+export function readRequired(dir: string, file: string): string {
   const path = join(dir, file);
   try {
     return fs.readFileSync(path, 'utf8');

@@ -40,6 +40,7 @@ export class ServerMetrics {
   readonly #requestDuration: Histogram<'method' | 'outcome'>;
   readonly #commitDuration: Histogram<'outcome'>;
   readonly #reloads: Counter<'result'>;
+  readonly #tlsReloads: Counter<'result'>;
   #sources: MetricSources | undefined;
 
   constructor(options: ServerMetricsOptions = {}) {
@@ -67,6 +68,12 @@ export class ServerMetrics {
     this.#reloads = new Counter({
       name: 'pinhole_policy_reloads_total',
       help: 'Policy reloads by result: ok, invalid (the file did not validate; the previous policy stays in force), error.',
+      labelNames: ['result'],
+      registers,
+    });
+    this.#tlsReloads = new Counter({
+      name: 'pinhole_tls_reloads_total',
+      help: 'Reloads of the TLS files (CA bundle, server certificate and key, CRL) by result: ok (swapped), unchanged, invalid (refused; the previous certificates keep serving and the log names the file).',
       labelNames: ['result'],
       registers,
     });
@@ -160,6 +167,10 @@ export class ServerMetrics {
 
   countReload(result: ReloadResult): void {
     this.#reloads.inc({ result });
+  }
+
+  countTlsReload(result: 'ok' | 'unchanged' | 'invalid'): void {
+    this.#tlsReloads.inc({ result });
   }
 
   /** The exposition text and its content type. */

@@ -1,16 +1,33 @@
 /** The authenticated caller of a gRPC call, from its mTLS peer certificate. */
 import type { ServerUnaryCall } from '@grpc/grpc-js';
 import { PinholeError } from '../core/errors.js';
-import { identityFromCertificate } from '../identity/peer.js';
+import { readPeerCertificate, type PeerCertificate } from '../identity/peer.js';
+import type { RevocationSource } from '../identity/tls-runtime.js';
 import type { Caller } from '../lease/caller.js';
-import type { Identity } from '../core/types.js';
 
 /** What every kind of server call offers (grpc-js does not export its common base type). */
 export type ServerSurfaceCall = Pick<ServerUnaryCall<unknown, unknown>, 'getAuthContext' | 'getPeer'> & {
   readonly request?: unknown;
 };
 
-export function callerOf(call: ServerSurfaceCall, trustDomain: string): Caller {
+/**
+ * The caller, checked again on every call. TLS checks the client certificate only at the handshake,
+ * and a connection can outlive both the certificate's validity and its revocation: so the expiry
+ * and the revoked set (`revocations`, from the CRL) are checked per call.
+ */
+export function callerOf(
+  call: ServerSurfaceCall,
+  trustDomain: string,
+  revocations?: RevocationSource,
+): Caller {
+  const peer = peerCertificateOf(call, trustDomain);
+  const refusal = certificateRefusal(peer, revocations, Date.now());
+  if (refusal !== undefined) throw refusal;
+  return { identity: peer.identity, peer: call.getPeer() };
+}
+
+/** The call's peer certificate, read once per certificate (cached). */
+export function peerCertificateOf(call: ServerSurfaceCall, trustDomain: string): PeerCertificate {
   const cert = call.getAuthContext().sslPeerCertificate;
   // The TLS layer already refused connections without a CA-signed client certificate;
   // this guards against a server mistakenly configured without client authentication.
@@ -20,30 +37,56 @@ export function callerOf(call: ServerSurfaceCall, trustDomain: string): Caller {
       'no client certificate; connect with a certificate issued by the Pinhole CA',
     );
   }
-  return { identity: cachedIdentity(cert.raw, cert.fingerprint256, trustDomain), peer: call.getPeer() };
+  return cachedPeer(cert.raw, cert.fingerprint256, trustDomain);
+}
+
+/** Why a certificate that passed the handshake may no longer be used, or undefined. */
+export function certificateRefusal(
+  peer: PeerCertificate,
+  revocations: RevocationSource | undefined,
+  nowMs: number,
+): PinholeError | undefined {
+  if (revocations?.isRevoked(peer.revocationKey) === true) return revokedError(peer);
+  if (peer.identity.notAfterMs <= nowMs) return expiredError(peer);
+  return undefined;
+}
+
+export function expiredError(peer: PeerCertificate): PinholeError {
+  return new PinholeError(
+    'UNAUTHENTICATED',
+    `client certificate expired at ${new Date(peer.identity.notAfterMs).toISOString()}; renew it and reconnect`,
+  );
+}
+
+export function revokedError(peer: PeerCertificate): PinholeError {
+  return new PinholeError(
+    'UNAUTHENTICATED',
+    `client certificate ${peer.identity.role}/${peer.identity.name} (serial ${peer.serial}) has been revoked; ask for a new certificate and reconnect with it`,
+  );
 }
 
 /**
- * Identities by certificate fingerprint. Parsing the peer certificate on every call was the
+ * Peer certificates by fingerprint. Parsing the peer certificate on every call was the
  * largest per-request cost under a flood (issue 10); an identity is a pure function of the
  * certificate and the trust domain, so it is parsed once per certificate. Bounded: cleared when full.
+ * Expiry and revocation change over time, so they are checked outside the cache.
  */
 const IDENTITY_CACHE_MAX = 4096;
-const identities = new Map<string, Identity | PinholeError>();
+const peers = new Map<string, PeerCertificate | PinholeError>();
 
-function cachedIdentity(raw: Buffer, fingerprint256: string | undefined, trustDomain: string): Identity {
-  if (fingerprint256 === undefined || fingerprint256 === '') return identityFromCertificate(raw, trustDomain);
+function cachedPeer(raw: Buffer, fingerprint256: string | undefined, trustDomain: string): PeerCertificate {
+  if (fingerprint256 === undefined || fingerprint256 === '') return readPeerCertificate(raw, trustDomain);
   const key = `${trustDomain}|${fingerprint256}`;
-  let entry = identities.get(key);
+  let entry = peers.get(key);
   if (entry === undefined) {
     try {
-      entry = identityFromCertificate(raw, trustDomain);
+      entry = readPeerCertificate(raw, trustDomain);
     } catch (e) {
       if (!(e instanceof PinholeError)) throw e;
       entry = e;
     }
-    if (identities.size >= IDENTITY_CACHE_MAX) identities.clear();
-    identities.set(key, entry);
+    if (peers.size >= IDENTITY_CACHE_MAX) peers.clear();
+    peers.set(key, entry);
   }
   if (entry instanceof PinholeError) throw entry;
   return entry;

@@ -1,8 +1,9 @@
 /**
  * The gRPC server: mTLS only. The credentials name the Pinhole CA explicitly (never the system
  * roots) and require a client certificate, so a connection without a CA-signed certificate
- * never reaches a handler.
+ * never reaches a handler. The certificates can be replaced while running (`updateTls`).
  */
+import type { SecureContextOptions } from 'node:tls';
 import { Server, ServerCredentials, status, type ServerWritableStream } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
@@ -18,15 +19,32 @@ import { LOADER_OPTIONS, loadPinholeProto, protoRoot } from './proto.js';
 import { watchService, type WatchDeps } from './watch-service.js';
 import type { IdentityRateLimiter } from '../limits/rate-limiter.js';
 
-export interface TlsMaterial {
-  readonly caPem: Buffer;
-  readonly certPem: Buffer;
-  readonly keyPem: Buffer;
+/**
+ * Server credentials whose secure context can be replaced. grpc-js keeps a watcher per listener
+ * and hands every `updateSecureContextOptions` to Node's `setSecureContext`: new handshakes use
+ * the new certificates, CA bundle and CRL, while established connections (and their lease
+ * streams) go on. Node would refuse bad material by throwing, after which grpc-js drops every new
+ * connection, so callers pass only material already checked (server/identity/tls-material.ts).
+ */
+class ReloadableServerCredentials extends ServerCredentials {
+  constructor(options: SecureContextOptions) {
+    // requestCert + rejectUnauthorized: a client certificate chaining to `ca` is required.
+    super({ requestCert: true, rejectUnauthorized: true }, options);
+  }
+
+  update(options: SecureContextOptions): void {
+    this.updateSecureContextOptions(options);
+  }
+
+  override _equals(other: ServerCredentials): boolean {
+    return other === this;
+  }
 }
 
 export interface GrpcServerOptions {
   readonly listen: string;
-  readonly tls: TlsMaterial;
+  /** CA bundle (`ca`), server certificate and key, optional `crl`. */
+  readonly tls: SecureContextOptions;
   readonly context: HandlerContext;
   readonly engine: LeaseEngine;
   readonly desk: ApprovalDesk;
@@ -91,6 +109,8 @@ export interface RunningGrpcServer {
   readonly address: string;
   /** Stops accepting, ends open streams with UNAVAILABLE, lets unary calls finish; after graceMs, cuts. */
   close(graceMs?: number): Promise<void>;
+  /** New handshakes use these (checked) options; open connections keep theirs. */
+  updateTls(options: SecureContextOptions): void;
 }
 
 export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpcServer> {
@@ -114,11 +134,7 @@ export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpc
     adminService(context, o.admin, () => o.watch.epoch()),
   );
   addOpsServices(server, o.health, streams);
-  const credentials = ServerCredentials.createSsl(
-    o.tls.caPem,
-    [{ private_key: o.tls.keyPem, cert_chain: o.tls.certPem }],
-    true,
-  );
+  const credentials = new ReloadableServerCredentials(o.tls);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(o.listen, credentials, (error, boundPort) => {
       if (error === null) resolve(boundPort);
@@ -132,6 +148,9 @@ export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpc
   let closing: Promise<void> | undefined;
   return {
     address: `${host}:${port}`,
+    updateTls(options) {
+      credentials.update(options);
+    },
     close(graceMs = 5000) {
       closing ??= new Promise<void>((resolve) => {
         const force = setTimeout(() => {

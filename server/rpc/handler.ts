@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
 import { isPinholeError, PinholeError } from '../core/errors.js';
 import type { Caller } from '../lease/caller.js';
+import type { RevocationSource } from '../identity/tls-runtime.js';
 import { callerOf, type ServerSurfaceCall } from './caller.js';
 import { toServiceError } from './status.js';
 
@@ -18,6 +19,8 @@ export interface HandlerContext {
   readonly observe?: (method: string, outcome: string, seconds: number | undefined) => void;
   /** Open server streams; shutdown calls each to end its stream with UNAVAILABLE instead of waiting for it. */
   readonly streams?: Set<() => void>;
+  /** Revoked client certificates (the CRL), checked on every call; none when absent. */
+  readonly certificates?: RevocationSource;
 }
 
 /** The outcome label of a failed request: its error code, INTERNAL for anything else. */
@@ -43,7 +46,7 @@ export function unary<Req, Res>(
     const tag = randomUUID();
     let caller: Caller | undefined;
     const run = async (): Promise<UnaryResult<Res>> => {
-      caller = callerOf(call, ctx.trustDomain);
+      caller = callerOf(call, ctx.trustDomain, ctx.certificates);
       return fn(caller, call.request, call);
     };
     run().then(
@@ -99,7 +102,7 @@ export function serverStream<Req, Res>(
     };
     ctx.streams?.add(stop);
     const run = async (): Promise<LogFields | undefined> => {
-      caller = callerOf(call, ctx.trustDomain);
+      caller = callerOf(call, ctx.trustDomain, ctx.certificates);
       return fn(caller, call.request, call);
     };
     void run()

@@ -4,6 +4,7 @@ import type { Lease } from '../core/types.js';
 import type { LeaseEngine } from '../lease/lease-engine.js';
 import { decodeLeaseId, decodeOpenRequest, decodeTtl, encodeLease, encodeOpenAnswer } from './codec.js';
 import { serverStream, unary, type HandlerContext } from './handler.js';
+import { guardStream } from './stream-guard.js';
 import type { ApprovalDesk } from '../lease/approval-desk.js';
 import { invalid } from '../core/errors.js';
 import type { Caller } from '../lease/caller.js';
@@ -71,15 +72,21 @@ export function openingService(
       call.once('cancelled', () => {
         abort.abort();
       });
+      // The wait ends too when the client certificate expires or is revoked meanwhile.
+      const guard = guardStream(ctx, call);
+      const signal = AbortSignal.any([abort.signal, guard.signal]);
       let last = '';
       try {
-        for await (const answer of desk.waitDecision(caller, req.pendingId, abort.signal)) {
+        for await (const answer of desk.waitDecision(caller, req.pendingId, signal)) {
           last = answer.decision.outcome;
           call.write({ response: encodeOpenAnswer(answer) });
         }
       } catch (e) {
-        if (!abort.signal.aborted) throw e;
+        if (!signal.aborted) throw e;
+      } finally {
+        guard.dispose();
       }
+      if (guard.failure !== undefined) throw guard.failure;
       return { pendingId: req.pendingId, decision: last };
     }),
   };

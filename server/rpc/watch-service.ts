@@ -19,6 +19,7 @@ import type { EnforcerRegistry } from '../watch/enforcer-registry.js';
 import type { StreamQuota } from '../limits/quotas.js';
 import { encodeEndReason, encodeLease } from './codec.js';
 import { serverStream, unary, type HandlerContext } from './handler.js';
+import { guardStream } from './stream-guard.js';
 import { LIMITS, NAME_PATTERN } from './limits.js';
 
 export interface WatchDeps {
@@ -80,10 +81,12 @@ function decodeRevision(text: string, field: string): number {
   return n;
 }
 
+/** Pumps until the hub ends, the client cancels, or `ended` rejects (the certificate expired or was revoked). */
 async function pump(
   call: ServerWritableStream<WatchRequest__Output, WatchEvent>,
   items: AsyncIterableIterator<WatchItem>,
   epoch: () => string,
+  ended: Promise<never>,
 ): Promise<number> {
   let sent = 0;
   const cancelled = new Promise<'cancelled'>((resolve) =>
@@ -93,7 +96,7 @@ async function pump(
   );
   try {
     for (;;) {
-      const next = await Promise.race([items.next(), cancelled]);
+      const next = await Promise.race([items.next(), cancelled, ended]);
       if (next === 'cancelled' || next.done === true) return sent;
       sent++;
       if (!call.write(encodeItem(next.value, epoch()))) {
@@ -104,6 +107,7 @@ async function pump(
             }),
           ),
           cancelled,
+          ended,
         ]);
         if (drained === 'cancelled') return sent;
       }
@@ -121,11 +125,13 @@ export function watchService(ctx: HandlerContext, deps: WatchDeps): LeaseWatchHa
       const fromRevision = decodeRevision(req.fromRevision, 'from_revision');
       const { inScope } = authorizeWatch(caller, { hosts, groups }, deps.policy, deps.directory);
       const releaseSlot = deps.streams?.acquire(`${caller.identity.role}/${caller.identity.name}`);
+      const guard = guardStream(ctx, call);
       try {
         const sub = await deps.hub.subscribe({ fromRevision, inScope });
-        const sent = await pump(call, sub, deps.epoch);
+        const sent = await pump(call, sub, deps.epoch, guard.ended);
         return { fromRevision, sent };
       } finally {
+        guard.dispose();
         releaseSlot?.();
       }
     }),

@@ -1,0 +1,159 @@
+/**
+ * The live TLS material: loaded at start, swapped on reload (SIGHUP, a change of any of its
+ * files) only when the new files pass every check of tls-material.ts; otherwise the old material
+ * keeps serving and the error names the file and the problem. Listeners learn of each swap: the
+ * listeners' secure contexts (new handshakes) and the lease streams of revoked certificates.
+ */
+import { watch, type FSWatcher } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import type { Logger } from '../log.js';
+import { isPinholeError } from '../core/errors.js';
+import { loadTlsMaterial, sameMaterial, type TlsFiles, type TlsMaterial } from './tls-material.js';
+
+export type TlsReloadOutcome =
+  | { readonly ok: true; readonly changed: boolean; readonly revoked: number; readonly fingerprint: string }
+  | { readonly ok: false; readonly error: string };
+
+/** What the rpc layer needs: is a certificate revoked, and when does the list change. */
+export interface RevocationSource {
+  isRevoked(revocationKey: string): boolean;
+  /** Called after each swap of the material; returns the unsubscribe function. */
+  onChange(listener: () => void): () => void;
+}
+
+/** Files are often replaced as a pair (certificate, then key) or by rename: wait for the last one. */
+const DEBOUNCE_MS = 300;
+
+export class TlsRuntime implements RevocationSource {
+  readonly #files: TlsFiles;
+  readonly #log: Logger;
+  #current: TlsMaterial;
+  #reloading: Promise<TlsReloadOutcome>;
+  readonly #listeners = new Set<(material: TlsMaterial) => void>();
+  readonly #watchers: FSWatcher[] = [];
+  #debounce: NodeJS.Timeout | undefined;
+
+  private constructor(files: TlsFiles, material: TlsMaterial, log: Logger) {
+    this.#files = files;
+    this.#current = material;
+    this.#log = log;
+    this.#reloading = Promise.resolve(outcomeOf(material, false));
+  }
+
+  /** Loads and checks the files; refuses to start on bad material, naming the file and the problem. */
+  static async open(files: TlsFiles, log: Logger): Promise<TlsRuntime> {
+    const material = await loadTlsMaterial(files);
+    const runtime = new TlsRuntime(files, material, log);
+    runtime.#logLoaded('TLS material loaded');
+    return runtime;
+  }
+
+  get current(): TlsMaterial {
+    return this.#current;
+  }
+
+  isRevoked(revocationKey: string): boolean {
+    return this.#current.revoked.has(revocationKey);
+  }
+
+  onChange(listener: () => void): () => void {
+    return this.onMaterial(() => {
+      listener();
+    });
+  }
+
+  /** As onChange, with the new material. */
+  onMaterial(listener: (material: TlsMaterial) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Reads the files again and swaps if they are good and differ. Reloads run one at a time. */
+  reload(): Promise<TlsReloadOutcome> {
+    this.#reloading = this.#reloading.then(() => this.#reloadNow());
+    return this.#reloading;
+  }
+
+  async #reloadNow(): Promise<TlsReloadOutcome> {
+    let next: TlsMaterial;
+    try {
+      next = await loadTlsMaterial(this.#files);
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      this.#log.error(
+        isPinholeError(err) ? { error } : { err },
+        `TLS reload refused, the previous certificates keep serving: ${error}`,
+      );
+      return { ok: false, error };
+    }
+    if (sameMaterial(next, this.#current)) return outcomeOf(next, false);
+    this.#current = next;
+    this.#logLoaded('TLS material reloaded');
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(next);
+      } catch (err) {
+        this.#log.error({ err }, 'a TLS reload listener failed');
+      }
+    }
+    return outcomeOf(next, true);
+  }
+
+  #logLoaded(message: string): void {
+    const m = this.#current;
+    this.#log.info(
+      {
+        serverFingerprint: m.serverFingerprint.slice(0, 16),
+        serverNotAfter: m.serverNotAfter.toISOString(),
+        crlFile: m.crlFile,
+        revoked: m.revoked.size,
+        crlNextUpdate: m.crlNextUpdate?.toISOString(),
+      },
+      message,
+    );
+  }
+
+  /**
+   * Calls `onChange` (debounced) when one of the files changes. Watches their directories, not the
+   * files: certificates are usually replaced by a rename, which a watch on the old inode misses.
+   */
+  watchFiles(onChange: () => void): void {
+    if (this.#watchers.length > 0) return;
+    const byDir = new Map<string, Set<string>>();
+    const paths = [this.#files.ca, this.#files.cert, this.#files.key];
+    if (this.#files.crl !== undefined) paths.push(this.#files.crl.path);
+    for (const path of paths) {
+      const dir = dirname(resolve(path));
+      const names = byDir.get(dir) ?? new Set<string>();
+      names.add(basename(path));
+      byDir.set(dir, names);
+    }
+    for (const [dir, names] of byDir) {
+      try {
+        const watcher = watch(dir, { persistent: false }, (_event, changed) => {
+          if (changed !== null && !names.has(changed)) return;
+          clearTimeout(this.#debounce);
+          this.#debounce = setTimeout(onChange, DEBOUNCE_MS);
+          this.#debounce.unref();
+        });
+        watcher.on('error', (err) => {
+          this.#log.warn({ err, dir }, 'watching TLS files failed; reload them with SIGHUP');
+        });
+        this.#watchers.push(watcher);
+      } catch (err) {
+        this.#log.warn({ err, dir }, 'cannot watch TLS files; reload them with SIGHUP');
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.#debounce);
+    for (const w of this.#watchers.splice(0)) w.close();
+    this.#listeners.clear();
+    await this.#reloading.catch(() => undefined);
+  }
+}
+
+function outcomeOf(m: TlsMaterial, changed: boolean): TlsReloadOutcome {
+  return { ok: true, changed, revoked: m.revoked.size, fingerprint: m.serverFingerprint };
+}
