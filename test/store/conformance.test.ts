@@ -2,17 +2,28 @@
  * One suite, every store: memory, SQLite and PostgreSQL must keep the same Store contract
  * (server/store/store.ts), so the lease engine and the watch hub never know which one they use.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Mutation, Store, StoredEvent } from '../../server/store/store.js';
 import type { OpenAnswer } from '../../server/core/types.js';
 import { GENESIS_HASH } from '../../server/audit/record.js';
 import { verifyChain } from '../../server/audit/verify.js';
+import { checkpointSigner } from '../../server/audit/checkpoint.js';
+import type { PruneRequest } from '../../server/audit/prune.js';
+import { ReceiptSigner } from '../../server/identity/receipts.js';
+import { removeDir, tempDir } from '../helpers/tmp.js';
 import { auditFixture, leaseFixture } from '../helpers/leases.js';
 import { DIALECTS, dialect, type StoreOptions } from './dialects.js';
 
 const put = (lease = leaseFixture()): Mutation => ({
   leases: [{ kind: 'put', lease }],
   audit: [auditFixture('open', lease.id)],
+});
+
+const DAY_MS = 86_400_000;
+
+/** A record from `daysAgo` days ago, committed on its own. */
+const aged = (daysAgo: number, i = 0): Mutation => ({
+  audit: [{ ...auditFixture('admin', `old-${i}`), atMs: Date.now() - daysAgo * DAY_MS + i }],
 });
 
 const denied = (epoch: string): OpenAnswer => ({
@@ -280,6 +291,106 @@ for (const name of DIALECTS) {
       await store.upsertHost({ name: 'web-1', addresses: ['198.18.0.2'], lastSeenMs: 5 });
       await store.upsertHost({ name: 'web-1', addresses: ['198.18.0.9'], lastSeenMs: 6 });
       expect(await store.listHosts()).toEqual([{ name: 'web-1', addresses: ['198.18.0.9'], lastSeenMs: 6 }]);
+    });
+
+    describe('audit retention', () => {
+      let keyDir: string;
+      let signer: ReceiptSigner;
+      const prune = (beforeMs: number, maxRecords?: number): PruneRequest => ({
+        beforeMs,
+        by: 'conformance',
+        sign: checkpointSigner(signer),
+        ...(maxRecords === undefined ? {} : { maxRecords }),
+      });
+      const verify = async (store: Store) =>
+        verifyChain((after, limit) => store.auditRecords({ afterSeq: after, limit }), undefined, undefined, {
+          checkpoints: await store.auditCheckpoints(),
+          jwks: signer.jwks,
+          keySource: 'test key',
+        });
+      beforeAll(async () => {
+        keyDir = tempDir();
+        signer = await ReceiptSigner.loadOrCreate(keyDir);
+      });
+      afterAll(() => {
+        removeDir(keyDir);
+      });
+
+      it('prunes old records behind a signed checkpoint; the chain verifies from it, across commits, reopen and a second prune', async () => {
+        const { store, reopen } = await fresh();
+        for (let i = 0; i < 5; i++) await store.commit(aged(10, i));
+        for (let i = 0; i < 3; i++) await store.commit(aged(0, i));
+        const first = await store.pruneAudit(prune(Date.now() - DAY_MS));
+        expect(first).toMatchObject({
+          outcome: 'pruned',
+          checkpoint: { seq: 5, count: 5, firstSeq: 1, firstPrevHash: GENESIS_HASH, by: 'conformance' },
+          record: { seq: 9, action: 'audit-prune', actor: 'conformance', detail: { checkpoint: { seq: 5 } } },
+        });
+        expect((await store.auditRecords({})).map((r) => r.seq)).toEqual([6, 7, 8, 9]);
+        expect(await store.auditCheckpoints()).toMatchObject([{ seq: 5, count: 5 }]);
+        expect(await verify(store)).toMatchObject({ ok: true, records: 4, checkpoint: { seq: 5, count: 5 } });
+        expect(await store.pruneAudit(prune(Date.now() - DAY_MS))).toEqual({ outcome: 'nothing' });
+        // Commits chain after the prune record, also after a reopen.
+        await store.commit(put());
+        await store.close();
+        const again = await reopen();
+        await again.commit(put());
+        expect((await again.auditRecords({ afterSeq: 9 })).map((r) => r.seq)).toEqual([10, 11]);
+        // A second prune, in batches of 4: the checkpoints chain.
+        const second = await again.pruneAudit(prune(Date.now() + 1000, 4));
+        expect(second).toMatchObject({ outcome: 'pruned', checkpoint: { firstSeq: 6, seq: 9, count: 4 } });
+        expect((await again.auditCheckpoints()).map((c) => c.seq)).toEqual([5, 9]);
+        expect(await verify(again)).toMatchObject({
+          ok: true,
+          checkpoint: { seq: 9, count: 4, prunedTotal: 9 },
+        });
+      });
+
+      it('two prunes at once: one wins, the other changes nothing, the chain holds', async () => {
+        const { store } = await fresh();
+        for (let i = 0; i < 6; i++) await store.commit(aged(10, i));
+        await store.commit(aged(0));
+        // Both signatures wait for each other: both prunes have planned from the same (no)
+        // checkpoint before either writes, so this is a true race whatever the scheduling.
+        let arrived = 0;
+        let release: () => void = () => undefined;
+        const bothSigned = new Promise<void>((r) => (release = r));
+        const racing: PruneRequest = {
+          ...prune(Date.now() - DAY_MS),
+          sign: async (claims) => {
+            const jws = await checkpointSigner(signer)(claims);
+            if (++arrived === 2) release();
+            await bothSigned;
+            return jws;
+          },
+        };
+        const results = await Promise.all([
+          store.pruneAudit(racing),
+          store.pruneAudit(racing),
+          store.commit(aged(0, 1)),
+        ]);
+        expect(
+          results
+            .slice(0, 2)
+            .map((r) => ('outcome' in r ? r.outcome : ''))
+            .sort(),
+        ).toEqual(['pruned', 'superseded']);
+        expect(await store.auditCheckpoints()).toHaveLength(1);
+        expect(await verify(store)).toMatchObject({ ok: true, checkpoint: { seq: 6, count: 6 } });
+      });
+
+      it('a pruned log without its checkpoint fails verification, naming the gap', async () => {
+        const { store } = await fresh();
+        for (let i = 0; i < 3; i++) await store.commit(aged(10, i));
+        await store.pruneAudit(prune(Date.now() - DAY_MS));
+        const verdict = await verifyChain((after, limit) => store.auditRecords({ afterSeq: after, limit }));
+        expect(verdict).toMatchObject({
+          ok: false,
+          firstBadSeq: 1,
+          problem:
+            'records 1-3 are missing and no checkpoint accounts for them (records were removed, or the checkpoint of a prune was deleted)',
+        });
+      });
     });
 
     it('close flushes queued commits, then refuses work with UNAVAILABLE; a second close joins the first', async () => {

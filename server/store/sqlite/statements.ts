@@ -216,8 +216,7 @@ export class SqliteStatements {
   }
   auditHashAt(seq: number): string | undefined {
     const row = this.#db.prepare('SELECT hash FROM audit WHERE seq = ?').get(seq) as
-      | { hash: string }
-      | undefined;
+      { hash: string } | undefined;
     return row?.hash;
   }
   /** Removes records 1..seq and stores the checkpoint that replaces them (inside the caller's transaction). */
