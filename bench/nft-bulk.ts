@@ -96,11 +96,12 @@ export async function measureNftBulk(o: {
           'u',
         );
         const staged = index.stage(target, [], () => false);
-        const adds = staged.touched.map((p) => ({
+        const adds = [...staged.kept, ...staged.placed].map((p) => ({
           set: 'open4',
           keyText: p.key.text,
           timeoutS: 600,
           comment: p.leaseId,
+          fresh: true,
         }));
         rendered = renderBatch(cfg, { layers: [], deletes: [], adds });
         return Promise.resolve();

@@ -34,50 +34,65 @@ export const MAX_LAYERS = 64;
 
 type Undo = () => void;
 
+/** The placements of one source network: almost always one, so it is held bare. */
+type Slot = Placement | Placement[];
+
+function slotOverlaps(slot: Slot | undefined, key: ElementKey): boolean {
+  if (slot === undefined) return false;
+  if (!Array.isArray(slot)) return slot.key.portFrom <= key.portTo && key.portFrom <= slot.key.portTo;
+  for (const p of slot) if (p.key.portFrom <= key.portTo && key.portFrom <= p.key.portTo) return true;
+  return false;
+}
+
 /**
  * The elements of one (family, protocol, destination) bucket, by source prefix length and network, so that
  * the overlap test looks up containing prefixes directly instead of scanning every element: placing 10k
  * leases must not be quadratic.
  */
 class PrefixIndex {
-  readonly #byLen = new Map<number, Map<bigint, Set<Placement>>>();
+  readonly #byLen = new Map<number, Map<bigint, Slot>>();
 
   add(p: Placement): void {
     let nets = this.#byLen.get(p.key.srcLen);
-    if (nets === undefined) this.#byLen.set(p.key.srcLen, (nets = new Map<bigint, Set<Placement>>()));
-    let set = nets.get(p.key.srcNet);
-    if (set === undefined) nets.set(p.key.srcNet, (set = new Set<Placement>()));
-    set.add(p);
+    if (nets === undefined) this.#byLen.set(p.key.srcLen, (nets = new Map<bigint, Slot>()));
+    const slot = nets.get(p.key.srcNet);
+    if (slot === undefined) nets.set(p.key.srcNet, p);
+    else if (Array.isArray(slot)) slot.push(p);
+    else if (slot !== p) nets.set(p.key.srcNet, [slot, p]);
   }
 
   delete(p: Placement): void {
     const nets = this.#byLen.get(p.key.srcLen);
-    const set = nets?.get(p.key.srcNet);
-    set?.delete(p);
-    if (set?.size === 0) nets?.delete(p.key.srcNet);
-    if (nets?.size === 0) this.#byLen.delete(p.key.srcLen);
+    const slot = nets?.get(p.key.srcNet);
+    if (nets === undefined || slot === undefined) return;
+    if (slot === p) nets.delete(p.key.srcNet);
+    else if (Array.isArray(slot)) {
+      const i = slot.indexOf(p);
+      if (i >= 0) slot.splice(i, 1);
+      if (slot.length === 1 && slot[0] !== undefined) nets.set(p.key.srcNet, slot[0]);
+      else if (slot.length === 0) nets.delete(p.key.srcNet);
+    }
+    if (nets.size === 0) this.#byLen.delete(p.key.srcLen);
   }
 
   /** Whether any element overlaps `key` (same bucket assumed: only source and ports are compared). */
   overlaps(key: ElementKey): boolean {
-    const hit = (set: Set<Placement> | undefined): boolean =>
-      set !== undefined && [...set].some((p) => p.key.portFrom <= key.portTo && key.portFrom <= p.key.portTo);
     const width = key.family === 4 ? 32 : 128;
     for (const [len, nets] of this.#byLen) {
       if (len <= key.srcLen) {
         // A shorter (or equal) prefix overlaps only if it contains the key's network.
-        if (hit(nets.get(key.srcNet & mask(key.family, len)))) return true;
+        if (slotOverlaps(nets.get(key.srcNet & mask(key.family, len)), key)) return true;
         continue;
       }
       // Longer prefixes inside the key's network: enumerate the sub-networks when that is cheaper.
       const span = len - key.srcLen;
       if (span < 16 && 2 ** span < nets.size) {
         for (let i = 0n; i < 1n << BigInt(span); i++) {
-          if (hit(nets.get(key.srcNet | (i << BigInt(width - len))))) return true;
+          if (slotOverlaps(nets.get(key.srcNet | (i << BigInt(width - len))), key)) return true;
         }
       } else {
         const m = mask(key.family, key.srcLen);
-        for (const [net, set] of nets) if ((net & m) === key.srcNet && hit(set)) return true;
+        for (const [net, slot] of nets) if ((net & m) === key.srcNet && slotOverlaps(slot, key)) return true;
       }
     }
     return false;
@@ -206,17 +221,18 @@ export class ElementIndex {
 
   /**
    * Stages the move to `upserts` minus `deletes` (the caller then commits or rolls back). Returns the new
-   * layers, the placements removed, and the placements to (re)write: kept ones too, since re-adding is
-   * how their timeouts move.
+   * layers, the placements removed, and the placements to (re)write: `kept` ones (already in the kernel:
+   * re-adding is how their timeouts move) and newly `placed` ones.
    */
   stage(
     upserts: Target,
     deletes: Iterable<string>,
     ended: (expiresAtMs: number) => boolean,
-  ): { layers: LayerAdd[]; removed: Placement[]; touched: Placement[] } {
+  ): { layers: LayerAdd[]; removed: Placement[]; kept: Placement[]; placed: Placement[] } {
     const layers: LayerAdd[] = [];
     const removed: Placement[] = [];
-    const touched: Placement[] = [];
+    const kept: Placement[] = [];
+    const placed: Placement[] = [];
     this.begin();
     try {
       for (const id of deletes) removed.push(...this.removeLease(id));
@@ -226,29 +242,32 @@ export class ElementIndex {
           removed.push(...this.removeLease(id));
           continue;
         }
-        for (const p of [...(this.#leases.get(id)?.placements.values() ?? [])]) {
-          if (!t.keys.has(p.key.text)) {
-            this.unplace(p);
-            removed.push(p);
+        const before = this.#leases.get(id);
+        if (before !== undefined && before.placements.size > 0) {
+          for (const p of [...before.placements.values()]) {
+            if (!t.keys.some((k) => k.text === p.key.text)) {
+              this.unplace(p);
+              removed.push(p);
+            }
           }
         }
         const held = this.holdLease(id, t.expiresAtMs);
-        for (const key of t.keys.values()) {
+        for (const key of t.keys) {
           const existing = held.placements.get(key.text);
           if (existing !== undefined) {
-            touched.push(existing);
+            kept.push(existing);
             continue;
           }
           const { placement, newLayer } = this.place(id, key);
           if (newLayer) layers.push({ family: key.family, layer: placement.layer });
-          touched.push(placement);
+          placed.push(placement);
         }
       }
     } catch (e) {
       this.rollback();
       throw e;
     }
-    return { layers, removed, touched };
+    return { layers, removed, kept, placed };
   }
 
   /** Whether any held element, in any layer, overlaps `key` (e.g. still allows a flow being cut). */

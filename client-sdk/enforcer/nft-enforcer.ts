@@ -105,13 +105,20 @@ export class NftEnforcer implements Enforcer {
     };
   }
 
-  #adds(placements: Iterable<Placement>, now: number): ElementAdd[] {
-    const out: ElementAdd[] = [];
+  /** `fresh`: the elements are absent from the kernel when the adds run (see ElementAdd.fresh). */
+  #adds(placements: Iterable<Placement>, now: number, fresh: boolean, out: ElementAdd[] = []): ElementAdd[] {
+    const leases = this.#index.leases;
     for (const p of placements) {
-      const lease = this.#index.leases.get(p.leaseId);
+      const lease = leases.get(p.leaseId);
       if (lease === undefined || lease.expiresAtMs + this.#graceMs <= now) continue;
       const timeoutS = timeoutSeconds(lease.expiresAtMs, this.#graceMs, now);
-      out.push({ set: setName(p.key.family, p.layer), keyText: p.key.text, timeoutS, comment: p.leaseId });
+      out.push({
+        set: setName(p.key.family, p.layer),
+        keyText: p.key.text,
+        timeoutS,
+        comment: p.leaseId,
+        fresh,
+      });
     }
     return out;
   }
@@ -142,7 +149,7 @@ export class NftEnforcer implements Enforcer {
     return this.#serial(async () => {
       const now = this.#now();
       this.#prune(now);
-      await this.#nft.apply(renderTable(this.#config(), this.#adds(this.#allPlacements(), now)));
+      await this.#nft.apply(renderTable(this.#config(), this.#adds(this.#allPlacements(), now, true)));
       await this.#refreshGolden();
     });
   }
@@ -165,10 +172,13 @@ export class NftEnforcer implements Enforcer {
         set: setName(p.key.family, p.layer),
         keyText: p.key.text,
       }));
+      // Kept elements are in the kernel (re-adding moves their timeouts); placed ones are new, or in a
+      // slot this batch deletes first.
+      const adds = this.#adds(staged.kept, now, false);
       const script = renderBatch(this.#config(), {
         layers: staged.layers,
         deletes: deleteOps,
-        adds: this.#adds(staged.touched, now),
+        adds: this.#adds(staged.placed, now, true, adds),
       });
       if (script !== '') {
         try {
@@ -217,7 +227,7 @@ export class NftEnforcer implements Enforcer {
     for (const [id, lease] of this.#index.leases) {
       t.set(id, {
         expiresAtMs: lease.expiresAtMs,
-        keys: new Map([...lease.placements.values()].map((p) => [p.key.text, p.key])),
+        keys: [...lease.placements.values()].map((p) => p.key),
       });
     }
     return t;
@@ -275,12 +285,19 @@ export class NftEnforcer implements Enforcer {
         );
       }
       const alive = [...wanted.values()].filter((w) => w.alive).map((w) => w.placement);
-      script = renderTable(this.#config(), this.#adds(alive, now));
+      script = renderTable(this.#config(), this.#adds(alive, now, true));
     } else {
       const deletes = diff.extra.map((e): ElementDelete => ({ set: e.set, keyText: e.keyText ?? '' }));
+      // Missing elements are absent, or replaced (their old element is among the deletes, which run first).
       const adds = this.#adds(
-        [...diff.missing, ...diff.refresh].map((w) => w.placement),
+        diff.missing.map((w) => w.placement),
         now,
+        true,
+        this.#adds(
+          diff.refresh.map((w) => w.placement),
+          now,
+          false,
+        ),
       );
       script = renderBatch(this.#config(), { layers: staged.layers, deletes, adds });
     }

@@ -22,6 +22,8 @@ export interface ElementKey {
   readonly dst: bigint;
   /** nft syntax of the key, e.g. `198.18.1.0/24 . tcp . 5432-5433 . 198.18.1.2`; also the identity. */
   readonly text: string;
+  /** What `bucketOf` returns, computed once: keys are looked up by it for every placement. */
+  readonly bucket: string;
 }
 
 const PROTOCOLS: Readonly<Record<string, Protocol>> = {
@@ -37,19 +39,40 @@ function bits(family: Family): number {
   return family === 4 ? 32 : 128;
 }
 
+/**
+ * A four-part decimal IPv4 address as a number, or -1. Strict: no leading zeros (inet_aton would read
+ * them as octal), octets 0-255. Whatever it accepts is already canonical text, as nft prints it.
+ * A character loop, not a regex and split: it runs for every key and every listed element.
+ */
+function parseIPv4(text: string): number {
+  const n = text.length;
+  if (n < 7 || n > 15) return -1;
+  let value = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || dots === 3) return -1;
+      value = value * 256 + octet;
+      dots++;
+      octet = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && octet === 0) return -1;
+      octet = octet * 10 + (c - 48);
+      if (++digits > 3 || octet > 255) return -1;
+    } else return -1;
+  }
+  return digits === 0 || dots !== 3 ? -1 : value * 256 + octet;
+}
+
 /** Parses one address strictly (four-part decimal for v4, no zone ids for v6). */
 function parseAddress(text: string): { family: Family; value: bigint } | undefined {
   // IPv4 fast path (most keys): validating 10k leases through ipaddr.js alone took ~190 ms.
-  // Leading zeros are refused: inet_aton would read them as octal.
-  if (/^(0|[1-9]\d{0,2})(\.(0|[1-9]\d{0,2})){3}$/.test(text)) {
-    let n = 0;
-    for (const part of text.split('.')) {
-      const octet = Number(part);
-      if (octet > 255) return undefined;
-      n = n * 256 + octet;
-    }
-    return { family: 4, value: BigInt(n) };
-  }
+  const v4 = parseIPv4(text);
+  if (v4 >= 0) return { family: 4, value: BigInt(v4) };
   if (text.includes('%') || !ipaddr.IPv6.isValid(text)) return undefined;
   const addr = ipaddr.IPv6.parse(text);
   let value = 0n;
@@ -68,10 +91,16 @@ export function formatAddress(family: Family, value: bigint): string {
   return ipaddr.fromByteArray(bytes).toString();
 }
 
+function masks(width: number): bigint[] {
+  const all = (1n << BigInt(width)) - 1n;
+  return Array.from({ length: width + 1 }, (_, len) => (all >> BigInt(width - len)) << BigInt(width - len));
+}
+/** Masks by prefix length, computed once: the overlap test asks for them per placement. */
+const MASKS: Readonly<Record<Family, readonly bigint[]>> = { 4: masks(32), 6: masks(128) };
+
 /** The network mask of a `len`-bit prefix as a number. */
 export function mask(family: Family, len: number): bigint {
-  const all = (1n << BigInt(bits(family))) - 1n;
-  return (all >> BigInt(bits(family) - len)) << BigInt(bits(family) - len);
+  return MASKS[family][len] ?? 0n;
 }
 
 /** `addr` or `addr/len` as nft prints it: a full-length prefix is printed as the bare address. */
@@ -80,63 +109,79 @@ function formatPrefix(family: Family, net: bigint, len: number): string {
   return len === bits(family) ? addr : `${addr}/${len}`;
 }
 
+/** One to three decimal digits from `from` to the end of `text`, or -1. */
+function prefixLength(text: string, from: number): number {
+  const digits = text.length - from;
+  if (digits < 1 || digits > 3) return -1;
+  let len = 0;
+  for (let i = from; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return -1;
+    len = len * 10 + (c - 48);
+  }
+  return len;
+}
+
 /** Parses `addr[/len]` into a network with host bits cleared. */
 export function parseCidr(text: string): { family: Family; net: bigint; len: number } | undefined {
   const slash = text.indexOf('/');
   const addr = parseAddress(slash < 0 ? text : text.slice(0, slash));
   if (addr === undefined) return undefined;
-  const lenText = slash < 0 ? String(bits(addr.family)) : text.slice(slash + 1);
-  if (!/^\d{1,3}$/.test(lenText)) return undefined;
-  const len = Number(lenText);
+  const len = slash < 0 ? bits(addr.family) : prefixLength(text, slash + 1);
+  if (len < 0) return undefined;
   if (len > bits(addr.family)) return undefined;
   return { family: addr.family, net: addr.value & mask(addr.family, len), len };
-}
-
-function keyText(
-  family: Family,
-  srcNet: bigint,
-  srcLen: number,
-  protocol: string,
-  portFrom: number,
-  portTo: number,
-  dst: string,
-): string {
-  const ports = portFrom === portTo ? String(portFrom) : `${portFrom}-${portTo}`;
-  return `${formatPrefix(family, srcNet, srcLen)} . ${protocol} . ${ports} . ${dst}`;
 }
 
 function isPort(n: number): boolean {
   return Number.isInteger(n) && n >= 0 && n <= 65535;
 }
 
+function protocolOf(p: string): Protocol | undefined {
+  return p === 'tcp' || p === 'udp' || p === 'sctp' ? p : undefined;
+}
+
+function invalid(field: string | (() => string), what: string): EnforcerError {
+  return new EnforcerError('INVALID_LEASE', `${typeof field === 'string' ? field : field()}.${what}`);
+}
+
 /**
  * Validates and normalises one rule. `field` names the rule in error messages
- * (e.g. `upserts[2].rules[0]`). Host bits of the source are cleared: `198.18.1.5/24` means the /24.
+ * (e.g. `upserts[2].rules[0]`; a function is called only for an error). Host bits of the source are
+ * cleared: `198.18.1.5/24` means the /24.
  */
-export function ruleToKey(rule: EnforcerRule, field: string): ElementKey {
-  const bad = (what: string): EnforcerError => new EnforcerError('INVALID_LEASE', `${field}.${what}`);
+export function ruleToKey(rule: EnforcerRule, field: string | (() => string)): ElementKey {
   // Leases arrive from the wire: check the union at run time too.
-  const protocol = (['tcp', 'udp', 'sctp'] as const).find((p) => p === (rule.protocol as string));
+  const protocol = protocolOf(rule.protocol);
   if (protocol === undefined) {
-    throw bad(`protocol: ${JSON.stringify(rule.protocol)} is not supported; use tcp, udp or sctp`);
+    throw invalid(field, `protocol: ${JSON.stringify(rule.protocol)} is not supported; use tcp, udp or sctp`);
   }
   if (!isPort(rule.portFrom) || !isPort(rule.portTo) || rule.portFrom > rule.portTo) {
-    throw bad(
+    throw invalid(
+      field,
       `portFrom..portTo: ${rule.portFrom}..${rule.portTo} is not a port range; use 0-65535 with portFrom <= portTo`,
     );
   }
   const src = parseCidr(rule.sourceCidr);
   if (src === undefined)
-    throw bad(`sourceCidr: ${JSON.stringify(rule.sourceCidr)} is not an address or CIDR`);
+    throw invalid(field, `sourceCidr: ${JSON.stringify(rule.sourceCidr)} is not an address or CIDR`);
   const dst = parseAddress(rule.destination);
   if (dst === undefined)
-    throw bad(`destination: ${JSON.stringify(rule.destination)} is not a single address`);
+    throw invalid(field, `destination: ${JSON.stringify(rule.destination)} is not a single address`);
   if (dst.family !== src.family) {
-    throw bad(
+    throw invalid(
+      field,
       `destination: ${rule.destination} is IPv${dst.family} but sourceCidr ${rule.sourceCidr} is IPv${src.family}; use one family`,
     );
   }
-  const dstText = formatAddress(dst.family, dst.value);
+  // An IPv4 address that parsed is already canonical text: only a masked prefix is formatted anew.
+  let srcText: string;
+  if (src.family === 4 && src.len === 32) {
+    const slash = rule.sourceCidr.indexOf('/');
+    srcText = slash < 0 ? rule.sourceCidr : rule.sourceCidr.slice(0, slash);
+  } else srcText = formatPrefix(src.family, src.net, src.len);
+  const dstText = dst.family === 4 ? rule.destination : formatAddress(dst.family, dst.value);
+  const ports = rule.portFrom === rule.portTo ? String(rule.portFrom) : `${rule.portFrom}-${rule.portTo}`;
   return {
     family: src.family,
     srcNet: src.net,
@@ -145,13 +190,15 @@ export function ruleToKey(rule: EnforcerRule, field: string): ElementKey {
     portFrom: rule.portFrom,
     portTo: rule.portTo,
     dst: dst.value,
-    text: keyText(src.family, src.net, src.len, protocol, rule.portFrom, rule.portTo, dstText),
+    text: `${srcText} . ${protocol} . ${ports} . ${dstText}`,
+    // The destination's canonical text names its family too.
+    bucket: `${protocol} ${dstText}`,
   };
 }
 
 /** Keys that can only overlap when these are equal: same family, protocol and destination. */
 export function bucketOf(key: ElementKey): string {
-  return `${key.family}|${key.protocol}|${key.dst}`;
+  return key.bucket;
 }
 
 /**
@@ -202,11 +249,7 @@ export function maskText(family: Family, len: number): string {
 export function keyTextFromJson(family: Family, concat: unknown): string | undefined {
   if (!Array.isArray(concat) || concat.length !== 4) return undefined;
   const [src, proto, port, dst] = concat as unknown[];
-  const addr = (v: unknown): string | undefined => {
-    if (typeof v !== 'string') return undefined;
-    const a = parseAddress(v);
-    return a === undefined ? undefined : formatAddress(a.family, a.value);
-  };
+  const addr = canonicalAddress;
   let srcText: string | undefined;
   if (typeof src === 'string') srcText = addr(src);
   else if (isRecord(src) && isRecord(src.prefix)) {
@@ -229,8 +272,16 @@ export function keyTextFromJson(family: Family, concat: unknown): string | undef
   const dstText = addr(dst);
   if (srcText === undefined || protoText === undefined || portText === undefined || dstText === undefined)
     return undefined;
-  if (parseAddress(dstText)?.family !== family) return undefined;
+  if ((parseIPv4(dstText) >= 0 ? 4 : parseAddress(dstText)?.family) !== family) return undefined;
   return `${srcText} . ${protoText} . ${portText} . ${dstText}`;
+}
+
+/** Canonical text of a listed address, or undefined; IPv4 as nft prints it is canonical already. */
+function canonicalAddress(v: unknown): string | undefined {
+  if (typeof v !== 'string') return undefined;
+  if (parseIPv4(v) >= 0) return v;
+  const a = parseAddress(v);
+  return a === undefined ? undefined : formatAddress(a.family, a.value);
 }
 
 /** Narrows to a plain object. */
