@@ -43,9 +43,11 @@ export function parseCidr(text: string): Parsed<string> {
       error: `${JSON.stringify(text)}: prefix ${JSON.stringify(prefixText)} is not a number; use 0-${addrText.includes(':') ? 128 : 32}`,
     };
   }
+  const v6 = addrText.includes(':');
   let range: [ipaddr.IPv4 | ipaddr.IPv6, number];
   try {
-    range = ipaddr.parseCIDR(text);
+    // The family's own parser: ipaddr.parseCIDR tries IPv6 first and throws on every IPv4 CIDR.
+    range = v6 ? ipaddr.IPv6.parseCIDR(text) : ipaddr.IPv4.parseCIDR(text);
   } catch {
     const [addr = '', prefix = ''] = text.split('/');
     if (!ipaddr.isValid(addr))
@@ -60,10 +62,7 @@ export function parseCidr(text: string): Parsed<string> {
   if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) {
     return { ok: false, error: `${text} is an IPv4-mapped IPv6 range; write it as an IPv4 CIDR` };
   }
-  const network =
-    addr.kind() === 'ipv4'
-      ? ipaddr.IPv4.networkAddressFromCIDR(text)
-      : ipaddr.IPv6.networkAddressFromCIDR(text);
+  const network = v6 ? ipaddr.IPv6.networkAddressFromCIDR(text) : ipaddr.IPv4.networkAddressFromCIDR(text);
   return { ok: true, value: `${network.toString()}/${prefix}` };
 }
 
