@@ -215,7 +215,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
         return scope !== undefined && policy.current.inScope(scope, lease.host, lease.rules, directory);
       },
     });
-    await ops.bind({ hub, registry });
+    await ops.bind({ hub, registry, liveLeases });
     const reloadPolicy = (): Promise<ReloadOutcome> => ops.trackReload(policy.reload(engine));
     if (config.policy.watch) policy.watchFile(() => void reloadPolicy());
     const admin = new AdminService({

@@ -13,7 +13,6 @@ import type { ReloadOutcome } from '../policy-runtime.js';
 import { ServerMetrics } from './metrics.js';
 import { StoreHealth } from './health.js';
 import { instrumentStore } from './instrument-store.js';
-import { LiveLeaseCount } from './live-leases.js';
 
 /** A lease id no lease has: the probe reads one indexed row, found or not. */
 const PROBE_LEASE_ID = 'lse_health_probe';
@@ -29,8 +28,15 @@ export interface ServerOps {
   readonly observe: (method: string, outcome: string, seconds: number | undefined) => void;
   /** Counts a reload's result and passes it on. */
   trackReload(reload: Promise<ReloadOutcome>): Promise<ReloadOutcome>;
-  /** Connects the gauges to the hub and enforcer registry. */
-  bind(parts: { readonly hub: WatchHub; readonly registry: EnforcerRegistry }): Promise<void>;
+  /**
+   * Connects the gauges to the hub, the enforcer registry and the live-lease count (the one the
+   * quotas keep: server/limits/live-leases.ts).
+   */
+  bind(parts: {
+    readonly hub: WatchHub;
+    readonly registry: EnforcerRegistry;
+    readonly liveLeases: { readonly size: number };
+  }): Promise<void>;
   /** Health turns NOT_SERVING for good: the first step of shutdown. */
   beginShutdown(): void;
   close(): Promise<void>;
@@ -52,7 +58,6 @@ export function createServerOps(raw: Store, config: Config, log: Logger): Server
       health.commitFailed();
     },
   });
-  let live: LiveLeaseCount | undefined;
   return {
     metrics,
     health,
@@ -82,11 +87,9 @@ export function createServerOps(raw: Store, config: Config, log: Logger): Server
           throw err;
         },
       ),
-    async bind({ hub, registry }) {
-      live = await LiveLeaseCount.start(store);
-      const count = live;
+    bind({ hub, registry, liveLeases }) {
       metrics.bind({
-        liveLeases: () => count.size,
+        liveLeases: () => liveLeases.size,
         pendingApprovals: async () => (await store.listPending('waiting')).length,
         watchSubscribers: () => hub.subscriberCount,
         watchQueuedEvents: () => hub.queuedEvents,
@@ -94,12 +97,12 @@ export function createServerOps(raw: Store, config: Config, log: Logger): Server
         storeRevision: () => store.revision,
         storeUp: () => health.status === 'SERVING',
       });
+      return Promise.resolve();
     },
     beginShutdown: () => {
       health.beginShutdown();
     },
     async close() {
-      live?.close();
       await health.close();
     },
   };
