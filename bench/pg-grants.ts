@@ -7,7 +7,7 @@
  *
  * Rows:
  * - SQLite (WAL, synchronous=FULL), in process, c=1 and c=64.
- * - PgStore, one server (process), c=1 and c=64 (group commit), and c=64 with maxBatch=1: every
+ * - PgStore, one server (in this process), c=1 and c=64 (group commit), and c=64 with maxBatch=1: every
  *   grant its own transaction, so all serialize on the meta-row lock (the counter's raw cost).
  * - PgStore, three server processes on one database, c=64 in total.
  * - Baseline: raw INSERTs of a row of the same size, one transaction each, from 1 and 64
@@ -18,10 +18,8 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import pg from 'pg';
-import { SqliteStore } from '../server/store/sqlite/sqlite-store.js';
 import { PgStore } from '../server/store/postgres/pg-store.js';
-import { startPostgres, type TestPostgres } from '../test/helpers/postgres.js';
-import { removeDir, tempDir } from '../test/helpers/tmp.js';
+import type { TestPostgres } from '../test/helpers/postgres.js';
 import { benchLease, grantBytes, grantMutation } from './lib/leases.js';
 import { closedLoop } from './lib/stats.js';
 
@@ -33,9 +31,11 @@ interface Result {
   readonly total?: number;
 }
 
+// --quick measures only what figure 8 reports (SQLite c=64, PostgreSQL 1 server c=1/c=64 and 3
+// servers c=64), for 1 s each: the maxBatch=1 and raw INSERT rows run in the full run only.
 const quick = process.argv.includes('--quick');
-const durationMs = quick ? 1500 : 3000;
-const warmupMs = quick ? 300 : 500;
+const durationMs = quick ? 1000 : 3000;
+const warmupMs = quick ? 200 : 500;
 
 function summarize(r: { perSecond: number; latenciesMs: number[]; errors: number }): Result {
   const sorted = [...r.latenciesMs].sort((a, b) => a - b);
@@ -78,8 +78,12 @@ async function child(args: string[]): Promise<void> {
   process.stdout.write(`${JSON.stringify(r)}\n`);
 }
 
-/** Runs `servers` child processes at once on `url`, each with its share of `concurrency`. */
+/**
+ * Runs `servers` child processes at once on `url`, each with its share of `concurrency`. One server
+ * runs in this process (which does nothing else meanwhile): starting a child costs seconds.
+ */
 async function servers(url: string, count: number, concurrency: number, maxBatch?: number): Promise<Result> {
+  if (count === 1) return pgStoreLoop(url, concurrency, 10_000_000, maxBatch);
   const runs = Array.from({ length: count }, (_, i) => {
     const share = Math.ceil(concurrency / count);
     const args = [
@@ -132,6 +136,8 @@ async function rawInserts(url: string, concurrency: number, bytes: number): Prom
 }
 
 async function sqlite(concurrency: number): Promise<Result> {
+  const { SqliteStore } = await import('../server/store/sqlite/sqlite-store.js');
+  const { removeDir, tempDir } = await import('../test/helpers/tmp.js');
   const dir = tempDir('pinhole-bench-pg-');
   const store = SqliteStore.open({ path: join(dir, 'pinhole.db') });
   try {
@@ -183,8 +189,11 @@ async function main(): Promise<void> {
     ]);
     process.stderr.write(`${rows.at(-1)?.join('  ') ?? ''}\n`);
   };
-  for (const c of [1, 64]) add('SQLite (in process)', 1, c, await sqlite(c));
+  for (const c of quick ? [64] : [1, 64]) add('SQLite (in process)', 1, c, await sqlite(c));
 
+  // Imported here, not at the top: a --child server process needs only PgStore, and the test
+  // helpers load grpc-js and the whole client SDK (seconds per child on a busy machine).
+  const { startPostgres } = await import('../test/helpers/postgres.js');
   const cluster: TestPostgres = await startPostgres({ durable: true });
   try {
     const bytes = grantBytes(benchLease(0), 'e');
@@ -198,12 +207,14 @@ async function main(): Promise<void> {
     };
     await measured('PostgreSQL', 1, 1);
     await measured('PostgreSQL', 1, 64);
-    await measured('PostgreSQL, maxBatch=1', 1, 64, 1);
+    if (!quick) await measured('PostgreSQL, maxBatch=1', 1, 64, 1);
     await measured('PostgreSQL', 3, 64);
-    await measured('PostgreSQL, maxBatch=1', 3, 64, 1);
-    const rawUrl = await fresh();
-    for (const c of [1, 64])
-      add(`raw INSERT ${bytes} B, no shared row`, 0, c, await rawInserts(rawUrl, c, bytes), '1.0');
+    if (!quick) {
+      await measured('PostgreSQL, maxBatch=1', 3, 64, 1);
+      const rawUrl = await fresh();
+      for (const c of [1, 64])
+        add(`raw INSERT ${bytes} B, no shared row`, 0, c, await rawInserts(rawUrl, c, bytes), '1.0');
+    }
   } finally {
     await cluster.close();
   }

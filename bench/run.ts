@@ -20,6 +20,7 @@ import { kernelFigure } from './figures/kernel.js';
 import { nftBulkFigure } from './figures/nft-bulk.js';
 import { memoryFigure } from './figures/memory.js';
 import { postgresFigure } from './figures/postgres.js';
+import { floodFigure } from './figures/flood.js';
 
 const FIGURES: readonly Figure[] = [
   decisionsFigure,
@@ -30,6 +31,7 @@ const FIGURES: readonly Figure[] = [
   nftBulkFigure,
   memoryFigure,
   postgresFigure,
+  floodFigure,
 ];
 
 function parseArgs(argv: readonly string[]): {
@@ -60,12 +62,15 @@ async function main(): Promise<number> {
     process.stderr.write('bench: not root; figures 5 and 6 need network namespaces\n');
   const started = Date.now();
   const startLoad = loadavg()[0] ?? 0;
+  // Every progress line carries the seconds since the start, so a slow phase shows where it is.
   const log = (message: string): void => {
-    process.stderr.write(`${message}\n`);
+    process.stderr.write(`${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s ${message}\n`);
   };
   const certDir = sharedPki();
   const ctx: FigureContext = { quick: args.quick, certDir, log };
   const rows: Row[] = [];
+  /** Wall seconds per figure, so a slow run shows which figure grew. */
+  const figureSeconds: Record<string, number> = {};
   let failed = 0;
   try {
     for (const figure of FIGURES) {
@@ -80,6 +85,7 @@ async function main(): Promise<number> {
         log(`[${figure.id}] failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
         rows.push(errorRow(figure.id, figure.title, e));
       }
+      figureSeconds[figure.id] = (Date.now() - t) / 1000;
       log(`[${figure.id}] ${((Date.now() - t) / 1000).toFixed(1)} s`);
     }
   } finally {
@@ -98,11 +104,17 @@ async function main(): Promise<number> {
     quick: args.quick,
     startedAt: new Date(started).toISOString(),
     durationS,
+    figureSeconds,
     loadAverageAtStart: startLoad,
     machine: info,
     rows,
   });
   process.stdout.write(`wrote ${out}\n`);
+  process.stdout.write(
+    `total wall time ${durationS.toFixed(1)} s (${Object.entries(figureSeconds)
+      .map(([id, s]) => `[${id}] ${s.toFixed(1)}`)
+      .join(', ')})\n`,
+  );
   return failed > 0 ? 1 : 0;
 }
 

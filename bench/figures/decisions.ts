@@ -49,12 +49,13 @@ async function run(ctx: FigureContext): Promise<Row[]> {
   const warmupMs = ctx.quick ? 150 : 250;
   return withScope(async (scope) => {
     const dataDir = scope.dir(tempDir('pinhole-bench-'));
+    // Both servers start at once: each start is seconds of module loading.
+    const echoServer = spawnChild(scope, 'echo-server.ts', [ctx.certDir]);
     const server = await spawnPinhole(scope, { dataDir, certDir: ctx.certDir });
     const web = webClient(server.address, ctx.certDir);
     scope.defer('web client', () => {
       web.close();
     });
-    const echoServer = spawnChild(scope, 'echo-server.ts', [ctx.certDir]);
     const echoAddress = await echoServer.next('listening');
     const echo = echoClient(echoAddress, readClientTls(ctx.certDir, 'host-web-1'));
     scope.defer('echo client', () => {

@@ -34,7 +34,18 @@ function batch(size: number): Mutation {
   return { leases: leases.map((lease) => ({ kind: 'put' as const, lease })), audit: [] };
 }
 
-/** A subscriber process (started once, reused: starting one costs a second) with `count` fresh streams. */
+/** A subscriber process with no streams yet (started once, reused: starting one costs seconds). */
+function subscriberProcess(scope: Scope, s: Server, certDir: string): LineChild {
+  return spawnChild(scope, 'watch-subscribers.ts', [
+    s.address,
+    certDir,
+    'firewall-gw-1',
+    '0',
+    String(s.revision()),
+  ]);
+}
+
+/** `count` fresh streams in a subscriber process (a new one unless `reuse` is given). */
 async function subscribers(
   scope: Scope,
   s: Server,
@@ -42,15 +53,7 @@ async function subscribers(
   count: number,
   reuse?: LineChild,
 ): Promise<LineChild> {
-  const child =
-    reuse ??
-    spawnChild(scope, 'watch-subscribers.ts', [
-      s.address,
-      certDir,
-      'firewall-gw-1',
-      '0',
-      String(s.revision()),
-    ]);
+  const child = reuse ?? subscriberProcess(scope, s, certDir);
   child.send(`reset ${count} ${s.revision()}`);
   await child.next('ready', 60_000);
   return child;
@@ -93,7 +96,7 @@ async function latencies(
   const ms: number[] = [];
   const deadline = performance.now() + 15_000;
   while (ms.length < ids.size * subs && performance.now() < deadline) {
-    await sleep(300);
+    await sleep(100);
     child.send('dump');
     const records = JSON.parse(await child.next('dump ', 30_000)) as [string, number, number][];
     for (const [id, , at] of records) {
@@ -140,7 +143,9 @@ async function run(ctx: FigureContext): Promise<Row[]> {
     };
     const rows: Row[] = [];
     const base: { p50?: number; p99?: number } = {};
-    let child: LineChild | undefined;
+    // Both subscriber processes start at once; the stall's extra subscriber idles until then.
+    let child: LineChild | undefined = subscriberProcess(scope, s, ctx.certDir);
+    const extra = subscriberProcess(scope, s, ctx.certDir);
     for (const count of [1, 10, 100]) {
       child = await subscribers(scope, s, ctx.certDir, count, child);
       await sleep(200);
@@ -167,7 +172,7 @@ async function run(ctx: FigureContext): Promise<Row[]> {
         );
       }
     }
-    rows.push(...(await stall(ctx, scope, s, grants, child)));
+    rows.push(...(await stall(ctx, scope, s, grants, child, extra)));
     return rows;
   });
 }
@@ -178,6 +183,7 @@ async function stall(
   s: Server,
   grants: number,
   reuse: LineChild | undefined,
+  extra: LineChild,
 ): Promise<Row[]> {
   const others = 10;
   // Alternating rounds, so load from outside the bench hits both conditions alike.
@@ -185,7 +191,7 @@ async function stall(
   const samples: Record<'reading' | 'stalled', number[]> = { reading: [], stalled: [] };
   let notes = '';
   let group = reuse;
-  let victim: LineChild | undefined;
+  let victim = extra;
   for (let round = 0; round < rounds; round++) {
     for (const stalled of [false, true]) {
       group = await subscribers(scope, s, ctx.certDir, others, group);
@@ -208,7 +214,7 @@ async function stall(
       );
     }
   }
-  if (victim !== undefined) await killChild(victim.child);
+  await killChild(victim.child);
   if (group !== undefined) await killChild(group.child);
   return [
     row(4, {

@@ -7,8 +7,10 @@
  * checks that every measured element is really there.
  *
  * Baseline: one `nft -f -` adding the same kind of element by hand in the same namespace (to a table
- * of its own, which the agent does not watch), interleaved with the samples.
- * Then the same measurement while 1,000 other leases renew continuously (each every 4 s: 250/s).
+ * of its own, which the agent does not watch, its set holding 1,000 elements like the agent's),
+ * interleaved with the samples. The 1,000 other leases are in the store before the server starts
+ * (so in the agent's snapshot); then the same measurement while they renew continuously (each every
+ * 4 s: 250/s).
  */
 import { readClientTls, type OpeningClient } from '../../client-sdk/wire.js';
 import { FirewallAgent } from '../../client-sdk/agent/agent.js';
@@ -16,7 +18,9 @@ import { tempDir } from '../../test/helpers/tmp.js';
 import { withScope } from '../lib/cleanup.js';
 import { benchSource, open, openRequest, renew, webClient } from '../lib/calls.js';
 import type { Figure, FigureContext } from '../lib/figure.js';
+import { benchLease } from '../lib/leases.js';
 import { createNamespace, must, nftIn } from '../lib/netns.js';
+import { seedLeases } from '../lib/seed.js';
 import { spawnPinhole } from '../lib/processes.js';
 import { row, type Row } from '../lib/report.js';
 import { median, quantile, sleep, timed } from '../lib/stats.js';
@@ -24,6 +28,8 @@ import { TimedEnforcer } from '../lib/timed-enforcer.js';
 
 const OTHERS = 1000;
 const RENEW_EVERY_MS = 4000;
+/** benchLease numbers of the others: sources 198.19.11.184 up, apart from the sampled ones. */
+const OTHERS_FROM = 3000;
 
 /** A table of our own beside the agent's (which it never looks at), with the same set definition. */
 const BASELINE_TABLE = `table inet phbench {
@@ -112,8 +118,22 @@ async function run(ctx: FigureContext): Promise<Row[]> {
   return withScope(async (scope) => {
     const ns = await createNamespace(scope, 'gw');
     const nft = nftIn(ns);
-    await must([...nft, '-f', '-'], BASELINE_TABLE);
+    // The baseline's set holds as many elements as the agent's (the 1,000 others): a commit to a
+    // concatenated-range set costs more the bigger the set.
+    await must(
+      [...nft, '-f', '-'],
+      BASELINE_TABLE +
+        `add element inet phbench open4 { ${Array.from(
+          { length: OTHERS },
+          (_, n) => `198.19.${240 + (n >> 8)}.${n & 255} . tcp . 443 . 198.18.0.2 timeout 1h`,
+        ).join(', ')} }\n`,
+    );
     const dataDir = scope.dir(tempDir('pinhole-bench-kernel-'));
+    // The 1,000 other leases (web-1's tcp/443 grants, as Open makes them) are in the store before
+    // the server starts: opening them one by one took seconds, and the agent gets them in its snapshot.
+    await seedLeases(dataDir, OTHERS, (n, nowMs) =>
+      benchLease(OTHERS_FROM + n, { host: 'web-1', ttlSeconds: 600, nowMs }),
+    );
     const server = await spawnPinhole(scope, { dataDir, certDir: ctx.certDir });
     const enforcer = new TimedEnforcer({
       mode: 'gateway',
@@ -143,17 +163,8 @@ async function run(ctx: FigureContext): Promise<Row[]> {
       `  idle: p50 ${median(idle.ms).toFixed(1)} ms p99 ${quantile(idle.ms, 0.99).toFixed(1)} ms; hand nft -f p50 ${median(idle.hand).toFixed(1)} ms`,
     );
 
-    // 1,000 other leases, then renewals of all of them while sampling again.
-    const others: string[] = [];
-    for (let i = 0; i < OTHERS; i += 16) {
-      const answers = await Promise.all(
-        Array.from({ length: Math.min(16, OTHERS - i) }, (_, k) =>
-          open(web, openRequest(`k-other-${i + k}`, benchSource(3000 + i + k))),
-        ),
-      );
-      others.push(...answers.map((a) => a.lease?.id ?? ''));
-    }
-    await Promise.all(others.map((id) => enforcer.whenApplied(id, 30_000)));
+    // Renewals of the 1,000 other leases while sampling again.
+    const others = Array.from({ length: OTHERS }, (_, n) => benchLease(OTHERS_FROM + n).id);
     const appliesBefore = enforcer.applies.length;
     const renewals = renewLoop(web, others, (OTHERS * 1000) / RENEW_EVERY_MS);
     await sleep(ctx.quick ? 300 : 1000);

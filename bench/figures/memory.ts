@@ -9,37 +9,18 @@
  * Then a full snapshot (from revision 0) of every live lease to one more watcher: with the default
  * queue limit, and (full run only) with the limit raised so it completes: time and peak RSS.
  */
-import { join } from 'node:path';
-import { SqliteStore } from '../../server/store/sqlite/sqlite-store.js';
 import { tempDir } from '../../test/helpers/tmp.js';
 import { killChild, withScope, type Scope } from '../lib/cleanup.js';
 import { benchSource, open, openRequest, webClient } from '../lib/calls.js';
 import type { Figure, FigureContext } from '../lib/figure.js';
 import { benchLease } from '../lib/leases.js';
+import { seedLeases } from '../lib/seed.js';
 import { memoryOf, spawnChild, spawnPinhole, type PinholeProcess } from '../lib/processes.js';
 import { row, type Row } from '../lib/report.js';
 import { sleep } from '../lib/stats.js';
 
 const WATCHERS = 100;
-const BATCH = 5000;
 const DEFAULT_QUEUE_LIMIT = 10_000;
-
-/** Commits `count` live leases (1 h terms) into a new store at `dataDir`; returns its revision. */
-async function seed(dataDir: string, count: number): Promise<number> {
-  const store = SqliteStore.open({ path: join(dataDir, 'pinhole.db') });
-  try {
-    const now = Date.now();
-    for (let n = 0; n < count; n += BATCH) {
-      const leases = Array.from({ length: Math.min(BATCH, count - n) }, (_, k) =>
-        benchLease(n + k, { host: `mem-${(n + k) % 1000}`, ttlSeconds: 3600, nowMs: now }),
-      );
-      await store.commit({ leases: leases.map((lease) => ({ kind: 'put' as const, lease })), audit: [] });
-    }
-    return store.revision;
-  } finally {
-    await store.close();
-  }
-}
 
 /** One watcher from revision 0: the snapshot's outcome, how long it took, and the server's peak RSS. */
 async function snapshot(
@@ -70,18 +51,21 @@ async function run(ctx: FigureContext): Promise<Row[]> {
   const leases = ctx.quick ? 20_000 : 100_000;
   const k = `${leases / 1000}k`;
   return withScope(async (scope) => {
-    const settleMs = ctx.quick ? 1000 : 2000;
+    const settleMs = ctx.quick ? 500 : 2000;
     const idleDir = scope.dir(tempDir('pinhole-bench-idle-'));
-    const idleServer = await spawnPinhole(scope, { dataDir: idleDir, certDir: ctx.certDir });
+    const dataDir = scope.dir(tempDir('pinhole-bench-mem-'));
+    // The idle server starts while the leases are committed (RSS does not depend on CPU contention).
+    const idleStarting = spawnPinhole(scope, { dataDir: idleDir, certDir: ctx.certDir });
+    let t = performance.now();
+    const revision = await seedLeases(dataDir, leases, (n, nowMs) =>
+      benchLease(n, { host: `mem-${n % 1000}`, ttlSeconds: 3600, nowMs }),
+    );
+    ctx.log(`  committed ${leases} leases in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    const idleServer = await idleStarting;
     await sleep(settleMs);
     const idle = memoryOf(idleServer.pid);
     await killChild(idleServer.child);
     ctx.log(`  idle server: ${idle.rssMiB.toFixed(0)} MiB`);
-
-    const dataDir = scope.dir(tempDir('pinhole-bench-mem-'));
-    let t = performance.now();
-    const revision = await seed(dataDir, leases);
-    ctx.log(`  committed ${leases} leases in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     t = performance.now();
     const server = await spawnPinhole(scope, { dataDir, certDir: ctx.certDir });
     const startS = (performance.now() - t) / 1000;

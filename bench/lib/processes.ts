@@ -35,7 +35,14 @@ export interface PinholeProcess {
 /** Starts `pinhole serve` on 127.0.0.1:0; resolves once it prints its address. */
 export async function spawnPinhole(
   scope: Scope,
-  o: { dataDir: string; certDir: string; policyFile?: string; config?: Record<string, unknown> },
+  o: {
+    dataDir: string;
+    certDir: string;
+    policyFile?: string;
+    config?: Record<string, unknown>;
+    /** Argv the server runs under, e.g. `['taskset', '-c', '0']` (it must exec the command). */
+    wrap?: readonly string[];
+  },
 ): Promise<PinholeProcess> {
   const configFile = join(o.dataDir, 'bench-server.yaml');
   // JSON is YAML; the admin console goes on a free port so two servers never collide.
@@ -46,10 +53,14 @@ export async function spawnPinhole(
   // A log of its own per start: a restarted server must not be found by its predecessor's line.
   const logFile = join(o.dataDir, `server-${++starts}.log`);
   const fd = openSync(logFile, 'a');
+  const wrap = o.wrap ?? [];
+  const command = wrap[0] ?? process.execPath;
+  const prefix = wrap.length > 0 ? [...wrap.slice(1), process.execPath] : [];
   const child = scope.child(
     spawn(
-      process.execPath,
+      command,
       [
+        ...prefix,
         '--import',
         'tsx',
         join(REPO, 'server', 'cli', 'pinhole.ts'),

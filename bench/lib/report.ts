@@ -160,6 +160,7 @@ export function writeJson(
     quick: boolean;
     startedAt: string;
     durationS: number;
+    figureSeconds: Readonly<Record<string, number>>;
     loadAverageAtStart: number;
     machine: Machine;
     rows: readonly Row[];
