@@ -1,7 +1,16 @@
 /**
  * The subscription hub: a snapshot or a resume from a revision, then live events, per
  * subscriber filtered by scope. Live events come from the store's commit feed; catch-up reads
- * come from the store's event log, so a resume is exact: no gap and no duplicate.
+ * come from the store's event log, so a resume is exact: no gap and no duplicate. A resume whose
+ * events are no longer retained, or would not fit the subscriber's queue, gets RESET and a snapshot.
+ *
+ * The contract a subscriber sees (test/hardening/watch-robustness.test.ts checks it): revisions
+ * never go back, and a revision's events come together, before any later revision's; PROGRESS r
+ * means everything in scope up to r was sent; a snapshot (after subscribing from 0, or after
+ * RESET) is the scope's live set at the revision of the PROGRESS that ends it. The one event a
+ * subscriber may not see is a live UPSERT that a newer UPSERT of the same lease superseded while
+ * both were queued (subscription.ts): the newer state is delivered instead, so a revision made
+ * only of superseded upserts may be skipped entirely.
  */
 import type { Lease } from '../core/types.js';
 import { PinholeError } from '../core/errors.js';
@@ -25,6 +34,7 @@ export interface SubscribeOptions {
 }
 
 const CATCH_UP_PAGE = 5000;
+const all = (): boolean => true;
 
 export class WatchHub {
   readonly #store: Store;
@@ -96,25 +106,40 @@ export class WatchHub {
     return sub;
   }
 
-  /** Snapshot (from 0 or after compaction) or replay from the event log. Returns the last revision sent. */
+  /**
+   * Snapshot (from 0 or after compaction) or replay from the event log. Returns the last revision sent.
+   *
+   * A replay is pushed only once it is known to fit the subscriber's queue: the queue counts
+   * live events and nothing reads it before subscribe() returns, so a backlog over the limit
+   * used to cut the stream with RESOURCE_EXHAUSTED before a single event left, and the resume
+   * from the same revision was cut the same way until compaction caught up (a livelock for a
+   * firewall back from an outage on a busy site). A backlog that does not fit is answered like
+   * a compacted one: RESET and a snapshot, which the limit does not count.
+   */
   async #catchUp(sub: Subscription, o: SubscribeOptions): Promise<number> {
     let after = o.fromRevision;
     if (after > 0) {
+      const backlog: StoredEvent[] = [];
       for (;;) {
         const page = await this.#store.eventsAfter(after, CATCH_UP_PAGE);
-        if (page === 'compacted') {
-          sub.push({ type: 'RESET', revision: this.#store.revision });
-          return this.#snapshot(sub, o);
-        }
-        this.#deliver(sub, o.inScope, page);
+        if (page === 'compacted') return this.#reset(sub, o);
+        for (const e of page) if (o.inScope(e.lease)) backlog.push(e);
+        // Holding at most one limit (plus a page) of events, whatever the log holds.
+        if (backlog.length > this.#queueLimit) return this.#reset(sub, o);
         const last = page.at(-1);
         if (last !== undefined) after = last.revision;
         if (page.length < CATCH_UP_PAGE) {
+          this.#deliver(sub, all, backlog);
           sub.push({ type: 'PROGRESS', revision: Math.max(after, o.fromRevision) });
           return after;
         }
       }
     }
+    return this.#snapshot(sub, o);
+  }
+
+  #reset(sub: Subscription, o: SubscribeOptions): Promise<number> {
+    sub.push({ type: 'RESET', revision: this.#store.revision });
     return this.#snapshot(sub, o);
   }
 
