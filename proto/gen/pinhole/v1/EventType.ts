@@ -15,7 +15,7 @@ export const EventType = {
    */
   PROGRESS: 'PROGRESS',
   /**
-   * the asked revision is no longer retained: drop state, a snapshot follows
+   * cannot resume from the asked revision (no longer retained, or more missed
    */
   RESET: 'RESET',
 } as const;
@@ -39,7 +39,7 @@ export type EventType =
   | 'PROGRESS'
   | 3
   /**
-   * the asked revision is no longer retained: drop state, a snapshot follows
+   * cannot resume from the asked revision (no longer retained, or more missed
    */
   | 'RESET'
   | 4
