@@ -63,7 +63,13 @@ function refused(seq: number, why: string): PinholeError {
   );
 }
 
-/** Reads and re-verifies the records to remove; undefined when none is older than the cutoff. */
+/**
+ * Reads and re-verifies the records to remove; undefined when none is older than the cutoff.
+ * Refuses when a record at or before `base` is still stored: the newest checkpoint says those were
+ * pruned, so either a record was inserted or the checkpoint row is not genuine (it is not
+ * verified here). Either way the prune's DELETE would remove records this plan never checked,
+ * laundering them under a valid signature.
+ */
 export async function planPrune(
   page: AuditPager,
   base: PruneBase,
@@ -72,6 +78,12 @@ export async function planPrune(
   const max = request.maxRecords ?? DEFAULT_PRUNE_BATCH;
   if (!Number.isSafeInteger(max) || max < 1)
     throw new PinholeError('INVALID_ARGUMENT', `maxRecords: ${max} is not a positive whole number`);
+  const [first] = await page(0, 1);
+  if (first !== undefined && first.seq <= base.seq)
+    throw refused(
+      first.seq,
+      `is still stored although the newest checkpoint (seq ${base.seq}) says it was pruned (a record was inserted, or the checkpoint row was forged)`,
+    );
   let prevSeq = base.seq;
   let prevHash = base.hash;
   let oldest = Number.POSITIVE_INFINITY;
@@ -107,6 +119,29 @@ export async function planPrune(
     prunedAtMs: request.nowMs ?? Date.now(),
     by: request.by,
   };
+}
+
+/** A prune planned from the newest checkpoint and signed, ready for the store's transaction. */
+export interface PlannedPrune {
+  readonly base: PruneBase;
+  readonly claims: CheckpointClaims;
+  readonly jws: string;
+}
+
+/**
+ * What every store does before its prune transaction: plan from `newest` (the newest stored
+ * checkpoint), re-verify the range and sign. Undefined when nothing is older than the cutoff.
+ * The store then re-checks under its write lock that `base` is still the newest checkpoint.
+ */
+export async function planAndSign(
+  newest: AuditCheckpoint | undefined,
+  page: AuditPager,
+  request: PruneRequest,
+): Promise<PlannedPrune | undefined> {
+  const base = pruneBase(newest);
+  const claims = await planPrune(page, base, request);
+  if (claims === undefined) return undefined;
+  return { base, claims, jws: await request.sign(claims) };
 }
 
 /** The record of a prune, chained in the same transaction that removes the records. */

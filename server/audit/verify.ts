@@ -67,6 +67,12 @@ export async function verifyChain(
   let count = 0;
   /** Whether the record of the newest checkpoint's prune is still in the log (it must be). */
   let newestPruneRecorded = false;
+  /**
+   * The hash of the record at head.seq, as found. A head file left behind (its write after a
+   * commit failed) still names a record that once was: one with another hash means the records
+   * from there on were rewritten, even when the rewritten log runs past the head.
+   */
+  let hashAtHead: string | undefined;
   const bad = (seq: number, problem: string): VerifyResult => ({
     ok: false,
     records: count,
@@ -131,6 +137,7 @@ export async function verifyChain(
           );
         if (through.seq === start?.seq) newestPruneRecorded = true;
       }
+      if (r.seq === head?.seq) hashAtHead = hash;
       prevSeq = r.seq;
       prevHash = hash;
       count++;
@@ -147,10 +154,12 @@ export async function verifyChain(
         `records ${prevSeq + 1}-${head.seq} were removed from the end of the log (the recorded chain head is ${head.seq})`,
       );
     }
-    if (head.seq === prevSeq && head.hash !== prevHash && head.seq > 0) {
+    if (hashAtHead !== undefined && hashAtHead !== head.hash) {
       return bad(
         head.seq,
-        `record ${head.seq} differs from the recorded chain head (the newest records were replaced)`,
+        head.seq === prevSeq
+          ? `record ${head.seq} differs from the recorded chain head (the newest records were replaced)`
+          : `record ${head.seq} differs from the recorded chain head (records from ${head.seq} on were replaced, and the log extended past the head)`,
       );
     }
   }

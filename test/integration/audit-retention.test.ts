@@ -342,6 +342,29 @@ describe('pinhole audit prune refuses', () => {
     expect(checkpointRows(dir)).toHaveLength(0);
   });
 
+  it('to prune from a checkpoint row over records still stored (forged by whoever can write the database)', () => {
+    const dir = copyOf(original, 'refuse-forged-base');
+    // Records 1..seq1 altered, then a checkpoint row claiming they were pruned: a prune that
+    // trusted the row would verify only what follows it and delete them under a genuine signature.
+    sql(dir, "UPDATE audit SET outcome = 'DENIED' WHERE seq = 2");
+    sql(
+      dir,
+      'INSERT INTO audit_checkpoints (seq, hash, count, pruned_at_ms, jws) VALUES (?, ?, ?, ?, ?)',
+      seq1,
+      'f'.repeat(64),
+      seq1,
+      Date.now(),
+      'not.a.jws',
+    );
+    const r = pinhole('audit', 'prune', '--data-dir', dir, '--before', cutoff2);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `audit prune refused: record 1 is still stored although the newest checkpoint (seq ${seq1}) says it was pruned`,
+    );
+    expect(maxSeq(dir)).toBe(total);
+    expect(checkpointRows(dir)).toHaveLength(1);
+  });
+
   it('a cutoff without a unit, in the future, or unreadable, naming --before', () => {
     const dir = copyOf(original, 'refuse-args');
     const bare = pinhole('audit', 'prune', '--data-dir', dir, '--before', '90');

@@ -10,7 +10,7 @@ import type { Lease } from '../../core/types.js';
 import { chainAudit, GENESIS_HASH, type AuditRecord } from '../../audit/record.js';
 import { checkpointRecord, type AuditCheckpoint } from '../../audit/checkpoint.js';
 import {
-  planPrune,
+  planAndSign,
   pruneBase,
   pruneRecordInput,
   type PruneRequest,
@@ -227,21 +227,21 @@ export class MemoryStore implements Store {
   }
 
   async pruneAudit(request: PruneRequest): Promise<PruneResult> {
-    const base = pruneBase((await this.auditCheckpoints()).at(-1));
-    const claims = await planPrune(
+    const planned = await planAndSign(
+      (await this.auditCheckpoints()).at(-1),
       (afterSeq, limit) => this.auditRecords({ afterSeq, limit }),
-      base,
       request,
     );
-    if (claims === undefined) return { outcome: 'nothing' };
-    const jws = await request.sign(claims);
+    if (planned === undefined) return { outcome: 'nothing' };
+    const { base, claims, jws } = planned;
     if (this.#closed) throw unavailable('the store closed before the prune; nothing was pruned');
     const db = this.database;
     // Re-checked after the await, as the SQL stores re-check under their write lock.
     const last = db.audit.find((r) => r.seq === claims.seq);
     if (pruneBase(db.auditCheckpoints.at(-1)).seq !== base.seq || last?.hash !== claims.hash)
       return { outcome: 'superseded' };
-    db.audit = db.audit.filter((r) => r.seq > claims.seq);
+    // Only the planned range: a record at or before the base was never verified (planPrune).
+    db.audit = db.audit.filter((r) => r.seq <= base.seq || r.seq > claims.seq);
     db.auditCheckpoints.push(checkpointRecord(claims, jws));
     const record = chainAudit(pruneRecordInput(claims, request), db.chain.auditSeq, db.chain.auditHash);
     db.audit.push(record);

@@ -62,7 +62,8 @@ export async function applyPrune(
       open = false;
       return 'superseded';
     }
-    await client.query('DELETE FROM audit WHERE seq <= $1', [cp.seq]);
+    // Only the range planPrune verified: a record at or before the base was never checked.
+    await client.query('DELETE FROM audit WHERE seq > $1 AND seq <= $2', [base.seq, cp.seq]);
     await client.query(
       'INSERT INTO audit_checkpoints (seq, hash, count, pruned_at_ms, jws) VALUES ($1, $2, $3, $4, $5)',
       [cp.seq, cp.hash, cp.count, cp.prunedAtMs, cp.jws],

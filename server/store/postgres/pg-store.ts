@@ -18,13 +18,7 @@ import { PinholeError } from '../../core/errors.js';
 import type { Lease } from '../../core/types.js';
 import type { AuditRecord } from '../../audit/record.js';
 import { checkpointRecord, type AuditCheckpoint } from '../../audit/checkpoint.js';
-import {
-  planPrune,
-  pruneBase,
-  pruneRecordInput,
-  type PruneRequest,
-  type PruneResult,
-} from '../../audit/prune.js';
+import { planAndSign, pruneRecordInput, type PruneRequest, type PruneResult } from '../../audit/prune.js';
 import type { Logger } from '../../log.js';
 import type {
   CommitResult,
@@ -277,14 +271,13 @@ export class PgStore implements Store {
 
   /** Plans and signs outside the transaction; pg-prune.ts re-checks under the meta-row lock. */
   async pruneAudit(request: PruneRequest): Promise<PruneResult> {
-    const base = pruneBase(await this.#read((db) => prune.newestCheckpoint(db)));
-    const claims = await planPrune(
+    const planned = await planAndSign(
+      await this.#read((db) => prune.newestCheckpoint(db)),
       (afterSeq, limit) => this.auditRecords({ afterSeq, limit }),
-      base,
       request,
     );
-    if (claims === undefined) return { outcome: 'nothing' };
-    const jws = await request.sign(claims);
+    if (planned === undefined) return { outcome: 'nothing' };
+    const { base, claims, jws } = planned;
     if (this.#phase !== 'open')
       throw new PinholeError('UNAVAILABLE', 'the store is shutting down; nothing was pruned, retry later', {
         retryAfterMs: RETRY_AFTER_MS,

@@ -14,7 +14,7 @@ import { chainAudit, GENESIS_HASH, type AuditRecord } from '../../audit/record.j
 import { ChainHeadWriter } from '../../audit/verify.js';
 import { checkpointRecord, type AuditCheckpoint } from '../../audit/checkpoint.js';
 import {
-  planPrune,
+  planAndSign,
   pruneBase,
   pruneRecordInput,
   type PruneRequest,
@@ -343,14 +343,13 @@ export class SqliteStore implements Store {
    * moved the checkpoint or changed the range, and removes, records and chains in one transaction.
    */
   async pruneAudit(request: PruneRequest): Promise<PruneResult> {
-    const base = pruneBase(await this.#read(() => this.#sql.newestCheckpoint()));
-    const claims = await planPrune(
+    const planned = await planAndSign(
+      await this.#read(() => this.#sql.newestCheckpoint()),
       (afterSeq, limit) => this.auditRecords({ afterSeq, limit }),
-      base,
       request,
     );
-    if (claims === undefined) return { outcome: 'nothing' };
-    const jws = await request.sign(claims);
+    if (planned === undefined) return { outcome: 'nothing' };
+    const { base, claims, jws } = planned;
     if (this.#phase !== 'open')
       throw new PinholeError('UNAVAILABLE', 'the store is shutting down; nothing was pruned, retry later', {
         retryAfterMs: 1000,
@@ -365,7 +364,7 @@ export class SqliteStore implements Store {
         this.#db.exec('ROLLBACK');
         return { outcome: 'superseded' };
       }
-      this.#sql.pruneAuditThrough(checkpointRecord(claims, jws));
+      this.#sql.pruneAuditThrough(base.seq, checkpointRecord(claims, jws));
       const head = this.#sql.auditHead() ?? { seq: claims.seq, hash: claims.hash };
       record = chainAudit(pruneRecordInput(claims, request), head.seq, head.hash);
       this.#sql.insertAudit(record);

@@ -219,9 +219,12 @@ export class SqliteStatements {
       { hash: string } | undefined;
     return row?.hash;
   }
-  /** Removes records 1..seq and stores the checkpoint that replaces them (inside the caller's transaction). */
-  pruneAuditThrough(cp: AuditCheckpoint): void {
-    this.#db.prepare('DELETE FROM audit WHERE seq <= ?').run(cp.seq);
+  /**
+   * Removes records afterSeq+1..seq (the range planPrune verified, never anything before it) and
+   * stores the checkpoint that replaces them (inside the caller's transaction).
+   */
+  pruneAuditThrough(afterSeq: number, cp: AuditCheckpoint): void {
+    this.#db.prepare('DELETE FROM audit WHERE seq > ? AND seq <= ?').run(afterSeq, cp.seq);
     this.#db
       .prepare('INSERT INTO audit_checkpoints (seq, hash, count, pruned_at_ms, jws) VALUES (?, ?, ?, ?, ?)')
       .run(cp.seq, cp.hash, cp.count, cp.prunedAtMs, cp.jws);
