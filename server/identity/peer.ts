@@ -125,6 +125,8 @@ export interface PeerCertificate {
   readonly revocationKey: string;
   /** The serial number, uppercase hex, for messages and logs. */
   readonly serial: string;
+  /** The issuer's name in Node's X509Certificate form (a CA's `.subject`). */
+  readonly issuer: string;
 }
 
 /** As identityFromCertificate, plus the certificate's revocation key. */
@@ -137,7 +139,7 @@ export function readPeerCertificate(der: Buffer, expectedTrustDomain: string): P
   }
   const identity = identityFromX509(cert, expectedTrustDomain);
   const serial = normalizeSerial(cert.serialNumber);
-  return { identity, revocationKey: revocationKey(cert.issuer, serial), serial };
+  return { identity, revocationKey: revocationKey(cert.issuer, serial), serial, issuer: cert.issuer };
 }
 
 /** Serial numbers as one form: uppercase hex without leading zeros (DER may pad a 00 byte). */

@@ -27,6 +27,8 @@ export interface TlsMaterial {
   readonly crlPems: readonly string[];
   /** The CRL file in use, if any. */
   readonly crlFile?: string;
+  /** Subjects of the CAs in the bundle (Node's form), to tell when a client's CA was removed. */
+  readonly caSubjects: ReadonlySet<string>;
   /** revocationKey() (peer.ts) of every revoked certificate: O(1) checks per call. */
   readonly revoked: ReadonlySet<string>;
   /** SHA-256 of the server certificate (DER), hex, for logs. */
@@ -174,6 +176,7 @@ export async function loadTlsMaterial(files: TlsFiles, nowMs: number = Date.now(
     certPem,
     keyPem,
     crlPems: crls?.list.map((c) => c.pem) ?? [],
+    caSubjects: new Set(cas.map((ca) => ca.subject)),
     ...(crls === undefined ? {} : { crlFile: crls.file }),
     revoked: new Set(crls?.list.flatMap((c) => c.revokedKeys) ?? []),
     serverFingerprint: createHash('sha256').update(leaf.raw).digest('hex'),

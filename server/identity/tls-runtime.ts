@@ -17,6 +17,13 @@ export type TlsReloadOutcome =
 /** What the rpc layer needs: is a certificate revoked, and when does the list change. */
 export interface RevocationSource {
   isRevoked(revocationKey: string): boolean;
+  /**
+   * Whether `issuer` (a peer certificate's issuer name) named a CA of an earlier bundle that the
+   * current bundle no longer holds: TLS accepted the connection under the old bundle, and taking
+   * the CA out (a compromised CA, the end of a rotation) must end it too. Judged by name, so a
+   * replacement CA needs a name of its own (README, rotating the CA).
+   */
+  isIssuerRemoved(issuer: string): boolean;
   /** Called after each swap of the material; returns the unsubscribe function. */
   onChange(listener: () => void): () => void;
 }
@@ -32,11 +39,15 @@ export class TlsRuntime implements RevocationSource {
   readonly #listeners = new Set<(material: TlsMaterial) => void>();
   readonly #watchers: FSWatcher[] = [];
   #debounce: NodeJS.Timeout | undefined;
+  /** Subjects of every CA any bundle of this process held: a connection may date from any of them. */
+  readonly #everTrusted = new Set<string>();
+  #closed = false;
 
   private constructor(files: TlsFiles, material: TlsMaterial, log: Logger) {
     this.#files = files;
     this.#current = material;
     this.#log = log;
+    for (const s of material.caSubjects) this.#everTrusted.add(s);
     this.#reloading = Promise.resolve(outcomeOf(material, false));
   }
 
@@ -56,6 +67,10 @@ export class TlsRuntime implements RevocationSource {
     return this.#current.revoked.has(revocationKey);
   }
 
+  isIssuerRemoved(issuer: string): boolean {
+    return this.#everTrusted.has(issuer) && !this.#current.caSubjects.has(issuer);
+  }
+
   onChange(listener: () => void): () => void {
     return this.onMaterial(() => {
       listener();
@@ -70,6 +85,7 @@ export class TlsRuntime implements RevocationSource {
 
   /** Reads the files again and swaps if they are good and differ. Reloads run one at a time. */
   reload(): Promise<TlsReloadOutcome> {
+    if (this.#closed) return Promise.resolve({ ok: false, error: 'the TLS runtime is closed' });
     this.#reloading = this.#reloading.then(() => this.#reloadNow());
     return this.#reloading;
   }
@@ -87,7 +103,19 @@ export class TlsRuntime implements RevocationSource {
       return { ok: false, error };
     }
     if (sameMaterial(next, this.#current)) return outcomeOf(next, false);
+    const crl = this.#files.crl;
+    if (this.#current.crlFile !== undefined && next.crlFile === undefined && crl !== undefined) {
+      // The default crl.pem is optional at start; once in use, its disappearance (a botched
+      // deploy, a cleanup) must not quietly switch revocation off for every revoked certificate.
+      const error = `${crl.path}: the CRL in use is gone, and reloading without it would un-revoke ${this.#current.revoked.size} certificate(s); put the CRL back (pinhole certs crl writes one), or restart the server to run without revocation`;
+      this.#log.error(
+        { crlFile: crl.path },
+        `TLS reload refused, the previous certificates keep serving: ${error}`,
+      );
+      return { ok: false, error };
+    }
     this.#current = next;
+    for (const s of next.caSubjects) this.#everTrusted.add(s);
     this.#logLoaded('TLS material reloaded');
     for (const listener of [...this.#listeners]) {
       try {
@@ -118,7 +146,7 @@ export class TlsRuntime implements RevocationSource {
    * files: certificates are usually replaced by a rename, which a watch on the old inode misses.
    */
   watchFiles(onChange: () => void): void {
-    if (this.#watchers.length > 0) return;
+    if (this.#closed || this.#watchers.length > 0) return;
     const byDir = new Map<string, Set<string>>();
     const paths = [this.#files.ca, this.#files.cert, this.#files.key];
     if (this.#files.crl !== undefined) paths.push(this.#files.crl.path);
@@ -146,7 +174,9 @@ export class TlsRuntime implements RevocationSource {
     }
   }
 
+  /** Stops watching and drops the listeners; a reload in progress finishes. Idempotent. */
   async close(): Promise<void> {
+    this.#closed = true;
     clearTimeout(this.#debounce);
     for (const w of this.#watchers.splice(0)) w.close();
     this.#listeners.clear();

@@ -47,6 +47,7 @@ export function certificateRefusal(
   nowMs: number,
 ): PinholeError | undefined {
   if (revocations?.isRevoked(peer.revocationKey) === true) return revokedError(peer);
+  if (revocations?.isIssuerRemoved(peer.issuer) === true) return untrustedIssuerError(peer);
   if (peer.identity.notAfterMs <= nowMs) return expiredError(peer);
   return undefined;
 }
@@ -55,6 +56,13 @@ export function expiredError(peer: PeerCertificate): PinholeError {
   return new PinholeError(
     'UNAUTHENTICATED',
     `client certificate expired at ${new Date(peer.identity.notAfterMs).toISOString()}; renew it and reconnect`,
+  );
+}
+
+export function untrustedIssuerError(peer: PeerCertificate): PinholeError {
+  return new PinholeError(
+    'UNAUTHENTICATED',
+    `client certificate ${peer.identity.role}/${peer.identity.name} (serial ${peer.serial}) was issued by CA ${JSON.stringify(peer.issuer.replaceAll('\n', ', '))}, which the server no longer trusts; get a certificate from a current CA and reconnect with it`,
   );
 }
 

@@ -1,6 +1,6 @@
 /**
  * Ends a long-lived stream (Watch, WaitDecision) whose client certificate stops being good while
- * it is open: at the certificate's notAfter, and when a CRL reload revokes it. TLS checks the
+ * it is open: at the certificate's notAfter, and when a reload revokes it or removes its CA. TLS checks the
  * certificate only at the handshake, so without this a stream opened yesterday would outlive
  * both. The handler races `ended` (or listens to `signal`) and throws `failure`, so the stream
  * ends with UNAUTHENTICATED and a message through the one error path (handler.ts, status.ts).
@@ -8,7 +8,7 @@
 import type { PinholeError } from '../core/errors.js';
 import type { RevocationSource } from '../identity/tls-runtime.js';
 import type { PeerCertificate } from '../identity/peer.js';
-import { expiredError, peerCertificateOf, revokedError, type ServerSurfaceCall } from './caller.js';
+import { certificateRefusal, expiredError, peerCertificateOf, type ServerSurfaceCall } from './caller.js';
 import type { HandlerContext } from './handler.js';
 
 export interface StreamGuard {
@@ -70,11 +70,16 @@ export function guardCertificate(
     timer.unref();
   };
   if (revocations !== undefined) {
-    unsubscribe = revocations.onChange(() => {
-      if (revocations.isRevoked(peer.revocationKey)) trip(revokedError(peer));
-    });
+    const check = (): void => {
+      const refusal = certificateRefusal(peer, revocations, Date.now());
+      if (refusal !== undefined) trip(refusal);
+    };
+    unsubscribe = revocations.onChange(check);
+    // A reload between the call's own check and this subscription would otherwise go unseen
+    // until the next reload.
+    check();
   }
-  arm();
+  if (failure === undefined) arm();
 
   return {
     ended,

@@ -22,6 +22,7 @@ function peer(notAfterMs: number): PeerCertificate {
     },
     revocationKey: 'CN=CA|0A',
     serial: '0A',
+    issuer: 'CN=CA',
   };
 }
 
@@ -46,17 +47,58 @@ describe('guardCertificate', () => {
     expect(guard.signal.aborted).toBe(true);
   });
 
-  it('trips on a revocation and stops listening once disposed', () => {
+  /** A revocation source under the test's control: the revoked set, the removed CAs, the listeners. */
+  function source(): {
+    source: RevocationSource;
+    listeners: Set<() => void>;
+    revoked: Set<string>;
+    removed: Set<string>;
+  } {
     const listeners = new Set<() => void>();
     const revoked = new Set<string>();
-    const source: RevocationSource = {
-      isRevoked: (key) => revoked.has(key),
-      onChange: (l) => {
-        listeners.add(l);
-        return () => listeners.delete(l);
+    const removed = new Set<string>();
+    return {
+      listeners,
+      revoked,
+      removed,
+      source: {
+        isRevoked: (key) => revoked.has(key),
+        isIssuerRemoved: (issuer) => removed.has(issuer),
+        onChange: (l) => {
+          listeners.add(l);
+          return () => listeners.delete(l);
+        },
       },
     };
-    const guard = guardCertificate(peer(Date.now() + DAY), source);
+  }
+
+  it('trips at once when the certificate was revoked before the guard subscribed, and arms no timer', () => {
+    const { source: revocations, listeners, revoked } = source();
+    revoked.add('CN=CA|0A');
+    const guard = guardCertificate(peer(Date.now() + DAY), revocations);
+    expect(guard.failure?.message).toMatch(/firewall\/gw-1 \(serial 0A\) has been revoked/);
+    expect(guard.signal.aborted).toBe(true);
+    expect(listeners.size).toBe(0);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('trips when a reload removes the CA that issued the certificate', () => {
+    const { source: revocations, listeners, removed } = source();
+    const guard = guardCertificate(peer(Date.now() + DAY), revocations);
+    for (const l of listeners) l();
+    expect(guard.failure).toBeUndefined();
+    removed.add('CN=CA');
+    for (const l of listeners) l();
+    expect(guard.failure?.code).toBe('UNAUTHENTICATED');
+    expect(guard.failure?.message).toMatch(
+      /firewall\/gw-1 \(serial 0A\) was issued by CA "CN=CA", which the server no longer trusts/,
+    );
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('trips on a revocation and stops listening once disposed', () => {
+    const { source: revocations, listeners, revoked } = source();
+    const guard = guardCertificate(peer(Date.now() + DAY), revocations);
     for (const l of listeners) l();
     expect(guard.failure).toBeUndefined();
     revoked.add('CN=CA|0A');
@@ -64,7 +106,7 @@ describe('guardCertificate', () => {
     expect(guard.failure?.message).toMatch(/firewall\/gw-1 \(serial 0A\) has been revoked/);
     expect(listeners.size).toBe(0);
 
-    const other = guardCertificate(peer(Date.now() + DAY), source);
+    const other = guardCertificate(peer(Date.now() + DAY), revocations);
     other.dispose();
     expect(listeners.size).toBe(0);
     expect(vi.getTimerCount()).toBe(0);

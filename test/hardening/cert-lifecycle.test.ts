@@ -248,6 +248,103 @@ describe('rotating the CA bundle without a restart', () => {
   });
 });
 
+describe('removing a CA from the bundle', () => {
+  let dir: string;
+  let ts: TestServer;
+  const clients: { close(): void }[] = [];
+  beforeAll(async () => {
+    dir = freshPki();
+    ts = await startTestServer({ certs: { dir, autoInit: false, watch: false } }, { certDir: dir });
+  });
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    await ts.close();
+    removeDir(ts.dataDir);
+    removeDir(dir);
+  });
+
+  it("ends the open streams and refuses the next call of that CA's clients; other clients go on", async () => {
+    const trustDomain = readTrustDomain(dir);
+    const oldBundle = readFileSync(join(dir, 'ca.crt'), 'utf8');
+    const secondCa = createCa({ trustDomain, days: 30, commonName: `Pinhole CA ${trustDomain} removed` });
+    writeFileSync(join(dir, 'ca.crt'), oldBundle + secondCa.certPem);
+    expect(await ts.server.reloadTls()).toMatchObject({ ok: true, changed: true });
+
+    // A firewall and a host of the second CA connect while it is trusted.
+    const fwTls = clientTls(
+      dir,
+      issueCertificate({ ca: secondCa, trustDomain, role: 'firewall', name: 'gw-1' }),
+    );
+    const hostTls = clientTls(
+      dir,
+      issueCertificate({ ca: secondCa, trustDomain, role: 'host', name: 'web-1', ips: ['198.18.0.2'] }),
+    );
+    const firewall = watchClient(ts.address, fwTls, { 'grpc.use_local_subchannel_pool': 1 });
+    const host = openingClient(ts.address, hostTls, { 'grpc.use_local_subchannel_pool': 1 });
+    const kept = watchClient(ts.address, readClientTls(dir, 'firewall-web-1'));
+    clients.push(firewall, host, kept);
+    const stream = watchAll(firewall);
+    const keptStream = record(kept.Watch({ fromRevision: '0', scope: { hosts: ['web-1'], groups: [] } }));
+    const first = await grant(host, 'ca-removed-first');
+    await until(
+      'both streams to see the lease',
+      () => sawLease(stream, first) && sawLease(keptStream, first),
+    );
+
+    // The CA is taken out (compromised, or the end of a rotation).
+    writeFileSync(join(dir, 'ca.crt'), oldBundle);
+    expect(await ts.server.reloadTls()).toMatchObject({ ok: true, changed: true });
+
+    const refusal =
+      /was issued by CA "CN=Pinhole CA .* removed, O=Pinhole", which the server no longer trusts/;
+    await until('the stream of the removed CA to end', () => stream.end !== undefined);
+    expect(stream.end?.code).toBe(status.UNAUTHENTICATED);
+    expect(stream.end?.details).toMatch(refusal);
+    // The connection opened under the old bundle takes no more calls.
+    const next = await callError(unaryCall(host, host.ListMine, {}));
+    expect([next.code, next.details]).toEqual([status.UNAUTHENTICATED, expect.stringMatching(refusal)]);
+    // Clients of the CA still in the bundle go on.
+    const web1 = openingClient(ts.address, readClientTls(dir, 'host-web-1'));
+    clients.push(web1);
+    const second = await grant(web1, 'ca-removed-second');
+    await until('the other stream to see the new lease', () => sawLease(keptStream, second));
+    expect(keptStream.end).toBeUndefined();
+  });
+});
+
+describe('a CRL in use that disappears', () => {
+  let dir: string;
+  let ts: TestServer;
+  beforeAll(async () => {
+    dir = freshPki();
+    ts = await startTestServer({ certs: { dir, autoInit: false, watch: false } }, { certDir: dir });
+  });
+  afterAll(async () => {
+    await ts.close();
+    removeDir(ts.dataDir);
+    removeDir(dir);
+  });
+
+  it('is refused: the revoked certificates stay revoked until the CRL is back or the server restarts', async () => {
+    const r = await pinholeAsync('certs', 'revoke', 'host-db-1', '--dir', dir);
+    expect(r.code).toBe(0);
+    expect(await ts.server.reloadTls()).toMatchObject({ ok: true, changed: true, revoked: 1 });
+    const crl = readFileSync(join(dir, 'crl.pem'));
+
+    removeDir(join(dir, 'crl.pem'));
+    const outcome = await ts.server.reloadTls();
+    expect(outcome).toEqual({
+      ok: false,
+      error: `${join(dir, 'crl.pem')}: the CRL in use is gone, and reloading without it would un-revoke 1 certificate(s); put the CRL back (pinhole certs crl writes one), or restart the server to run without revocation`,
+    });
+    expect(ts.server.tls.current.revoked.size).toBe(1);
+    expect((await probe(ts.address, readClientTls(dir, 'host-db-1'))).ok).toBe(false);
+
+    writeFileSync(join(dir, 'crl.pem'), crl);
+    expect(await ts.server.reloadTls()).toMatchObject({ ok: true, changed: false, revoked: 1 });
+  });
+});
+
 describe('revocation: pinhole certs revoke, then SIGHUP', () => {
   let dir: string;
   let dataDir: string;
