@@ -11,8 +11,7 @@ import { initDevPki, readTrustDomain } from './identity/pki.js';
 import { CRL_FILE } from './identity/crl.js';
 import { secureContextOptions, type TlsFiles } from './identity/tls-material.js';
 import { TlsRuntime, type TlsReloadOutcome } from './identity/tls-runtime.js';
-import { SqliteStore } from './store/sqlite/sqlite-store.js';
-import { PgStore } from './store/postgres/pg-store.js';
+import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
 import { HostDirectoryCache } from './lease/host-directory.js';
 import { LeaseEngine } from './lease/lease-engine.js';
@@ -109,24 +108,6 @@ export function tlsFiles(config: Config, log: Logger): { files: TlsFiles; trustD
 }
 
 /** SQLite opens synchronously; PostgreSQL connects and migrates first. */
-export function openStore(config: Config, log?: Logger): Store | Promise<Store> {
-  switch (config.store.kind) {
-    case 'sqlite':
-      return SqliteStore.open({
-        path: config.store.path ?? join(config.dataDir, 'pinhole.db'),
-        retainRevisions: config.store.retainRevisions,
-      });
-    case 'postgres':
-      // Connects, migrates under an advisory lock, and starts the cross-server commit feed.
-      return PgStore.open({
-        url: config.store.url,
-        poolSize: config.store.poolSize,
-        retainRevisions: config.store.retainRevisions,
-        ...(log === undefined ? {} : { log }),
-      });
-  }
-}
-
 export async function startServer(config: Config, options: StartOptions): Promise<PinholeServer> {
   const log = options.log;
   const { files, trustDomain } = tlsFiles(config, log);

@@ -29,7 +29,7 @@ import { parseDuration } from '../policy/durations.js';
 import { loadConfig } from '../config/load.js';
 import { ReceiptSigner } from '../identity/receipts.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
-import { openStore } from '../app.js';
+import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 
 interface VerifyFlags {

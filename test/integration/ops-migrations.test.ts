@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { parseConfig } from '../../server/config/load.js';
 import { createRootLogger } from '../../server/log.js';
-import { openStore } from '../../server/app.js';
+import { openStore } from '../../server/store/open-store.js';
 import { openStoreWithProgress, sqliteSchemaVersion } from '../../server/ops/migrations.js';
 import { checkStore } from '../../server/ops/doctor/store.js';
 import { SQLITE_MIGRATIONS } from '../../server/store/sqlite/schema.js';

@@ -1,0 +1,25 @@
+/** Opens the store a configuration names: SQLite (the embedded default) or PostgreSQL. */
+import { join } from 'node:path';
+import type { Logger } from '../log.js';
+import type { Config } from '../config/schema.js';
+import { PgStore } from './postgres/pg-store.js';
+import { SqliteStore } from './sqlite/sqlite-store.js';
+import type { Store } from './store.js';
+
+export function openStore(config: Config, log?: Logger): Store | Promise<Store> {
+  switch (config.store.kind) {
+    case 'sqlite':
+      return SqliteStore.open({
+        path: config.store.path ?? join(config.dataDir, 'pinhole.db'),
+        retainRevisions: config.store.retainRevisions,
+      });
+    case 'postgres':
+      // Connects, migrates under an advisory lock, and starts the cross-server commit feed.
+      return PgStore.open({
+        url: config.store.url,
+        poolSize: config.store.poolSize,
+        retainRevisions: config.store.retainRevisions,
+        ...(log === undefined ? {} : { log }),
+      });
+  }
+}
