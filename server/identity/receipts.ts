@@ -100,7 +100,10 @@ export class ReceiptSigner {
     );
   }
 
-  /** One fast-jwt signer per header type; the claims carry their own times. */
+  /**
+   * One fast-jwt signer per header type; the claims carry their own times. Not `noTimestamp`:
+   * fast-jwt then drops the payload's own `iat` too, and receipts lost their issue time.
+   */
   #signer(typ: string): SignFn {
     let sign = this.#signers.get(typ);
     if (sign === undefined) {
@@ -109,7 +112,6 @@ export class ReceiptSigner {
         algorithm: ALG,
         kid: this.kid,
         header: { alg: ALG, typ },
-        noTimestamp: true,
       });
       this.#signers.set(typ, sign);
     }
