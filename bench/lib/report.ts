@@ -7,10 +7,13 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname } from 'node:path';
 import { execFileSync } from 'node:child_process';
 
-export interface Goal {
-  readonly kind: 'min' | 'max';
-  readonly ratio: number;
-}
+/**
+ * `min`/`max` bound the ratio; `below` bounds the value itself, in the row's unit (issue #9 asks
+ * for some figures in absolute terms, e.g. grant-to-kernel p99 under 50 ms).
+ */
+export type Goal =
+  | { readonly kind: 'min' | 'max'; readonly ratio: number }
+  | { readonly kind: 'below'; readonly value: number };
 
 export interface Row {
   readonly figure: number;
@@ -40,14 +43,7 @@ export interface RowInput {
 /** Builds a row: computes the ratio and checks the goal. */
 export function row(figure: number, r: RowInput): Row {
   const ratio = r.baseline === undefined || r.baseline === 0 ? undefined : r.value / r.baseline;
-  const pass =
-    r.goal === undefined || ratio === undefined || !Number.isFinite(ratio)
-      ? r.goal === undefined
-        ? undefined
-        : false
-      : r.goal.kind === 'min'
-        ? ratio >= r.goal.ratio
-        : ratio <= r.goal.ratio;
+  const pass = r.goal === undefined ? undefined : meets(r.goal, r.value, ratio);
   return {
     figure,
     name: r.name,
@@ -60,6 +56,12 @@ export function row(figure: number, r: RowInput): Row {
     pass,
     ...(r.note === undefined ? {} : { note: r.note }),
   };
+}
+
+function meets(goal: Goal, value: number, ratio: number | undefined): boolean {
+  if (goal.kind === 'below') return Number.isFinite(value) && value < goal.value;
+  if (ratio === undefined || !Number.isFinite(ratio)) return false;
+  return goal.kind === 'min' ? ratio >= goal.ratio : ratio <= goal.ratio;
 }
 
 /** A figure that could not be measured: one failing row that says why. */
@@ -86,8 +88,12 @@ function num(v: number | undefined, unit = ''): string {
   return unit === '' ? text : `${text} ${unit}`;
 }
 
-const goalText = (g: Goal | undefined): string =>
-  g === undefined ? '—' : `${g.kind === 'min' ? '≥' : '≤'} ${g.ratio}x`;
+const goalText = (g: Goal | undefined, unit = ''): string =>
+  g === undefined
+    ? '—'
+    : g.kind === 'below'
+      ? `< ${num(g.value, unit)}`
+      : `${g.kind === 'min' ? '≥' : '≤'} ${g.ratio}x`;
 const passText = (p: boolean | undefined): string => (p === undefined ? 'info' : p ? 'pass' : 'FAIL');
 
 /** The rows as a table: name | value | baseline | ratio | goal | pass/fail. */
@@ -99,7 +105,7 @@ export function formatTable(rows: readonly Row[]): string {
     num(r.value, r.unit),
     r.baseline === undefined ? '—' : `${num(r.baseline, r.unit)} (${r.baselineName})`,
     r.ratio === undefined ? '—' : `${num(r.ratio)}x`,
-    goalText(r.goal),
+    goalText(r.goal, r.unit),
     passText(r.pass),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
@@ -118,7 +124,7 @@ export function formatMarkdown(rows: readonly Row[]): string {
     const baseline = r.baseline === undefined ? '—' : `${num(r.baseline, r.unit)} (${r.baselineName})`;
     const ratio = r.ratio === undefined ? '—' : `${num(r.ratio)}x`;
     out.push(
-      `| ${r.figure} | ${r.name} | ${num(r.value, r.unit)} | ${baseline} | ${ratio} | ${goalText(r.goal)} | ${passText(r.pass)} |`,
+      `| ${r.figure} | ${r.name} | ${num(r.value, r.unit)} | ${baseline} | ${ratio} | ${goalText(r.goal, r.unit)} | ${passText(r.pass)} |`,
     );
   }
   return out.join('\n');
