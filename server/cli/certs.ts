@@ -89,7 +89,9 @@ export function registerCertsCommands(program: Command): void {
 
   certs
     .command('revoke')
-    .description(`revoke a certificate: add it to ${CRL_FILE} in --dir, signed by the CA there`)
+    .description(
+      `revoke a certificate: add it to ${CRL_FILE} in --dir, signed by its CA (ca.key or ca-<name>.key there)`,
+    )
     .argument('<certificate>', 'a file base name in --dir (e.g. host-web-1) or a path to a .crt file')
     .option('--dir <dir>', 'directory holding ca.crt, ca.key and the CRL', 'certs')
     .option('--days <n>', 'days until the CRL must be renewed (default 365, at most the CA lifetime)')
@@ -108,7 +110,9 @@ export function registerCertsCommands(program: Command): void {
 
   certs
     .command('crl')
-    .description(`write or renew ${CRL_FILE} in --dir (same revoked certificates, new next-update date)`)
+    .description(
+      `write or renew ${CRL_FILE} in --dir: one CRL per CA in ca.crt, re-signed where the CA key is there`,
+    )
     .option('--dir <dir>', 'directory holding ca.crt, ca.key and the CRL', 'certs')
     .option('--days <n>', 'days until the CRL must be renewed (default 365, at most the CA lifetime)')
     .action(async (flags: { dir: string; days?: string }) => {
@@ -137,6 +141,14 @@ function printCrl(w: CrlWritten): void {
   console.log(
     `wrote ${w.file}: ${w.revoked} revoked; renew it before ${w.nextUpdate.toISOString()} (pinhole certs crl)`,
   );
+  if (w.crls.length > 1 || w.crls.some((c) => c.action === 'kept')) {
+    for (const c of w.crls) {
+      const next =
+        c.nextUpdate === undefined ? 'no next update' : `next update ${c.nextUpdate.toISOString()}`;
+      const how = c.action === 'signed' ? 'signed' : 'kept as it was (its CA key is not in --dir)';
+      console.log(`  CRL of CA ${c.ca}: ${c.revoked} revoked, ${next}, ${how}`);
+    }
+  }
   console.log(
     'a running server picks it up when the file changes or on SIGHUP; new handshakes, calls and open streams of a revoked certificate are refused',
   );
