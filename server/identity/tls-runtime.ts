@@ -4,8 +4,8 @@
  * keeps serving and the error names the file and the problem. Listeners learn of each swap: the
  * listeners' secure contexts (new handshakes) and the lease streams of revoked certificates.
  */
-import { watch, type FSWatcher } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { realpathSync, watch, type FSWatcher } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Logger } from '../log.js';
 import { isPinholeError } from '../core/errors.js';
 import { loadTlsMaterial, sameMaterial, type TlsFiles, type TlsMaterial } from './tls-material.js';
@@ -37,7 +37,9 @@ export class TlsRuntime implements RevocationSource {
   #current: TlsMaterial;
   #reloading: Promise<TlsReloadOutcome>;
   readonly #listeners = new Set<(material: TlsMaterial) => void>();
-  readonly #watchers: FSWatcher[] = [];
+  /** By directory; only while watchFiles is on. */
+  readonly #watchers = new Map<string, FSWatcher>();
+  #onFileChange: (() => void) | undefined;
   #debounce: NodeJS.Timeout | undefined;
   /** Subjects of every CA any bundle of this process held: a connection may date from any of them. */
   readonly #everTrusted = new Set<string>();
@@ -142,43 +144,83 @@ export class TlsRuntime implements RevocationSource {
   }
 
   /**
-   * Calls `onChange` (debounced) when one of the files changes. Watches their directories, not the
+   * Calls `onChange` (debounced) when one of the files may have changed. Watches directories, not
    * files: certificates are usually replaced by a rename, which a watch on the old inode misses.
+   * Any event in a watched directory counts, whatever its name: a Kubernetes secret volume swaps
+   * its `..data` symlink, certbot repoints `live/` symlinks at new `archive/` files, and neither
+   * event names our files. A reload that finds the same bytes is `unchanged` and swaps nothing,
+   * so a stray event costs one read of the files. Besides the files' own directories, the
+   * directories their symlinks resolve to are watched (a target rewritten in place), and that set
+   * is worked out again after each change, since a swap moves the targets.
    */
   watchFiles(onChange: () => void): void {
-    if (this.#closed || this.#watchers.length > 0) return;
-    const byDir = new Map<string, Set<string>>();
+    if (this.#closed || this.#onFileChange !== undefined) return;
+    this.#onFileChange = onChange;
+    this.#rewatch();
+  }
+
+  /** The directories to watch now: each file's own, and its symlink target's. */
+  #watchedDirs(): Set<string> {
     const paths = [this.#files.ca, this.#files.cert, this.#files.key];
     if (this.#files.crl !== undefined) paths.push(this.#files.crl.path);
+    const dirs = new Set<string>();
     for (const path of paths) {
-      const dir = dirname(resolve(path));
-      const names = byDir.get(dir) ?? new Set<string>();
-      names.add(basename(path));
-      byDir.set(dir, names);
-    }
-    for (const [dir, names] of byDir) {
+      dirs.add(dirname(resolve(path)));
       try {
-        const watcher = watch(dir, { persistent: false }, (_event, changed) => {
-          if (changed !== null && !names.has(changed)) return;
-          clearTimeout(this.#debounce);
-          this.#debounce = setTimeout(onChange, DEBOUNCE_MS);
-          this.#debounce.unref();
+        dirs.add(dirname(realpathSync(path)));
+      } catch {
+        // Missing (an optional crl.pem, a dangling link mid-swap): its own directory covers it.
+      }
+    }
+    return dirs;
+  }
+
+  #rewatch(): void {
+    if (this.#closed) return;
+    const wanted = this.#watchedDirs();
+    for (const [dir, watcher] of this.#watchers) {
+      if (wanted.has(dir)) continue;
+      watcher.close();
+      this.#watchers.delete(dir);
+    }
+    for (const dir of wanted) {
+      if (this.#watchers.has(dir)) continue;
+      try {
+        const watcher = watch(dir, { persistent: false }, () => {
+          this.#fileEvent();
         });
         watcher.on('error', (err) => {
-          this.#log.warn({ err, dir }, 'watching TLS files failed; reload them with SIGHUP');
+          // A target directory removed by a swap (Kubernetes deletes the old `..<timestamp>`):
+          // the next rewatch drops it. Only a directory still in use is worth a warning.
+          watcher.close();
+          if (this.#watchers.get(dir) !== watcher) return;
+          this.#watchers.delete(dir);
+          if (this.#watchedDirs().has(dir))
+            this.#log.warn({ err, dir }, 'watching TLS files failed; reload them with SIGHUP');
         });
-        this.#watchers.push(watcher);
+        this.#watchers.set(dir, watcher);
       } catch (err) {
         this.#log.warn({ err, dir }, 'cannot watch TLS files; reload them with SIGHUP');
       }
     }
   }
 
+  #fileEvent(): void {
+    clearTimeout(this.#debounce);
+    this.#debounce = setTimeout(() => {
+      this.#rewatch();
+      this.#onFileChange?.();
+    }, DEBOUNCE_MS);
+    this.#debounce.unref();
+  }
+
   /** Stops watching and drops the listeners; a reload in progress finishes. Idempotent. */
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#debounce);
-    for (const w of this.#watchers.splice(0)) w.close();
+    for (const w of this.#watchers.values()) w.close();
+    this.#watchers.clear();
+    this.#onFileChange = undefined;
     this.#listeners.clear();
     await this.#reloading.catch(() => undefined);
   }
