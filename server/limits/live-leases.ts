@@ -3,7 +3,8 @@
  * Open is a map lookup rather than a read of the host's leases (which, for a host at its quota,
  * would make each refused Open as expensive as a ListMine), and the pinhole_leases_live gauge is
  * `size` rather than a store scan per scrape. One listing at start serves both (they used to list
- * every live lease once each); only ids and hosts are kept, not the leases.
+ * every live lease once each), and it reads only ids and hosts: parsing full leases left ~2 KiB of
+ * RSS per live lease after start (issue #9, figure 7: 100k leases, 392 MiB before, 180 MiB after).
  *
  * Events committed while the listing runs are buffered and applied after it if newer than the
  * revision the listing started at, so none is lost and a lease ended meanwhile is not revived.
@@ -28,9 +29,7 @@ export class LiveLeaseCounter {
     });
     try {
       const listedAt = store.revision;
-      for (const lease of await store.listLeases({ limit: Number.MAX_SAFE_INTEGER })) {
-        if (lease.state !== 'ended') counter.#add(lease.host, lease.id);
-      }
+      for (const { id, host } of await store.listLiveLeaseKeys()) counter.#add(host, id);
       const late = buffered.filter((e) => e.revision > listedAt);
       buffered = undefined;
       counter.#apply(late);

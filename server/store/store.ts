@@ -68,7 +68,21 @@ export interface StoredAnswer {
 export interface LeaseFilter {
   readonly host?: string;
   readonly includeEnded?: boolean;
+  /** Default 1,000. */
   readonly limit?: number;
+  /**
+   * Keyset cursor: only leases whose id sorts after this one, ordered by id; pass '' for the first
+   * page and the last id of a page for the next. Absent: insertion order, as before. The order is
+   * the backend's text order (bytes in SQLite, UTF-16 code units in memory, the database collation
+   * in PostgreSQL), so a listing paged this way sees every lease that exists throughout it once.
+   */
+  readonly afterId?: string;
+}
+
+/** What counting live leases per host needs: no rules, receipt or JSON to parse. */
+export interface LiveLeaseKey {
+  readonly id: string;
+  readonly host: string;
 }
 
 export interface KnownHost {
@@ -92,6 +106,8 @@ export interface Store {
   findAnswer(host: string, requestId: string): Promise<StoredAnswer | undefined>;
   getLease(id: string): Promise<Lease | undefined>;
   listLeases(filter: LeaseFilter): Promise<Lease[]>;
+  /** Every live lease's id and host, in no particular order (server/limits/live-leases.ts). */
+  listLiveLeaseKeys(): Promise<LiveLeaseKey[]>;
   /** Live leases whose term ended at or before nowMs, oldest first. */
   dueForExpiry(nowMs: number, limit: number): Promise<Lease[]>;
   /**

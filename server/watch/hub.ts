@@ -34,6 +34,8 @@ export interface SubscribeOptions {
 }
 
 const CATCH_UP_PAGE = 5000;
+/** Leases per store read while building a snapshot. */
+const SNAPSHOT_PAGE = 1000;
 const all = (): boolean => true;
 
 export class WatchHub {
@@ -91,7 +93,7 @@ export class WatchHub {
     };
     const unlisten = this.#store.onCommit(deliverLive);
     try {
-      let sent = await this.#catchUp(sub, o);
+      let sent = await this.#catchUp(sub, o, buffered);
       for (const e of buffered) {
         if (e.revision > sent) {
           this.#deliver(sub, o.inScope, [e]);
@@ -116,16 +118,16 @@ export class WatchHub {
    * firewall back from an outage on a busy site). A backlog that does not fit is answered like
    * a compacted one: RESET and a snapshot, which the limit does not count.
    */
-  async #catchUp(sub: Subscription, o: SubscribeOptions): Promise<number> {
+  async #catchUp(sub: Subscription, o: SubscribeOptions, buffered: readonly StoredEvent[]): Promise<number> {
     let after = o.fromRevision;
     if (after > 0) {
       const backlog: StoredEvent[] = [];
       for (;;) {
         const page = await this.#store.eventsAfter(after, CATCH_UP_PAGE);
-        if (page === 'compacted') return this.#reset(sub, o);
+        if (page === 'compacted') return this.#reset(sub, o, buffered);
         for (const e of page) if (o.inScope(e.lease)) backlog.push(e);
         // Holding at most one limit (plus a page) of events, whatever the log holds.
-        if (backlog.length > this.#queueLimit) return this.#reset(sub, o);
+        if (backlog.length > this.#queueLimit) return this.#reset(sub, o, buffered);
         const last = page.at(-1);
         if (last !== undefined) after = last.revision;
         if (page.length < CATCH_UP_PAGE) {
@@ -135,24 +137,55 @@ export class WatchHub {
         }
       }
     }
-    return this.#snapshot(sub, o);
+    return this.#snapshot(sub, o, buffered);
   }
 
-  #reset(sub: Subscription, o: SubscribeOptions): Promise<number> {
+  #reset(sub: Subscription, o: SubscribeOptions, buffered: readonly StoredEvent[]): Promise<number> {
     sub.push({ type: 'RESET', revision: this.#store.revision });
-    return this.#snapshot(sub, o);
+    return this.#snapshot(sub, o, buffered);
   }
 
-  async #snapshot(sub: Subscription, o: SubscribeOptions): Promise<number> {
-    const revision = this.#store.revision;
-    const leases = await this.#store.listLeases({ limit: Number.MAX_SAFE_INTEGER });
-    for (const lease of leases) {
-      // A lease changed after `revision` (by a commit during the read) arrives as a live event.
-      if (lease.revision <= revision && o.inScope(lease))
-        sub.push({ type: 'UPSERT', revision, lease, snapshot: true });
-      failpoint('mid-snapshot');
+  /**
+   * The scope's live set, read from the store a page at a time (the store is never read whole,
+   * whatever its size or the scope's), queued as it is read. Returns the snapshot's revision.
+   *
+   * Commits land between pages, so the pages are not one read at one revision. Every row last
+   * changed at or before `from` (the revision when the read began) is still as it was at `from`;
+   * the leases changed since are exactly those in `buffered` (the commit feed since before
+   * `from`). So the snapshot is taken at the newest buffered revision instead: rows changed
+   * after `from` are skipped while paging, a lease queued before a commit changed it is withdrawn,
+   * and each changed lease is queued at its newest state if live and in scope.
+   */
+  async #snapshot(sub: Subscription, o: SubscribeOptions, buffered: readonly StoredEvent[]): Promise<number> {
+    const from = this.#store.revision;
+    /** Sequence numbers of the queued leases, by id, to withdraw one a commit changed. */
+    const queued = new Map<string, number>();
+    let afterId = '';
+    for (;;) {
+      const page = await this.#store.listLeases({ afterId, limit: SNAPSHOT_PAGE });
+      for (const lease of page) {
+        if (lease.revision <= from && o.inScope(lease)) queued.set(lease.id, sub.addToSnapshot(lease));
+        failpoint('mid-snapshot');
+      }
+      const last = page.at(-1);
+      if (last === undefined || page.length < SNAPSHOT_PAGE) break;
+      afterId = last.id;
     }
-    sub.push({ type: 'PROGRESS', revision });
+    // A shared database (postgres) may have shown rows whose events this server has not yet had.
+    await this.#store.catchUp?.();
+    let revision = from;
+    const changed = new Map<string, StoredEvent>();
+    for (const e of buffered) {
+      if (e.revision <= from) continue;
+      changed.set(e.lease.id, e);
+      revision = Math.max(revision, e.revision);
+    }
+    for (const [id, e] of changed) {
+      const seq = queued.get(id);
+      if (seq !== undefined) sub.withdraw(seq);
+      if (e.type === 'UPSERT' && e.lease.state !== 'ended' && o.inScope(e.lease)) sub.addToSnapshot(e.lease);
+    }
+    sub.endSnapshot(revision);
     return revision;
   }
 

@@ -8,15 +8,28 @@
  * UPSERT is found through a map and left as a hole instead of being searched for and spliced.
  * The limit bounds live events only: a snapshot is bounded by the store, not by how fast the
  * subscriber reads, and counting it made any scope larger than the limit impossible to sync.
+ *
+ * A snapshot is built in the queue before the subscriber reads (hub.ts): its leases are added as
+ * the store is paged, a lease that a commit changed meanwhile is withdrawn, and only at the end is
+ * the revision it is the live set at known; its UPSERTs carry that revision when they are taken.
  */
 import { PinholeError } from '../core/errors.js';
+import type { Lease } from '../core/types.js';
 import type { WatchItem } from './events.js';
+
+/** A lease of the snapshot being built, before its revision is known. */
+interface SnapshotEntry {
+  readonly type: 'SNAPSHOT';
+  readonly lease: Lease;
+}
+type Entry = WatchItem | SnapshotEntry;
+const isLive = (e: Entry): boolean => !(e.type === 'SNAPSHOT' || (e.type === 'UPSERT' && e.snapshot));
 
 export class Subscription implements AsyncIterableIterator<WatchItem> {
   readonly #limit: number;
   readonly #onClose: () => void;
   /** Items from #head on; superseded ones are holes (undefined). Index = sequence - #base. */
-  #queue: (WatchItem | undefined)[] = [];
+  #queue: (Entry | undefined)[] = [];
   #head = 0;
   #base = 0;
   /** Queued items (holes excluded), and of those the live (non-snapshot) ones. */
@@ -30,6 +43,8 @@ export class Subscription implements AsyncIterableIterator<WatchItem> {
   #closed = false;
   /** Highest revision handed to the consumer (for the cut message). */
   #delivered = 0;
+  /** The revision of the snapshot's UPSERTs; set by endSnapshot(), read by #take(). */
+  #snapshotRevision = 0;
 
   constructor(limit: number, onClose: () => void) {
     this.#limit = limit;
@@ -50,7 +65,7 @@ export class Subscription implements AsyncIterableIterator<WatchItem> {
       w({ value: item, done: false });
       return;
     }
-    const live = !(item.type === 'UPSERT' && item.snapshot);
+    const live = isLive(item);
     if (item.type === 'UPSERT' && !item.snapshot) {
       const at = this.#upsertAt.get(item.lease.id);
       if (at !== undefined) this.#drop(at); // the newer state supersedes it; order stays by revision
@@ -75,6 +90,28 @@ export class Subscription implements AsyncIterableIterator<WatchItem> {
         ),
       );
     }
+  }
+
+  /**
+   * Queues a lease of the snapshot being built and returns its sequence number for withdraw().
+   * Only before the subscriber reads: the snapshot's revision is not known yet.
+   */
+  addToSnapshot(lease: Lease): number {
+    if (this.#waiter !== undefined) throw new Error('a snapshot is built before the subscriber reads');
+    this.#queue.push({ type: 'SNAPSHOT', lease });
+    this.#size++;
+    return this.#base + this.#queue.length - 1;
+  }
+
+  /** Withdraws a lease added to the snapshot (a commit during the snapshot changed it). */
+  withdraw(seq: number): void {
+    this.#drop(seq);
+  }
+
+  /** Ends the snapshot: its leases go out as UPSERTs at `revision`, then PROGRESS `revision`. */
+  endSnapshot(revision: number): void {
+    this.#snapshotRevision = revision;
+    this.push({ type: 'PROGRESS', revision });
   }
 
   /** Ends the stream with an error after nothing more is delivered. */
@@ -117,7 +154,7 @@ export class Subscription implements AsyncIterableIterator<WatchItem> {
     if (item === undefined) return;
     this.#queue[i] = undefined;
     this.#size--;
-    if (!(item.type === 'UPSERT' && item.snapshot)) this.#live--;
+    if (isLive(item)) this.#live--;
   }
 
   /** The oldest queued item, or undefined; compacts when more than half the array is consumed. */
@@ -128,7 +165,7 @@ export class Subscription implements AsyncIterableIterator<WatchItem> {
       this.#queue[this.#head++] = undefined;
       if (item === undefined) continue;
       this.#size--;
-      if (!(item.type === 'UPSERT' && item.snapshot)) this.#live--;
+      if (isLive(item)) this.#live--;
       if (item.type === 'UPSERT' && this.#upsertAt.get(item.lease.id) === seq)
         this.#upsertAt.delete(item.lease.id);
       if (this.#head >= 1024 && this.#head * 2 >= this.#queue.length) {
@@ -136,7 +173,9 @@ export class Subscription implements AsyncIterableIterator<WatchItem> {
         this.#base += this.#head;
         this.#head = 0;
       }
-      return item;
+      return item.type === 'SNAPSHOT'
+        ? { type: 'UPSERT', revision: this.#snapshotRevision, lease: item.lease, snapshot: true }
+        : item;
     }
     this.#reset();
     return undefined;

@@ -221,6 +221,61 @@ for (const name of DIALECTS) {
       expect(await store.listLeases({ host: 'nobody' })).toEqual([]);
     });
 
+    it('pages leases by id with afterId: each lease once, in id order, with the host and ended filters', async () => {
+      const { store } = await fresh();
+      // Committed out of id order, so id order is not insertion order; one batch is one revision.
+      const ids = Array.from({ length: 23 }, (_, i) => `lse_page${String((i * 7) % 23).padStart(2, '0')}`);
+      const leases = ids.map((id, i) => leaseFixture({ id, host: i % 3 === 0 ? 'db-1' : 'web-1' }));
+      await store.commit({ leases: leases.map((lease) => ({ kind: 'put', lease })), audit: [] });
+      const ended = leases.filter((_, i) => i % 5 === 0);
+      await store.commit({
+        leases: ended.map((lease) => ({ kind: 'end', lease, reason: 'released' })),
+        audit: [],
+      });
+      const walk = async (filter: { host?: string; includeEnded?: boolean }): Promise<string[][]> => {
+        const pages: string[][] = [];
+        let afterId = '';
+        for (;;) {
+          const page = (await store.listLeases({ ...filter, afterId, limit: 4 })).map((l) => l.id);
+          if (page.length > 0) pages.push(page);
+          const last = page.at(-1);
+          if (last === undefined || page.length < 4) return pages;
+          afterId = last;
+        }
+      };
+      const sorted = [...ids].sort();
+      const endedIds = new Set(ended.map((l) => l.id));
+      const live = sorted.filter((id) => !endedIds.has(id));
+      const all = await walk({ includeEnded: true });
+      expect(all.flat()).toEqual(sorted);
+      expect(all.every((page) => page.length <= 4)).toBe(true);
+      expect((await walk({})).flat()).toEqual(live);
+      const dbIds = new Set(leases.filter((l) => l.host === 'db-1').map((l) => l.id));
+      expect((await walk({ host: 'db-1' })).flat()).toEqual(live.filter((id) => dbIds.has(id)));
+      // The cursor need not be a stored id; past the last id the listing is empty.
+      expect((await store.listLeases({ afterId: 'lse_page10x', limit: 2 })).map((l) => l.id)).toEqual(
+        live.filter((id) => id > 'lse_page10x').slice(0, 2),
+      );
+      expect(await store.listLeases({ afterId: 'lse_page99' })).toEqual([]);
+      // Without afterId, insertion order as before.
+      expect((await store.listLeases({ limit: 3 })).map((l) => l.id)).toEqual(
+        ids.filter((id) => !endedIds.has(id)).slice(0, 3),
+      );
+    });
+
+    it('lists the id and host of every live lease, and nothing else', async () => {
+      const { store } = await fresh();
+      const a = leaseFixture({ host: 'web-1' });
+      const b = leaseFixture({ host: 'db-1' });
+      const c = leaseFixture({ host: 'db-1' });
+      await store.commit({ leases: [a, b, c].map((lease) => ({ kind: 'put', lease })), audit: [] });
+      await store.commit({ leases: [{ kind: 'end', lease: b, reason: 'revoked' }], audit: [] });
+      const keys = await store.listLiveLeaseKeys();
+      expect([...keys].sort((x, y) => (x.id < y.id ? -1 : 1))).toEqual(
+        [a, c].map((l) => ({ id: l.id, host: l.host })).sort((x, y) => (x.id < y.id ? -1 : 1)),
+      );
+    });
+
     it('never splits one revision across pages of the event log', async () => {
       const { store } = await fresh();
       for (let i = 0; i < 3; i++) {

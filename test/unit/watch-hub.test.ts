@@ -4,6 +4,8 @@ import { SqliteStore } from '../../server/store/sqlite/sqlite-store.js';
 import { WatchHub } from '../../server/watch/hub.js';
 import type { WatchItem } from '../../server/watch/events.js';
 import type { Subscription } from '../../server/watch/subscription.js';
+import type { LeaseFilter, Store } from '../../server/store/store.js';
+import type { Lease } from '../../server/core/types.js';
 import { leaseFixture } from '../helpers/leases.js';
 import { removeDir, tempDir } from '../helpers/tmp.js';
 
@@ -119,5 +121,73 @@ describe('WatchHub', () => {
     const items = await take(sub, 21);
     expect(items.filter((i) => i.type === 'UPSERT')).toHaveLength(20);
     expect(items.at(-1)?.type).toBe('PROGRESS');
+  });
+
+  it('reads a snapshot a page at a time, and commits between pages leave it the live set at its PROGRESS (issue #9)', async () => {
+    const { store } = setup();
+    const leases = Array.from({ length: 2500 }, () => leaseFixture());
+    await store.commit({ leases: leases.map((lease) => ({ kind: 'put' as const, lease })), audit: [] }); // 1
+    const byId = [...leases].sort((a, b) => (a.id < b.id ? -1 : 1));
+    const [early, earlyEnded, late, lateEnded] = [byId[10], byId[20], byId[2400], byId[2410]];
+    if (early === undefined || earlyEnded === undefined || late === undefined || lateEnded === undefined)
+      throw new Error('fixture');
+    const added = leaseFixture({ id: 'lse_zz_added' });
+    const outOfScope = leaseFixture({ id: 'lse_zz_other', host: 'db-1' });
+    const renew = (l: Lease): Promise<unknown> =>
+      store.commit({
+        leases: [{ kind: 'put', lease: { ...l, expiresAtMs: l.expiresAtMs + 5000 } }],
+        audit: [],
+      });
+    const end = (l: Lease): Promise<unknown> =>
+      store.commit({ leases: [{ kind: 'end', lease: l, reason: 'released' }], audit: [] });
+    // Once the first page is read, leases already queued and leases not yet read change.
+    const reads: LeaseFilter[] = [];
+    const paged = new Proxy(store, {
+      get(target, key): unknown {
+        if (key === 'listLeases')
+          return async (filter: LeaseFilter): Promise<Lease[]> => {
+            reads.push(filter);
+            if (reads.length === 2) {
+              await renew(early); // 2
+              await end(earlyEnded); // 3
+              await renew(late); // 4
+              await end(lateEnded); // 5
+              await store.commit({ leases: [{ kind: 'put', lease: added }], audit: [] }); // 6
+              await store.commit({ leases: [{ kind: 'put', lease: outOfScope }], audit: [] }); // 7
+            }
+            return target.listLeases(filter);
+          };
+        const value: unknown = Reflect.get(target, key, target);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    }) as Store;
+    const hub = new WatchHub({ store: paged, queueLimit: 100, progressIntervalMs: 60_000 });
+    cleanups.push(() => hub.close());
+    const sub = await hub.subscribe({ fromRevision: 0, inScope: (l) => l.host === 'web-1' });
+    await renew(added); // 8, live
+    const items = await take(sub, 2501);
+    expect(reads.length).toBeGreaterThanOrEqual(3);
+    expect(reads.every((f) => f.afterId !== undefined && (f.limit ?? 1000) <= 1000)).toBe(true);
+    const snapshot = items.slice(0, -2);
+    expect(snapshot.every((i) => i.type === 'UPSERT' && i.snapshot && i.revision === 7)).toBe(true);
+    expect(items.at(-2)).toEqual({ type: 'PROGRESS', revision: 7 });
+    const last = items.at(-1);
+    expect(last?.type === 'UPSERT' && !last.snapshot && [last.revision, last.lease.id]).toEqual([
+      8,
+      added.id,
+    ]);
+    // Exactly the live set at 7 (read back at 8 with the one lease changed at 8 put back).
+    const expected = new Map(
+      (await store.listLeases({ host: 'web-1', limit: 10_000 })).map((l) => [l.id, l.expiresAtMs]),
+    );
+    expected.set(added.id, added.expiresAtMs);
+    const got = new Map(
+      snapshot.map((i) => (i.type === 'UPSERT' ? [i.lease.id, i.lease.expiresAtMs] : ['', 0])),
+    );
+    expect(got.size).toBe(snapshot.length);
+    expect(got).toEqual(expected);
+    expect(got.get(early.id)).toBe(early.expiresAtMs + 5000);
+    expect(got.get(late.id)).toBe(late.expiresAtMs + 5000);
+    expect(got.has(earlyEnded.id) || got.has(lateEnded.id) || got.has(outOfScope.id)).toBe(false);
   });
 });

@@ -20,6 +20,7 @@ import type {
   CommitResult,
   KnownHost,
   LeaseFilter,
+  LiveLeaseKey,
   Mutation,
   PendingRecord,
   Store,
@@ -67,6 +68,8 @@ export class MemoryStore implements Store {
   readonly #listeners = new Set<(events: readonly StoredEvent[]) => void>();
   #queue: Queued[] = [];
   #closed = false;
+  /** Every lease id, sorted, for listings by id; rebuilt when leases were added since. */
+  #sortedIds: string[] = [];
 
   private constructor(options: MemoryStoreOptions) {
     this.database = options.database ?? new MemoryDatabase();
@@ -163,7 +166,9 @@ export class MemoryStore implements Store {
     return this.#read(() => {
       const out: Lease[] = [];
       const limit = filter.limit ?? 1000;
-      for (const lease of this.database.leases.values()) {
+      const leases =
+        filter.afterId === undefined ? this.database.leases.values() : this.#leasesAfter(filter.afterId);
+      for (const lease of leases) {
         if (out.length >= limit) break;
         if (filter.host !== undefined && lease.host !== filter.host) continue;
         if (filter.includeEnded !== true && lease.state === 'ended') continue;
@@ -171,6 +176,33 @@ export class MemoryStore implements Store {
       }
       return out;
     });
+  }
+  listLiveLeaseKeys(): Promise<LiveLeaseKey[]> {
+    return this.#read(() => {
+      const out: LiveLeaseKey[] = [];
+      for (const l of this.database.leases.values())
+        if (l.state !== 'ended') out.push({ id: l.id, host: l.host });
+      return out;
+    });
+  }
+
+  /** Leases with id > afterId in id order (binary search in the sorted ids). */
+  *#leasesAfter(afterId: string): Generator<Lease> {
+    const leases = this.database.leases;
+    // Leases are never removed, so a new size means new ids: re-sort only then.
+    if (this.#sortedIds.length !== leases.size) this.#sortedIds = [...leases.keys()].sort();
+    const ids = this.#sortedIds;
+    let lo = 0;
+    let hi = ids.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((ids[mid] ?? '') <= afterId) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < ids.length; i++) {
+      const lease = leases.get(ids[i] ?? '');
+      if (lease !== undefined) yield lease;
+    }
   }
   dueForExpiry(nowMs: number, limit: number): Promise<Lease[]> {
     return this.#read(() =>

@@ -6,7 +6,14 @@ import { auditRecordFromRow, type AuditRow } from '../../audit/row.js';
 import type { Pool } from 'pg';
 import type { EndReason, Lease } from '../../core/types.js';
 import type { AuditRecord } from '../../audit/record.js';
-import type { KnownHost, LeaseFilter, PendingRecord, StoredAnswer, StoredEvent } from '../store.js';
+import type {
+  KnownHost,
+  LeaseFilter,
+  LiveLeaseKey,
+  PendingRecord,
+  StoredAnswer,
+  StoredEvent,
+} from '../store.js';
 
 type Int8 = string | number;
 interface JsonRow {
@@ -72,11 +79,22 @@ export async function getLease(db: Pool, id: string): Promise<Lease | undefined>
 }
 
 export async function listLeases(db: Pool, filter: LeaseFilter): Promise<Lease[]> {
-  const { rows } = await db.query<JsonRow>(
-    `SELECT json FROM leases WHERE ($1::text IS NULL OR host = $1) AND ($2::boolean OR live) ORDER BY ord LIMIT $3`,
-    [filter.host ?? null, filter.includeEnded === true, filter.limit ?? 1000],
-  );
+  const args = [filter.host ?? null, filter.includeEnded === true, filter.limit ?? 1000];
+  const where = '($1::text IS NULL OR host = $1) AND ($2::boolean OR live)';
+  // A page by id walks the primary key; id > and ORDER BY id share the column's collation.
+  const { rows } =
+    filter.afterId === undefined
+      ? await db.query<JsonRow>(`SELECT json FROM leases WHERE ${where} ORDER BY ord LIMIT $3`, args)
+      : await db.query<JsonRow>(`SELECT json FROM leases WHERE ${where} AND id > $4 ORDER BY id LIMIT $3`, [
+          ...args,
+          filter.afterId,
+        ]);
   return rows.map(parseLease);
+}
+
+export async function listLiveLeaseKeys(db: Pool): Promise<LiveLeaseKey[]> {
+  const { rows } = await db.query<LiveLeaseKey>('SELECT id, host FROM leases WHERE live');
+  return rows;
 }
 
 export async function dueForExpiry(db: Pool, nowMs: number, limit: number): Promise<Lease[]> {

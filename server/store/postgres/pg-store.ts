@@ -24,6 +24,7 @@ import type {
   CommitResult,
   KnownHost,
   LeaseFilter,
+  LiveLeaseKey,
   Mutation,
   PendingRecord,
   Store,
@@ -238,6 +239,9 @@ export class PgStore implements Store {
   }
   listLeases(filter: LeaseFilter): Promise<Lease[]> {
     return this.#read((db) => reads.listLeases(db, filter));
+  }
+  listLiveLeaseKeys(): Promise<LiveLeaseKey[]> {
+    return this.#read((db) => reads.listLiveLeaseKeys(db));
   }
   dueForExpiry(nowMs: number, limit: number): Promise<Lease[]> {
     return this.#read((db) => reads.dueForExpiry(db, nowMs, limit));

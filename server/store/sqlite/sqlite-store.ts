@@ -24,6 +24,7 @@ import type {
   CommitResult,
   KnownHost,
   LeaseFilter,
+  LiveLeaseKey,
   Mutation,
   PendingRecord,
   Store,
@@ -308,6 +309,9 @@ export class SqliteStore implements Store {
   }
   listLeases(filter: LeaseFilter): Promise<Lease[]> {
     return this.#read(() => this.#sql.listLeases(filter));
+  }
+  listLiveLeaseKeys(): Promise<LiveLeaseKey[]> {
+    return this.#read(() => this.#sql.listLiveLeaseKeys());
   }
   dueForExpiry(nowMs: number, limit: number): Promise<Lease[]> {
     return this.#read(() => this.#sql.dueForExpiry(nowMs, limit));

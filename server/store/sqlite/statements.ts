@@ -4,7 +4,14 @@ import type { EndReason, Lease, OpenAnswer } from '../../core/types.js';
 import type { AuditRecord } from '../../audit/record.js';
 import { auditRecordFromRow, checkpointFromRow, type AuditRow, type CheckpointRow } from '../../audit/row.js';
 import type { AuditCheckpoint } from '../../audit/checkpoint.js';
-import type { KnownHost, LeaseFilter, PendingRecord, StoredAnswer, StoredEvent } from '../store.js';
+import type {
+  KnownHost,
+  LeaseFilter,
+  LiveLeaseKey,
+  PendingRecord,
+  StoredAnswer,
+  StoredEvent,
+} from '../store.js';
 
 interface JsonRow {
   json: string;
@@ -29,6 +36,7 @@ export class SqliteStatements {
   readonly #insertAudit: Database.Statement;
   readonly #writeMeta: Database.Statement;
   readonly #due: Database.Statement<[number, number], JsonRow>;
+  readonly #liveKeys: Database.Statement<[], LiveLeaseKey>;
   readonly #eventsAfter: Database.Statement<[{ after: number; limit: number }], EventRow>;
   readonly #auditHead: Database.Statement<[], { seq: number; hash: string }>;
   readonly #newestCheckpoint: Database.Statement<[], CheckpointRow>;
@@ -59,6 +67,7 @@ export class SqliteStatements {
     this.#due = db.prepare(
       'SELECT json FROM leases WHERE live = 1 AND expires_at_ms <= ? ORDER BY expires_at_ms LIMIT ?',
     );
+    this.#liveKeys = db.prepare('SELECT id, host FROM leases WHERE live = 1');
     // Pages hold whole revisions: up to the revision of the limit-th row, all of it. A page that
     // ended inside a revision would make a resume after its last revision skip the rest.
     this.#eventsAfter = db.prepare(
@@ -108,10 +117,19 @@ export class SqliteStatements {
       where.push('host = ?');
       args.push(filter.host);
     }
-    if (filter.includeEnded !== true) where.push('live = 1');
-    const sql = `SELECT json FROM leases ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY rowid LIMIT ?`;
+    // `+live`: an index on live (leases_live_expiry) must not win over the id order a page walks.
+    if (filter.includeEnded !== true) where.push(filter.afterId === undefined ? 'live = 1' : '+live = 1');
+    if (filter.afterId !== undefined) {
+      where.push('id > ?');
+      args.push(filter.afterId);
+    }
+    const order = filter.afterId === undefined ? 'rowid' : 'id';
+    const sql = `SELECT json FROM leases ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} LIMIT ?`;
     args.push(filter.limit ?? 1000);
     return (this.#db.prepare(sql).all(...args) as JsonRow[]).map(parseLease);
+  }
+  listLiveLeaseKeys(): LiveLeaseKey[] {
+    return this.#liveKeys.all();
   }
   dueForExpiry(nowMs: number, limit: number): Lease[] {
     return this.#due.all(nowMs, limit).map(parseLease);
