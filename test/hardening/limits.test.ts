@@ -277,7 +277,11 @@ describe('a flood from one host does not starve another', () => {
           `under db-1 flood ${quantile(loaded, 0.5).toFixed(2)}/${p99Loaded.toFixed(2)} ms (ratio ${(p99Loaded / p99Quiet).toFixed(2)}); ` +
           `flood ${JSON.stringify(summary)}`,
       );
-      expect(summary.exhausted ?? 0).toBeGreaterThan(summary.ok ?? 0); // the limiter refused most of it
+      // The limit held: db-1 was refused, and it got no more grants than its bucket allows over the
+      // flood's run (burst + rate x seconds, a second's slack for the server's own clock). Not
+      // "refused most of it": how far past the limit the flood gets depends on the machine's speed.
+      expect(summary.exhausted ?? 0).toBeGreaterThan(0);
+      expect(summary.ok ?? 0).toBeLessThanOrEqual(50 + 50 * ((summary.ms ?? 0) / 1000 + 1));
       expect(summary.other ?? 0).toBe(0); // refusals are RESOURCE_EXHAUSTED, nothing else
       expect(loaded).toHaveLength(SAMPLES); // every web-1 Open under the flood was GRANTED (see measure)
       // The flood is in the request log as two records, not thousands: the first refusal and, at
