@@ -245,6 +245,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
       listen: config.admin.listen,
       tls: tls.current,
       trustDomain,
+      certificates: tls,
       admin,
       store,
       registry,

@@ -2,6 +2,9 @@
  * The admin HTTPS listener: the web console's files, its JSON API and its change feed. mTLS
  * against the Pinhole CA only, as the gRPC listener: a client without a CA-signed certificate
  * fails the handshake and never reaches a handler; a certificate of another role gets 403.
+ * As on the gRPC listener, the certificate is checked again on every request (a keep-alive
+ * connection outlives revocation, expiry and its CA's removal: 401 with the reason), and an open
+ * event stream ends when its certificate stops being good (server/identity/certificate-guard.ts).
  */
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -10,8 +13,9 @@ import { randomUUID } from 'node:crypto';
 import type { JSONWebKeySet } from 'jose';
 import type { Logger } from '../log.js';
 import { PinholeError } from '../core/errors.js';
-import type { Identity } from '../core/types.js';
-import { identityFromCertificate } from '../identity/peer.js';
+import { readPeerCertificate, type PeerCertificate } from '../identity/peer.js';
+import { certificateRefusal, guardCertificate } from '../identity/certificate-guard.js';
+import type { RevocationSource } from '../identity/tls-runtime.js';
 import { actorOf, type Caller } from '../lease/caller.js';
 import type { Store } from '../store/store.js';
 import type { EnforcerRegistry } from '../watch/enforcer-registry.js';
@@ -32,6 +36,8 @@ export interface AdminHttpOptions {
     readonly crlPems?: readonly string[];
   };
   readonly trustDomain: string;
+  /** The revoked set and CA removals of the live TLS material; without it, only expiry is checked per request. */
+  readonly certificates?: RevocationSource;
   readonly admin: AdminService;
   readonly store: Store;
   readonly registry: EnforcerRegistry;
@@ -76,14 +82,15 @@ function splitListen(listen: string): { host: string; port: number } {
 }
 
 /**
- * The caller behind a TLS socket. Parsed once per connection (keep-alive carries many requests);
- * a certificate that names no valid identity is remembered as that refusal.
+ * The peer certificate behind a TLS socket. Parsed once per connection (keep-alive carries many
+ * requests); a certificate that names no valid identity is remembered as that refusal. Whether it
+ * is still good (revocation, expiry) is not cached: see `callerOfSocket`.
  */
-function callerOfSocket(
+function peerOfSocket(
   socket: unknown,
   trustDomain: string,
-  cache: WeakMap<TLSSocket, Identity | PinholeError>,
-): Caller {
+  cache: WeakMap<TLSSocket, PeerCertificate | PinholeError>,
+): PeerCertificate {
   // node:https hands every request a TLSSocket; anything else would mean no TLS at all.
   if (!(socket instanceof TLSSocket))
     throw new PinholeError(
@@ -101,7 +108,7 @@ function callerOfSocket(
           'no client certificate; connect with a certificate issued by the Pinhole CA',
         );
       }
-      known = identityFromCertificate(raw, trustDomain);
+      known = readPeerCertificate(raw, trustDomain);
     } catch (e) {
       known =
         e instanceof PinholeError
@@ -111,7 +118,21 @@ function callerOfSocket(
     cache.set(socket, known);
   }
   if (known instanceof PinholeError) throw known;
-  return { identity: known, peer: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}` };
+  return known;
+}
+
+/** The caller of a request, refused (401) when its certificate was revoked, expired or lost its CA since the handshake. */
+function callerOfSocket(
+  socket: unknown,
+  trustDomain: string,
+  cache: WeakMap<TLSSocket, PeerCertificate | PinholeError>,
+  revocations: RevocationSource | undefined,
+): Caller {
+  const peer = peerOfSocket(socket, trustDomain, cache);
+  const refusal = certificateRefusal(peer, revocations, Date.now());
+  if (refusal !== undefined) throw refusal;
+  const tls = socket as TLSSocket;
+  return { identity: peer.identity, peer: `${tls.remoteAddress ?? '?'}:${tls.remotePort ?? 0}` };
 }
 
 /**
@@ -180,23 +201,37 @@ export async function startAdminHttpServer(o: AdminHttpOptions): Promise<Running
   const routes = adminRoutes({
     admin: o.admin,
     jwks: o.jwks,
-    events: ({ res }) => {
+    events: ({ req, res }) => {
       // SSE responses stay open; security headers still apply to them.
       for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+      // The request passed callerOfSocket just now: a cache hit. The stream ends when the
+      // certificate is revoked, expires or its CA leaves the bundle; EventSource then reconnects
+      // and its next request is refused with 401, which stops it.
+      const guard = guardCertificate(peerOfSocket(req.socket, o.trustDomain, identities), o.certificates);
+      // Tripped already (a notAfter passed since the check above): the error path answers 401.
+      if (guard.failure !== undefined) throw guard.failure;
+      res.once('close', () => {
+        guard.dispose();
+      });
+      guard.signal.addEventListener('abort', () => {
+        const message = guard.failure?.message ?? 'client certificate no longer accepted';
+        o.log.info({ path: '/api/events', error: message }, 'event stream ended');
+        if (!res.writableEnded) res.end(`event: refused\ndata: ${JSON.stringify({ error: message })}\n\n`);
+      });
       feed.attach(res);
     },
   });
   const byPath = new Map<string, Route[]>();
   for (const r of [...routes, ...(o.extraRoutes ?? [])])
     byPath.set(r.path, [...(byPath.get(r.path) ?? []), r]);
-  const identities = new WeakMap<TLSSocket, Identity | PinholeError>();
+  const identities = new WeakMap<TLSSocket, PeerCertificate | PinholeError>();
 
   const handle = async (
     req: IncomingMessage,
     res: ServerResponse,
     tag: string,
   ): Promise<{ status: number; caller?: Caller }> => {
-    const caller = callerOfSocket(req.socket, o.trustDomain, identities);
+    const caller = callerOfSocket(req.socket, o.trustDomain, identities, o.certificates);
     const url = new URL(req.url ?? '/', 'https://admin.invalid');
     const method = req.method ?? 'GET';
     const file = files.get(url.pathname);

@@ -3,6 +3,7 @@ import type { ServerUnaryCall } from '@grpc/grpc-js';
 import { PinholeError } from '../core/errors.js';
 import { readPeerCertificate, type PeerCertificate } from '../identity/peer.js';
 import type { RevocationSource } from '../identity/tls-runtime.js';
+import { certificateRefusal } from '../identity/certificate-guard.js';
 import type { Caller } from '../lease/caller.js';
 
 /** What every kind of server call offers (grpc-js does not export its common base type). */
@@ -38,39 +39,6 @@ export function peerCertificateOf(call: ServerSurfaceCall, trustDomain: string):
     );
   }
   return cachedPeer(cert.raw, cert.fingerprint256, trustDomain);
-}
-
-/** Why a certificate that passed the handshake may no longer be used, or undefined. */
-export function certificateRefusal(
-  peer: PeerCertificate,
-  revocations: RevocationSource | undefined,
-  nowMs: number,
-): PinholeError | undefined {
-  if (revocations?.isRevoked(peer.revocationKey) === true) return revokedError(peer);
-  if (revocations?.isIssuerRemoved(peer.issuer) === true) return untrustedIssuerError(peer);
-  if (peer.identity.notAfterMs <= nowMs) return expiredError(peer);
-  return undefined;
-}
-
-export function expiredError(peer: PeerCertificate): PinholeError {
-  return new PinholeError(
-    'UNAUTHENTICATED',
-    `client certificate expired at ${new Date(peer.identity.notAfterMs).toISOString()}; renew it and reconnect`,
-  );
-}
-
-export function untrustedIssuerError(peer: PeerCertificate): PinholeError {
-  return new PinholeError(
-    'UNAUTHENTICATED',
-    `client certificate ${peer.identity.role}/${peer.identity.name} (serial ${peer.serial}) was issued by CA ${JSON.stringify(peer.issuer.replaceAll('\n', ', '))}, which the server no longer trusts; get a certificate from a current CA and reconnect with it`,
-  );
-}
-
-export function revokedError(peer: PeerCertificate): PinholeError {
-  return new PinholeError(
-    'UNAUTHENTICATED',
-    `client certificate ${peer.identity.role}/${peer.identity.name} (serial ${peer.serial}) has been revoked; ask for a new certificate and reconnect with it`,
-  );
 }
 
 /**

@@ -1,10 +1,10 @@
 /**
- * The per-stream certificate guard (server/rpc/stream-guard.ts) on a simulated clock: a
+ * The per-stream certificate guard (server/identity/certificate-guard.ts) on a simulated clock: a
  * certificate valid for longer than setTimeout's 2^31-1 ms still ends its stream exactly at
  * notAfter, and a revocation ends it at once.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { guardCertificate } from '../../server/rpc/stream-guard.js';
+import { guardCertificate } from '../../server/identity/certificate-guard.js';
 import type { PeerCertificate } from '../../server/identity/peer.js';
 import type { RevocationSource } from '../../server/identity/tls-runtime.js';
 
