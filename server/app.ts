@@ -266,6 +266,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
         ops.metrics.countTlsReload(!outcome.ok ? 'invalid' : outcome.changed ? 'ok' : 'unchanged');
         return outcome;
       });
+    ops.metrics.bindCrls(() => tls.current.crlExpiries);
     if (config.certs.watch) tls.watchFiles(() => void reloadTls());
     drain.push(() =>
       Promise.all([grpc.close(config.shutdown.graceMs), adminHttp.close(config.shutdown.graceMs)]),

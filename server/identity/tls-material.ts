@@ -36,6 +36,14 @@ export interface TlsMaterial {
   readonly serverNotAfter: Date;
   /** The earliest CRL nextUpdate: past it, TLS refuses every client of that CA. */
   readonly crlNextUpdate?: Date;
+  /** Each CRL with a nextUpdate: its CA's subject (one line) and that moment. Empty without a CRL file. */
+  readonly crlExpiries: readonly CrlExpiry[];
+}
+
+export interface CrlExpiry {
+  /** The issuing CA's subject, one line. */
+  readonly ca: string;
+  readonly nextUpdate: Date;
 }
 
 /** Node's secure context options for this material (`crl` only when there is a CRL). */
@@ -182,6 +190,10 @@ export async function loadTlsMaterial(files: TlsFiles, nowMs: number = Date.now(
     serverFingerprint: createHash('sha256').update(leaf.raw).digest('hex'),
     serverNotAfter: notAfter,
     ...(crls?.nextUpdate === undefined ? {} : { crlNextUpdate: crls.nextUpdate }),
+    crlExpiries:
+      crls?.list.flatMap((c) =>
+        c.nextUpdate === undefined ? [] : [{ ca: c.issuer.replaceAll('\n', ', '), nextUpdate: c.nextUpdate }],
+      ) ?? [],
   };
   // Whatever else Node would refuse (an unsupported key type, say) is refused here, not in the listener.
   try {

@@ -8,6 +8,7 @@ import { realpathSync, watch, type FSWatcher } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Logger } from '../log.js';
 import { isPinholeError } from '../core/errors.js';
+import { callAt } from '../core/long-timer.js';
 import { loadTlsMaterial, sameMaterial, type TlsFiles, type TlsMaterial } from './tls-material.js';
 
 export type TlsReloadOutcome =
@@ -30,6 +31,8 @@ export interface RevocationSource {
 
 /** Files are often replaced as a pair (certificate, then key) or by rename: wait for the last one. */
 const DEBOUNCE_MS = 300;
+/** How long before a CRL's nextUpdate the log warns that it must be renewed. */
+export const CRL_WARNING_MS = 12 * 3_600_000;
 
 export class TlsRuntime implements RevocationSource {
   readonly #files: TlsFiles;
@@ -41,6 +44,8 @@ export class TlsRuntime implements RevocationSource {
   readonly #watchers = new Map<string, FSWatcher>();
   #onFileChange: (() => void) | undefined;
   #debounce: NodeJS.Timeout | undefined;
+  /** Cancels the timers at (and before) the current CRLs' nextUpdate. */
+  #crlTimers: (() => void)[] = [];
   /** Subjects of every CA any bundle of this process held: a connection may date from any of them. */
   readonly #everTrusted = new Set<string>();
   #closed = false;
@@ -58,6 +63,7 @@ export class TlsRuntime implements RevocationSource {
     const material = await loadTlsMaterial(files);
     const runtime = new TlsRuntime(files, material, log);
     runtime.#logLoaded('TLS material loaded');
+    runtime.#armCrlTimers();
     return runtime;
   }
 
@@ -119,6 +125,7 @@ export class TlsRuntime implements RevocationSource {
     this.#current = next;
     for (const s of next.caSubjects) this.#everTrusted.add(s);
     this.#logLoaded('TLS material reloaded');
+    this.#armCrlTimers();
     for (const listener of [...this.#listeners]) {
       try {
         listener(next);
@@ -127,6 +134,38 @@ export class TlsRuntime implements RevocationSource {
       }
     }
     return outcomeOf(next, true);
+  }
+
+  /**
+   * A CRL past its nextUpdate makes TLS refuse every client of its CA: the material was good when
+   * loaded, so nothing else would say so at that moment. Logs a warning CRL_WARNING_MS before
+   * (at once if already that close) and an error at the moment, for each CRL in use.
+   */
+  #armCrlTimers(): void {
+    for (const cancel of this.#crlTimers.splice(0)) cancel();
+    if (this.#closed) return;
+    const file = this.#current.crlFile ?? 'the CRL file';
+    for (const { ca, nextUpdate } of this.#current.crlExpiries) {
+      const at = nextUpdate.toISOString();
+      const fields = { crlFile: file, ca, crlNextUpdate: at };
+      this.#crlTimers.push(
+        callAt(nextUpdate.getTime() - CRL_WARNING_MS, () => {
+          if (Date.now() >= nextUpdate.getTime()) return;
+          const minutesLeft = Math.ceil((nextUpdate.getTime() - Date.now()) / 60_000);
+          const left = minutesLeft < 120 ? `${minutesLeft} min` : `${Math.floor(minutesLeft / 60)} h`;
+          this.#log.warn(
+            fields,
+            `${file}: the CRL of ${JSON.stringify(ca)} expires at ${at}, in ${left}; write a new one (pinhole certs crl) before then, or every client of that CA is refused`,
+          );
+        }),
+        callAt(nextUpdate.getTime(), () => {
+          this.#log.error(
+            fields,
+            `${file}: the CRL of ${JSON.stringify(ca)} expired at ${at}; every client of that CA is refused until a new CRL is written (pinhole certs crl)`,
+          );
+        }),
+      );
+    }
   }
 
   #logLoaded(message: string): void {
@@ -218,6 +257,7 @@ export class TlsRuntime implements RevocationSource {
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#debounce);
+    for (const cancel of this.#crlTimers.splice(0)) cancel();
     for (const w of this.#watchers.values()) w.close();
     this.#watchers.clear();
     this.#onFileChange = undefined;

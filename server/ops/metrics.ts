@@ -42,6 +42,7 @@ export class ServerMetrics {
   readonly #reloads: Counter<'result'>;
   readonly #tlsReloads: Counter<'result'>;
   #sources: MetricSources | undefined;
+  #crlExpiries: (() => readonly { readonly ca: string; readonly nextUpdate: Date }[]) | undefined;
 
   constructor(options: ServerMetricsOptions = {}) {
     const registers = [this.registry];
@@ -128,6 +129,19 @@ export class ServerMetrics {
       '1 while the store answers the health probe, else 0 (grpc.health.v1 NOT_SERVING).',
       (s) => (s.storeUp() ? 1 : 0),
     );
+    const crls = (): readonly { readonly ca: string; readonly nextUpdate: Date }[] =>
+      this.#crlExpiries?.() ?? [];
+    new Gauge({
+      name: 'pinhole_tls_crl_expiry_seconds',
+      help: 'Seconds until each CRL in use passes its nextUpdate, by issuing CA; negative once past, when TLS refuses every client of that CA until a new CRL is written (pinhole certs crl). No series without a CRL.',
+      labelNames: ['ca'],
+      registers,
+      collect() {
+        this.reset();
+        const nowMs = Date.now();
+        for (const c of crls()) this.set({ ca: c.ca }, (c.nextUpdate.getTime() - nowMs) / 1000);
+      },
+    });
     new Gauge({
       name: 'pinhole_enforcer_compliant',
       help: '1 if the enforcer reported within 3 heartbeats without error, else 0; one series per enforcer known to policy or reporting.',
@@ -153,6 +167,11 @@ export class ServerMetrics {
   /** Connects the gauges to the running parts. */
   bind(sources: MetricSources): void {
     this.#sources = sources;
+  }
+
+  /** The CRLs in use (server/identity/tls-runtime.ts), read at scrape time. */
+  bindCrls(read: () => readonly { readonly ca: string; readonly nextUpdate: Date }[]): void {
+    this.#crlExpiries = read;
   }
 
   /** Called by the rpc layer once per request; `seconds` only for unary calls. */
