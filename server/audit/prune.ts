@@ -56,11 +56,27 @@ export function pruneBase(newest: AuditCheckpoint | undefined): PruneBase {
   return newest === undefined ? { seq: 0, hash: GENESIS_HASH } : { seq: newest.seq, hash: newest.hash };
 }
 
+/** Refusals because the log does not verify: retrying cannot help (see isPruneRefusal). */
+const refusals = new WeakSet<Error>();
+
 function refused(seq: number, why: string): PinholeError {
-  return new PinholeError(
+  const error = new PinholeError(
     'FAILED_PRECONDITION',
     `audit prune refused: record ${seq} ${why}; pruning would destroy the evidence. Run \`pinhole audit verify\` and investigate before pruning`,
   );
+  refusals.add(error);
+  return error;
+}
+
+/**
+ * Whether `err` (or an error it wraps) is a prune refused because the log does not verify (a
+ * record altered, missing or inserted): evidence of tampering, not a failure worth retrying.
+ */
+export function isPruneRefusal(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (refusals.has(e)) return true;
+  }
+  return false;
 }
 
 /**

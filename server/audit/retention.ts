@@ -8,7 +8,7 @@
  */
 import type { Logger } from 'pino';
 import type { CheckpointSigner } from './checkpoint.js';
-import type { PruneRequest, PruneResult } from './prune.js';
+import { isPruneRefusal, type PruneRequest, type PruneResult } from './prune.js';
 
 export interface AuditRetentionOptions {
   /** The store's pruneAudit. */
@@ -88,6 +88,15 @@ export class AuditRetention {
         );
       }
     } catch (err) {
+      if (isPruneRefusal(err)) {
+        // Not a transient failure: the records to prune do not verify, and every run will refuse
+        // again until someone looks. Logged at error so it is not read as routine retrying.
+        this.#o.log.error(
+          { err },
+          `request-log retention refused to prune: the request log does not verify (${err instanceof Error ? err.message : String(err)}). Nothing was pruned; the log needs \`pinhole audit verify\` and an investigation, and each later run refuses again until it verifies`,
+        );
+        return;
+      }
       this.#o.log.warn(
         { err },
         'request-log retention failed; nothing was pruned by the failed step, retrying at the next interval',
