@@ -9,12 +9,11 @@
  * key. Safe beside running servers: the store serializes it with their commits and prunes.
  */
 import { auditRecordFromRow, checkpointFromRow, type AuditRow, type CheckpointRow } from '../audit/row.js';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import Database from 'better-sqlite3';
-import type { JSONWebKeySet } from 'jose';
 import { PinholeError, invalid } from '../core/errors.js';
 import {
   readChainHead,
@@ -28,6 +27,7 @@ import type { PruneResult } from '../audit/prune.js';
 import { parseDuration } from '../policy/durations.js';
 import { loadConfig } from '../config/load.js';
 import { ReceiptSigner } from '../identity/receipts.js';
+import { readJwks } from './read-jwks.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
@@ -69,24 +69,6 @@ function readCheckpoints(db: Database.Database): AuditCheckpoint[] {
     .prepare<[], CheckpointRow>('SELECT * FROM audit_checkpoints ORDER BY seq')
     .all()
     .map(checkpointFromRow);
-}
-
-/** The public keys in `path`, undefined when there is no such file. */
-function readJwks(path: string): JSONWebKeySet | undefined {
-  if (!existsSync(path)) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (cause) {
-    throw new PinholeError(
-      'INVALID_ARGUMENT',
-      `--jwks: ${path} is not JSON (${cause instanceof Error ? cause.message : String(cause)}); give the server's receipt-jwks.json`,
-      { cause },
-    );
-  }
-  if (typeof value !== 'object' || value === null || !Array.isArray((value as { keys?: unknown }).keys))
-    throw invalid('--jwks', `${path} has no "keys" array; give the server's receipt-jwks.json`);
-  return value as JSONWebKeySet;
 }
 
 export interface VerifyFileResult extends VerifyResult {
@@ -136,7 +118,7 @@ export async function verifyAuditFile(
       };
     }
     const checkpoints = readCheckpoints(db);
-    const jwks = checkpoints.length > 0 ? readJwks(jwksPath) : undefined;
+    const jwks = checkpoints.length > 0 && existsSync(jwksPath) ? readJwks(jwksPath) : undefined;
     const result = await verifyChain(rowPager(db), head, onProgress, {
       checkpoints,
       ...(jwks === undefined ? {} : { jwks }),

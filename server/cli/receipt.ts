@@ -5,35 +5,15 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import type { JSONWebKeySet } from 'jose';
-import { invalid, isPinholeError, PinholeError } from '../core/errors.js';
+import { isPinholeError } from '../core/errors.js';
 import { verifyReceipt } from '../identity/receipts.js';
 import { parseTime } from '../admin/http-audit-query.js';
+import { readJwks } from './read-jwks.js';
 
 interface VerifyFlags {
   readonly jwks: string;
   readonly host?: string;
   readonly at?: string;
-}
-
-function readJwks(path: string): JSONWebKeySet {
-  let value: unknown;
-  try {
-    value = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (cause) {
-    throw new PinholeError(
-      'INVALID_ARGUMENT',
-      `--jwks: ${path} is not a readable JSON file (${cause instanceof Error ? cause.message : String(cause)})`,
-      { cause },
-    );
-  }
-  if (typeof value !== 'object' || value === null || !Array.isArray((value as { keys?: unknown }).keys)) {
-    throw invalid(
-      '--jwks',
-      `${path} is not a JWK set; expected {"keys": [...]} as in data/receipt-jwks.json`,
-    );
-  }
-  return value as JSONWebKeySet;
 }
 
 /** The token itself, `-` for stdin, or `@FILE`: receipts are long, and shells have history. */
