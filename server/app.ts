@@ -220,6 +220,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
         certificates: tls,
       },
       health: ops.health,
+      ...(config.certs.grpcCipherSuites === undefined ? {} : { ciphers: config.certs.grpcCipherSuites }),
       engine,
       desk,
       admin,

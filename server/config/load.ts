@@ -24,8 +24,15 @@ import {
 export type { ConfigLayer, ConfigProblem } from './problems.js';
 export { formatProblem } from './problems.js';
 
-/** Older names kept working: PINHOLE_POLICY (policy.file) and PINHOLE_STORE_URL (store.kind postgres + store.url). */
-const ENV_ALIASES: Readonly<Record<string, string>> = { PINHOLE_POLICY: 'policy.file' };
+/**
+ * Other names read too: PINHOLE_POLICY (policy.file) and PINHOLE_STORE_URL (store.kind postgres +
+ * store.url), older names; GRPC_SSL_CIPHER_SUITES, the variable grpc-js's own credentials read
+ * (its createSsl passes it as `ciphers`; ours replace createSsl, so it is read here, once).
+ */
+const ENV_ALIASES: Readonly<Record<string, string>> = {
+  PINHOLE_POLICY: 'policy.file',
+  GRPC_SSL_CIPHER_SUITES: 'certs.grpcCipherSuites',
+};
 
 export type ParseOutcome =
   | { readonly ok: true; readonly config: Readonly<Config> }

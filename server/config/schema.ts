@@ -60,6 +60,13 @@ export const ConfigSchema = z
           .describe(
             'Reload ca.crt, server.crt, server.key and the CRL when they change, without a restart; open connections and lease streams go on (SIGHUP always reloads).',
           ),
+        grpcCipherSuites: z
+          .string()
+          .min(1)
+          .optional()
+          .describe(
+            "OpenSSL cipher list for the gRPC listener's TLS 1.2 handshakes, as grpc-js's own GRPC_SSL_CIPHER_SUITES (also read, when this is not set). Default: Node's.",
+          ),
       })
       .strict()
       .default({ dir: 'certs', autoInit: true, watch: true }),

@@ -27,13 +27,25 @@ import type { IdentityRateLimiter } from '../limits/rate-limiter.js';
  * connection, so callers pass only material already checked (server/identity/tls-material.ts).
  */
 class ReloadableServerCredentials extends ServerCredentials {
-  constructor(options: SecureContextOptions) {
+  /** Node's default when undefined. */
+  readonly #ciphers: string | undefined;
+
+  constructor(options: SecureContextOptions, ciphers: string | undefined) {
     // requestCert + rejectUnauthorized: a client certificate chaining to `ca` is required.
-    super({ requestCert: true, rejectUnauthorized: true }, options);
+    // grpc-js's createSsl passes `ciphers` (GRPC_SSL_CIPHER_SUITES) in the constructor options;
+    // here it is also in every context, since setSecureContext on reload replaces the whole context.
+    const withCiphers = ciphers === undefined ? options : { ...options, ciphers };
+    super(
+      { requestCert: true, rejectUnauthorized: true, ...(ciphers === undefined ? {} : { ciphers }) },
+      withCiphers,
+    );
+    this.#ciphers = ciphers;
   }
 
   update(options: SecureContextOptions): void {
-    this.updateSecureContextOptions(options);
+    this.updateSecureContextOptions(
+      this.#ciphers === undefined ? options : { ...options, ciphers: this.#ciphers },
+    );
   }
 
   override _equals(other: ServerCredentials): boolean {
@@ -58,6 +70,8 @@ export interface GrpcServerOptions {
   readonly rateLimiter?: IdentityRateLimiter;
   /** Serving status for grpc.health.v1 (server/ops/health.ts); default always SERVING. */
   readonly health?: HealthSource;
+  /** OpenSSL cipher list (config certs.grpcCipherSuites, or GRPC_SSL_CIPHER_SUITES); Node's default when absent. */
+  readonly ciphers?: string;
 }
 
 export interface HealthSource {
@@ -134,7 +148,7 @@ export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpc
     adminService(context, o.admin, () => o.watch.epoch()),
   );
   addOpsServices(server, o.health, streams);
-  const credentials = new ReloadableServerCredentials(o.tls);
+  const credentials = new ReloadableServerCredentials(o.tls, o.ciphers);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(o.listen, credentials, (error, boundPort) => {
       if (error === null) resolve(boundPort);
