@@ -266,7 +266,7 @@ describe('pinhole leases', () => {
     expect(table.output()).toMatch(/^LEASE +STATE +EXPIRES IN +RULE +OPENS +DESCRIPTION$/m);
     expect(table.output()).toMatch(
       new RegExp(
-        `^${opening.leaseId} +granted +\\d+s +web-cache-replication +tcp/5432 from 198\\.18\\.1\\.0/24 to 198\\.18\\.0\\.2 +listed$`,
+        `^${opening.leaseId} +granted +(\\d+[smh])+ +web-cache-replication +tcp/5432 from 198\\.18\\.1\\.0/24 to 198\\.18\\.0\\.2 +listed$`,
         'm',
       ),
     );
