@@ -32,6 +32,7 @@ import {
   HostQuotas,
   IdentityRateLimiter,
   LiveLeaseCounter,
+  RefusalHold,
   RefusalLog,
   StreamQuota,
 } from './limits/index.js';
@@ -210,6 +211,15 @@ export async function startServer(config: Config, options: StartOptions): Promis
       reloadPolicy,
       auditKeys: () => receipts.jwks,
     });
+    // Rate-limit refusals are held before they are answered; shutdown answers the held ones at once.
+    const hold = new RefusalHold({
+      holdMs: config.limits.refusalHoldMs,
+      maxHeld: config.limits.maxHeldRefusals,
+    });
+    drain.push(() => {
+      hold.close();
+      return Promise.resolve();
+    });
     const grpc: RunningGrpcServer = await startGrpcServer({
       listen: config.listen,
       tls: secureContextOptions(tls.current),
@@ -235,11 +245,14 @@ export async function startServer(config: Config, options: StartOptions): Promis
       },
       maxReceiveMessageBytes: config.limits.maxReceiveMessageBytes,
       maxConcurrentStreams: config.limits.maxConcurrentStreams,
-      rateLimiter: new IdentityRateLimiter({
-        requestsPerSecond: config.limits.requestsPerSecond,
-        burst: config.limits.burst,
-        refusals,
-      }),
+      limits: {
+        rate: new IdentityRateLimiter({
+          requestsPerSecond: config.limits.requestsPerSecond,
+          burst: config.limits.burst,
+          refusals,
+        }),
+        hold,
+      },
     });
     closers.push(() => grpc.close());
     const adminHttp = await startAdminHttpServer({

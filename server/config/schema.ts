@@ -272,6 +272,22 @@ export const ConfigSchema = z
           .max(1_000_000)
           .default(400)
           .describe('Open/Renew/Release calls one identity may make at once after being idle.'),
+        refusalHoldMs: z
+          .number()
+          .int()
+          .min(0)
+          .max(10_000)
+          .default(250)
+          .describe(
+            'A call refused by the rate limit is answered after this long (never past its deadline), so a client that ignores retry-after cannot set the pace of its refusals; 0 answers at once.',
+          ),
+        maxHeldRefusals: z
+          .number()
+          .int()
+          .min(0)
+          .max(1_000_000)
+          .default(1024)
+          .describe('Most refused calls held at once, server-wide; past it a refusal is answered at once.'),
         maxLiveLeasesPerHost: z
           .number()
           .int()
@@ -308,6 +324,8 @@ export const ConfigSchema = z
         maxReceiveMessageBytes: 4 * 1024 * 1024,
         requestsPerSecond: 200,
         burst: 400,
+        refusalHoldMs: 250,
+        maxHeldRefusals: 1024,
         maxLiveLeasesPerHost: 1000,
         maxPendingPerHost: 100,
         maxWatchStreamsPerFirewall: 8,

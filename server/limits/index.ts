@@ -14,5 +14,6 @@ export {
   type RefusalLogOptions,
   type RefusalSink,
 } from './refusal-log.js';
+export { RefusalHold, type RefusalHoldOptions } from './refusal-hold.js';
 export { TokenBucket } from './token-bucket.js';
 export { LiveLeaseCounter } from './live-leases.js';

@@ -14,10 +14,9 @@ import type { ApprovalDesk } from '../lease/approval-desk.js';
 import type { AdminService } from '../admin/admin-service.js';
 import { adminService } from './admin-service.js';
 import type { HandlerContext } from './handler.js';
-import { openingService } from './opening-service.js';
+import { openingService, type OpeningLimits } from './opening-service.js';
 import { LOADER_OPTIONS, loadPinholeProto, protoRoot } from './proto.js';
 import { watchService, type WatchDeps } from './watch-service.js';
-import type { IdentityRateLimiter } from '../limits/rate-limiter.js';
 
 /**
  * Server credentials whose secure context can be replaced. grpc-js keeps a watcher per listener
@@ -66,8 +65,8 @@ export interface GrpcServerOptions {
   readonly maxReceiveMessageBytes?: number;
   /** HTTP/2 streams per connection (`grpc.max_concurrent_streams`). Default 256. */
   readonly maxConcurrentStreams?: number;
-  /** Per-identity rate limit of Open/Renew/Release (server/limits); none when absent. */
-  readonly rateLimiter?: IdentityRateLimiter;
+  /** Per-identity rate limit of Open/Renew/Release and its refusal hold (server/limits); none when absent. */
+  readonly limits?: OpeningLimits;
   /** Serving status for grpc.health.v1 (server/ops/health.ts); default always SERVING. */
   readonly health?: HealthSource;
   /** OpenSSL cipher list (config certs.grpcCipherSuites, or GRPC_SSL_CIPHER_SUITES); Node's default when absent. */
@@ -140,7 +139,7 @@ export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpc
   const context: HandlerContext = { ...o.context, streams };
   server.addService(
     proto.pinhole.v1.Opening.service,
-    openingService(context, o.engine, o.desk, (l) => o.watch.registry.decorate(l), o.rateLimiter),
+    openingService(context, o.engine, o.desk, (l) => o.watch.registry.decorate(l), o.limits),
   );
   server.addService(proto.pinhole.v1.LeaseWatch.service, watchService(context, o.watch));
   server.addService(

@@ -1,4 +1,5 @@
 /** gRPC handlers of pinhole.v1.Opening: decode, call the lease engine, encode. */
+import type { ServerUnaryCall } from '@grpc/grpc-js';
 import type { OpeningHandlers } from '../../proto/gen/pinhole/v1/Opening.js';
 import type { Lease } from '../core/types.js';
 import type { LeaseEngine } from '../lease/lease-engine.js';
@@ -9,6 +10,34 @@ import type { ApprovalDesk } from '../lease/approval-desk.js';
 import { invalid } from '../core/errors.js';
 import type { Caller } from '../lease/caller.js';
 import type { IdentityRateLimiter } from '../limits/rate-limiter.js';
+import type { RefusalHold } from '../limits/refusal-hold.js';
+
+/** The abuse limits in front of Open, Renew and Release. */
+export interface OpeningLimits {
+  readonly rate: IdentityRateLimiter;
+  /** Holds rate-limit refusals before they are answered; answered at once when absent. */
+  readonly hold?: RefusalHold;
+}
+
+/** The call's deadline as epoch ms (Infinity for none). */
+function deadlineMs(call: ServerUnaryCall<unknown, unknown>): number {
+  const d = call.getDeadline();
+  return d instanceof Date ? d.getTime() : d;
+}
+
+/** Waits out the hold of a refused call; a cancelled call stops waiting. */
+async function holdRefusal(hold: RefusalHold, call: ServerUnaryCall<unknown, unknown>): Promise<void> {
+  const abort = new AbortController();
+  const cancelled = (): void => {
+    abort.abort();
+  };
+  call.once('cancelled', cancelled);
+  try {
+    await hold.hold(deadlineMs(call), abort.signal);
+  } finally {
+    call.off('cancelled', cancelled);
+  }
+}
 
 /** `decorate` adds derived state (realized) to leases on their way out. */
 export function openingService(
@@ -16,14 +45,26 @@ export function openingService(
   engine: LeaseEngine,
   desk: ApprovalDesk,
   decorate: (l: Lease) => Lease = (l) => l,
-  rate?: IdentityRateLimiter,
+  limits?: OpeningLimits,
 ): OpeningHandlers {
-  // Before decoding: a flood is refused for the price of a token-bucket check.
-  const admit = (caller: Caller, method: string): void =>
-    rate?.admit(`${caller.identity.role}/${caller.identity.name}`, method, caller.peer);
+  // Before decoding: a flood is refused for the price of a token-bucket check, and the refusal
+  // is held (server/limits/refusal-hold.ts) so that the flooder cannot set its pace.
+  const admit = async (
+    caller: Caller,
+    method: string,
+    call: ServerUnaryCall<unknown, unknown>,
+  ): Promise<void> => {
+    if (limits === undefined) return;
+    try {
+      limits.rate.admit(`${caller.identity.role}/${caller.identity.name}`, method, caller.peer);
+    } catch (e) {
+      if (limits.hold !== undefined) await holdRefusal(limits.hold, call);
+      throw e;
+    }
+  };
   return {
-    Open: unary(ctx, 'Open', async (caller, req) => {
-      admit(caller, 'Open');
+    Open: unary(ctx, 'Open', async (caller, req, call) => {
+      await admit(caller, 'Open', call);
       const answer = await engine.open(caller, decodeOpenRequest(req));
       return {
         response: encodeOpenAnswer(answer),
@@ -35,8 +76,8 @@ export function openingService(
         },
       };
     }),
-    Renew: unary(ctx, 'Renew', async (caller, req) => {
-      admit(caller, 'Renew');
+    Renew: unary(ctx, 'Renew', async (caller, req, call) => {
+      await admit(caller, 'Renew', call);
       const lease = await engine.renew(
         caller,
         decodeLeaseId(req.leaseId),
@@ -47,8 +88,8 @@ export function openingService(
         log: { leaseId: lease.id, expiresAtMs: lease.expiresAtMs },
       };
     }),
-    Release: unary(ctx, 'Release', async (caller, req) => {
-      admit(caller, 'Release');
+    Release: unary(ctx, 'Release', async (caller, req, call) => {
+      await admit(caller, 'Release', call);
       const lease = await engine.release(caller, decodeLeaseId(req.leaseId));
       return {
         response: { lease: encodeLease(lease, engine.epoch), serverEpoch: engine.epoch },
