@@ -245,6 +245,8 @@ export async function startServer(config: Config, options: StartOptions): Promis
       },
       maxReceiveMessageBytes: config.limits.maxReceiveMessageBytes,
       maxConcurrentStreams: config.limits.maxConcurrentStreams,
+      maxConnectionIdleMs: config.limits.maxConnectionIdleMs,
+      keepalive: { timeMs: config.limits.keepaliveTimeMs, timeoutMs: config.limits.keepaliveTimeoutMs },
       limits: {
         rate: new IdentityRateLimiter({
           requestsPerSecond: config.limits.requestsPerSecond,

@@ -318,6 +318,31 @@ export const ConfigSchema = z
           .describe(
             'HTTP/2 streams (calls in progress) per connection (`grpc.max_concurrent_streams`); further calls wait on the client.',
           ),
+        maxConnectionIdleMs: z
+          .number()
+          .int()
+          .min(100)
+          .max(86_400_000)
+          .default(600_000)
+          .describe(
+            'A connection with no call in progress for this long is closed with GOAWAY (`grpc.max_connection_idle_ms`); a client reconnects on its next call. Lease streams keep their connection busy.',
+          ),
+        keepaliveTimeMs: z
+          .number()
+          .int()
+          .min(100)
+          .max(86_400_000)
+          .default(60_000)
+          .describe('The server pings every connection this often (`grpc.keepalive_time_ms`).'),
+        keepaliveTimeoutMs: z
+          .number()
+          .int()
+          .min(100)
+          .max(3_600_000)
+          .default(20_000)
+          .describe(
+            'A peer that does not answer a ping within this long is disconnected and its calls and streams end (`grpc.keepalive_timeout_ms`).',
+          ),
       })
       .strict()
       .default({
@@ -330,6 +355,9 @@ export const ConfigSchema = z
         maxPendingPerHost: 100,
         maxWatchStreamsPerFirewall: 8,
         maxConcurrentStreams: 256,
+        maxConnectionIdleMs: 600_000,
+        keepaliveTimeMs: 60_000,
+        keepaliveTimeoutMs: 20_000,
       }),
   })
   .strict();

@@ -65,6 +65,11 @@ export interface GrpcServerOptions {
   readonly maxReceiveMessageBytes?: number;
   /** HTTP/2 streams per connection (`grpc.max_concurrent_streams`). Default 256. */
   readonly maxConcurrentStreams?: number;
+  /** A connection without calls for this long is closed with GOAWAY. Default 10 minutes. */
+  readonly maxConnectionIdleMs?: number;
+  /** How often the server pings each connection, and how long a ping may go unanswered before the
+   * connection is dropped. Default 60 s and 20 s. */
+  readonly keepalive?: { readonly timeMs: number; readonly timeoutMs: number };
   /** Per-identity rate limit of Open/Renew/Release and its refusal hold (server/limits); none when absent. */
   readonly limits?: OpeningLimits;
   /** Serving status for grpc.health.v1 (server/ops/health.ts); default always SERVING. */
@@ -131,8 +136,9 @@ export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpc
   const server = new Server({
     'grpc.max_receive_message_length': o.maxReceiveMessageBytes ?? 4 * 1024 * 1024,
     'grpc.max_concurrent_streams': o.maxConcurrentStreams ?? 256,
-    'grpc.keepalive_time_ms': 60_000,
-    'grpc.keepalive_timeout_ms': 20_000,
+    'grpc.max_connection_idle_ms': o.maxConnectionIdleMs ?? 600_000,
+    'grpc.keepalive_time_ms': o.keepalive?.timeMs ?? 60_000,
+    'grpc.keepalive_timeout_ms': o.keepalive?.timeoutMs ?? 20_000,
     'grpc.http2.min_ping_interval_without_data_ms': 10_000,
   });
   const streams = new Set<() => void>();
