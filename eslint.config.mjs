@@ -20,6 +20,7 @@ export default tseslint.config(
       'certs/**',
       'data/**',
       'bench/results/**',
+      'bench/.build/**',
       'server/admin/static/**',
     ],
   },

@@ -21,6 +21,7 @@ import pg from 'pg';
 import { PgStore } from '../server/store/postgres/pg-store.js';
 import type { TestPostgres } from '../test/helpers/postgres.js';
 import { benchLease, grantBytes, grantMutation } from './lib/leases.js';
+import { scriptArgv } from './lib/build.js';
 import { closedLoop } from './lib/stats.js';
 
 interface Result {
@@ -32,10 +33,10 @@ interface Result {
 }
 
 // --quick measures only what figure 8 reports (SQLite c=64, PostgreSQL 1 server c=1/c=64 and 3
-// servers c=64), for 1 s each: the maxBatch=1 and raw INSERT rows run in the full run only.
+// servers c=64), for 0.7 s each: the maxBatch=1 and raw INSERT rows run in the full run only.
 const quick = process.argv.includes('--quick');
-const durationMs = quick ? 1000 : 3000;
-const warmupMs = quick ? 200 : 500;
+const durationMs = quick ? 700 : 3000;
+const warmupMs = quick ? 150 : 500;
 
 function summarize(r: { perSecond: number; latenciesMs: number[]; errors: number }): Result {
   const sorted = [...r.latenciesMs].sort((a, b) => a - b);
@@ -87,9 +88,7 @@ async function servers(url: string, count: number, concurrency: number, maxBatch
   const runs = Array.from({ length: count }, (_, i) => {
     const share = Math.ceil(concurrency / count);
     const args = [
-      '--import',
-      'tsx',
-      import.meta.filename,
+      ...scriptArgv(import.meta.filename),
       '--child',
       url,
       String(share),

@@ -8,6 +8,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { REPO, sharedPki } from '../test/helpers/pinhole.js';
 import { removeDir } from '../test/helpers/tmp.js';
+import { buildForChildren } from './lib/build.js';
 import { releaseEverything } from './lib/cleanup.js';
 import type { Figure, FigureContext } from './lib/figure.js';
 import { errorRow, formatMarkdown, formatTable, machine, writeJson, type Row } from './lib/report.js';
@@ -66,6 +67,7 @@ async function main(): Promise<number> {
   const log = (message: string): void => {
     process.stderr.write(`${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s ${message}\n`);
   };
+  log(`transpiled the sources for the bench's processes in ${buildForChildren().toFixed(0)} ms`);
   const certDir = sharedPki();
   const ctx: FigureContext = { quick: args.quick, certDir, log };
   const rows: Row[] = [];

@@ -18,6 +18,7 @@ import { REPO } from '../../test/helpers/pinhole.js';
 import { tempDir } from '../../test/helpers/tmp.js';
 import { open, webHttps } from '../../test/hardening/fixtures.js';
 import { killChild, withScope, type Scope } from '../lib/cleanup.js';
+import { scriptArgv } from '../lib/build.js';
 import { release, webClient } from '../lib/calls.js';
 import type { Figure, FigureContext } from '../lib/figure.js';
 import { BENCH_LIMITS, spawnPinhole } from '../lib/processes.js';
@@ -69,9 +70,7 @@ async function startFlood(
         '-n',
         '19',
         process.execPath,
-        '--import',
-        'tsx',
-        join(REPO, 'test', 'hardening', 'flood-child.ts'),
+        ...scriptArgv(join(REPO, 'test', 'hardening', 'flood-child.ts')),
         address,
         certDir,
         'db-1',
@@ -122,7 +121,7 @@ async function run(ctx: FigureContext): Promise<Row[]> {
     scope.defer('web client', () => {
       web.close();
     });
-    await pairs(web, 'warm', 20, { ms: [], failed: 0 }); // TLS, JIT, SQLite cache
+    await pairs(web, 'warm', ctx.quick ? 10 : 20, { ms: [], failed: 0 }); // TLS, JIT, SQLite cache
     const quiet: Phase = { ms: [], failed: 0 };
     const flooded: Phase = { ms: [], failed: 0 };
     const floods: Record<string, number>[] = [];

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO } from '../../test/helpers/pinhole.js';
 import type { Figure } from '../lib/figure.js';
+import { scriptArgv } from '../lib/build.js';
 import { row, type Row } from '../lib/report.js';
 
 interface Measured {
@@ -19,9 +20,7 @@ interface Measured {
 function runPgGrants(quick: boolean): Promise<Measured[]> {
   return new Promise((resolve, reject) => {
     const args = [
-      '--import',
-      'tsx',
-      join(REPO, 'bench', 'pg-grants.ts'),
+      ...scriptArgv(join(REPO, 'bench', 'pg-grants.ts')),
       '--json',
       ...(quick ? ['--quick'] : []),
     ];

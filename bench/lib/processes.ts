@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { EXAMPLE_POLICY, REPO } from '../../test/helpers/pinhole.js';
 import type { Scope } from './cleanup.js';
+import { scriptArgv } from './build.js';
 import { sleep } from './stats.js';
 
 /**
@@ -61,9 +62,7 @@ export async function spawnPinhole(
       command,
       [
         ...prefix,
-        '--import',
-        'tsx',
-        join(REPO, 'server', 'cli', 'pinhole.ts'),
+        ...scriptArgv(join(REPO, 'server', 'cli', 'pinhole.ts')),
         'serve',
         '--listen',
         '127.0.0.1:0',
@@ -112,7 +111,7 @@ export interface LineChild {
 
 export function spawnChild(scope: Scope, script: string, args: readonly string[]): LineChild {
   const child = scope.child(
-    spawn(process.execPath, ['--import', 'tsx', join(REPO, 'bench', 'children', script), ...args], {
+    spawn(process.execPath, [...scriptArgv(join(REPO, 'bench', 'children', script)), ...args], {
       cwd: REPO,
       stdio: ['pipe', 'pipe', 'inherit'],
     }),

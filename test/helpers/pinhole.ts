@@ -2,10 +2,10 @@
  * Test harness: a real Pinhole server (in-process or as a child process) on 127.0.0.1:0 with
  * real mTLS, a real SQLite file and a fresh dev PKI in a temporary directory.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { removeDir, tempDir } from './tmp.js';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Client, ServiceError } from '@grpc/grpc-js';
 import { initDevPki } from '../../server/identity/pki.js';
@@ -15,7 +15,18 @@ import type { ConfigInput } from '../../server/config/schema.js';
 import { createRootLogger } from '../../server/log.js';
 import { openingClient, readClientTls, type OpeningClient } from '../../client-sdk/wire.js';
 
-export const REPO = resolve(import.meta.dirname, '..', '..');
+/**
+ * The repository root: the nearest folder above this file with a package.json, so that the
+ * transpiled twin a bench run starts its children from (bench/.build/test/helpers/) finds it too.
+ */
+function repoRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) return resolve(from, '..', '..');
+  }
+}
+
+export const REPO = repoRoot(import.meta.dirname);
 export const EXAMPLE_POLICY = join(REPO, 'examples', 'policy.yaml');
 
 const pkiCache = new Map<string, string>();
