@@ -9,7 +9,13 @@ import { EnforcerError } from './errors.js';
 import { diffElements, type KernelElement, type WantedElement } from './element-diff.js';
 import { findConflicts } from './nft-conflicts.js';
 import { startLoop, type TamperWatch, type WatchTamperOptions } from './tamper-watch.js';
-import { compareStructure, NftExec, tableStructure, type TableStructure } from './nft-exec.js';
+import {
+  compareStructure,
+  NftExec,
+  tableStructure,
+  type NftListing,
+  type TableStructure,
+} from './nft-exec.js';
 import type { ElementKey } from './nft-keys.js';
 import {
   chainName,
@@ -56,6 +62,23 @@ function slot(p: Placement): string {
   return `${setName(p.key.family, p.layer)}|${p.key.text}`;
 }
 
+/**
+ * Our own kernel writes since a listing was started. Listings run outside the serial section (a grant
+ * must not wait behind a 50k-element read), so a listing may predate transactions of ours: for exactly
+ * the slots those wrote it is stale, and they need no check (nft committed them, all or nothing).
+ */
+interface ListingTracker {
+  readonly slots: Set<string>;
+  /** A set or rule of ours was added, or the table loaded: the listing's declarations are stale too. */
+  structure: boolean;
+}
+
+/** A listing of the table and what we wrote while it was read. */
+interface KernelRead {
+  readonly listing: NftListing | undefined;
+  readonly tracker: ListingTracker;
+}
+
 /** nftables enforcer. All kernel access is serialised; public methods may be called concurrently. */
 export class NftEnforcer implements Enforcer {
   readonly #mode: EnforcerMode;
@@ -76,6 +99,10 @@ export class NftEnforcer implements Enforcer {
   #watch: TamperWatch | undefined;
   /** When the tamper watch next lists elements (ms, our clock). */
   #nextFullCheck = 0;
+  /** Listings in flight outside the serial section (see ListingTracker). */
+  readonly #trackers = new Set<ListingTracker>();
+  /** Kernel reads in flight outside the serial section; close() waits for them. */
+  readonly #reads = new Set<Promise<unknown>>();
 
   constructor(options: NftEnforcerOptions) {
     this.#mode = options.mode;
@@ -95,6 +122,41 @@ export class NftEnforcer implements Enforcer {
     const run = this.#queue.then(fn);
     this.#queue = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Runs a read-only kernel access outside the serial section. nft re-reads its cache when the ruleset
+   * generation changes during a dump, so a listing is a consistent snapshot even while we commit.
+   */
+  #outside<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#closing !== undefined)
+      return Promise.reject(new EnforcerError('CLOSED', 'the nft enforcer is closed'));
+    const run = fn();
+    const settled = run.catch(() => undefined);
+    this.#reads.add(settled);
+    void settled.then(() => this.#reads.delete(settled));
+    return run;
+  }
+
+  /** Lists the table outside the serial section, recording what we write meanwhile. */
+  async #readKernel(): Promise<KernelRead> {
+    const tracker: ListingTracker = { slots: new Set(), structure: false };
+    this.#trackers.add(tracker);
+    try {
+      return { listing: await this.#outside(() => this.#nft.listTable()), tracker };
+    } catch (e) {
+      this.#trackers.delete(tracker);
+      throw e;
+    }
+  }
+
+  /** Records a committed transaction of ours in every listing in flight. */
+  #wrote(deletes: readonly ElementDelete[], adds: readonly ElementAdd[], structure: boolean): void {
+    for (const t of this.#trackers) {
+      if (structure) t.structure = true;
+      for (const d of deletes) t.slots.add(`${d.set}|${d.keyText}`);
+      for (const a of adds) t.slots.add(`${a.set}|${a.keyText}`);
+    }
   }
 
   #config(): TableConfig {
@@ -150,6 +212,7 @@ export class NftEnforcer implements Enforcer {
       const now = this.#now();
       this.#prune(now);
       await this.#nft.apply(renderTable(this.#config(), this.#adds(this.#allPlacements(), now, true)));
+      this.#wrote([], [], true);
       await this.#refreshGolden();
     });
   }
@@ -174,12 +237,8 @@ export class NftEnforcer implements Enforcer {
       }));
       // Kept elements are in the kernel (re-adding moves their timeouts); placed ones are new, or in a
       // slot this batch deletes first.
-      const adds = this.#adds(staged.kept, now, false);
-      const script = renderBatch(this.#config(), {
-        layers: staged.layers,
-        deletes: deleteOps,
-        adds: this.#adds(staged.placed, now, true, adds),
-      });
+      const adds = this.#adds(staged.placed, now, true, this.#adds(staged.kept, now, false));
+      const script = renderBatch(this.#config(), { layers: staged.layers, deletes: deleteOps, adds });
       if (script !== '') {
         try {
           await this.#nft.apply(script);
@@ -187,6 +246,7 @@ export class NftEnforcer implements Enforcer {
           this.#index.rollback();
           throw e;
         }
+        this.#wrote(deleteOps, adds, staged.layers.length > 0);
       }
       this.#index.commit();
       if (staged.layers.length > 0) await this.#refreshGolden();
@@ -218,8 +278,12 @@ export class NftEnforcer implements Enforcer {
    * resets element counters). Also the first call after a restart: it then loads the table itself.
    */
   async reconcile(desired: ReadonlyMap<string, EnforcerLease>): Promise<ReconcileReport> {
-    const target = toTarget(desired, 'desired');
-    return this.#serial(() => this.#reconcileTo(target));
+    const read = await this.#readKernel();
+    // `desired` is read when the turn comes, not at the call: applies that queued while the kernel was
+    // listed go first, and a live map (the agent's) then already includes what they applied.
+    return this.#serial(() => this.#reconcileTo(toTarget(desired, 'desired'), read)).finally(() =>
+      this.#trackers.delete(read.tracker),
+    );
   }
 
   #heldAsTarget(): Target {
@@ -233,23 +297,35 @@ export class NftEnforcer implements Enforcer {
     return t;
   }
 
-  async #reconcileTo(target: Target): Promise<ReconcileReport> {
-    const listing = await this.#nft.listTable();
+  async #reconcileTo(target: Target, read: KernelRead): Promise<ReconcileReport> {
+    this.#trackers.delete(read.tracker);
+    let listing = read.listing;
+    let stale = read.tracker.slots;
+    if (read.tracker.structure) {
+      // We changed our own declarations since the read: list again, now that nothing of ours can write.
+      listing = await this.#nft.listTable();
+      stale = new Set();
+    }
     const now = this.#now();
     this.#prune(now);
-    // What we believed the kernel holds, minus elements that may have timed out by now.
+    // What we believed the kernel holds, minus elements that may have timed out by now; slots we wrote
+    // after the listing was read are judged neither way (see ListingTracker).
     const believed = new Map<string, string>();
     for (const p of this.#allPlacements()) {
       const lease = this.#index.leases.get(p.leaseId);
-      if (lease !== undefined && lease.expiresAtMs + this.#graceMs - now > DYING_MS)
-        believed.set(slot(p), p.leaseId);
+      const s = slot(p);
+      if (lease !== undefined && lease.expiresAtMs + this.#graceMs - now > DYING_MS && !stale.has(s))
+        believed.set(s, p.leaseId);
     }
     const kernel = new Map<string, KernelElement>();
     let unparsable = false;
     for (const set of listing?.sets ?? []) {
       for (const e of set.elements) {
         if (e.keyText === undefined) unparsable = true;
-        else kernel.set(`${set.name}|${e.keyText}`, { ...e, set: set.name });
+        else {
+          const s = `${set.name}|${e.keyText}`;
+          if (!stale.has(s)) kernel.set(s, { ...e, set: set.name });
+        }
       }
     }
     const heldBefore = new Set(this.#index.leases.keys());
@@ -268,7 +344,12 @@ export class NftEnforcer implements Enforcer {
         alive: expiresAtMs + this.#graceMs - now > DYING_MS,
       });
     }
-    const diff = diffElements(believed, kernel, wanted, (id) => heldBefore.has(id) || target.has(id));
+    let compared = wanted;
+    if (stale.size > 0) {
+      compared = new Map(wanted);
+      for (const s of stale) compared.delete(s);
+    }
+    const diff = diffElements(believed, kernel, compared, (id) => heldBefore.has(id) || target.has(id));
     const events = [...diff.tamperEvents];
     let tampered = events.length > 0;
     const diffs =
@@ -276,7 +357,10 @@ export class NftEnforcer implements Enforcer {
         ? ['table not initialised']
         : compareStructure(this.#golden, listing === undefined ? undefined : tableStructure(listing));
     let script: string;
-    if (diffs.length > 0 || unparsable) {
+    const reload = diffs.length > 0 || unparsable;
+    let deletes: ElementDelete[] = [];
+    let adds: ElementAdd[];
+    if (reload) {
       if (this.#golden !== undefined) {
         tampered = true;
         events.push(
@@ -285,11 +369,12 @@ export class NftEnforcer implements Enforcer {
         );
       }
       const alive = [...wanted.values()].filter((w) => w.alive).map((w) => w.placement);
-      script = renderTable(this.#config(), this.#adds(alive, now, true));
+      adds = this.#adds(alive, now, true);
+      script = renderTable(this.#config(), adds);
     } else {
-      const deletes = diff.extra.map((e): ElementDelete => ({ set: e.set, keyText: e.keyText ?? '' }));
+      deletes = diff.extra.map((e): ElementDelete => ({ set: e.set, keyText: e.keyText ?? '' }));
       // Missing elements are absent, or replaced (their old element is among the deletes, which run first).
-      const adds = this.#adds(
+      adds = this.#adds(
         diff.missing.map((w) => w.placement),
         now,
         true,
@@ -308,9 +393,10 @@ export class NftEnforcer implements Enforcer {
         this.#index.rollback();
         throw e;
       }
+      this.#wrote(deletes, adds, reload || staged.layers.length > 0);
     }
     this.#index.commit();
-    if (diffs.length > 0 || unparsable || staged.layers.length > 0) await this.#refreshGolden();
+    if (reload || staged.layers.length > 0) await this.#refreshGolden();
     if (tampered) for (const event of events) this.#log(`tamper: ${event}`);
     await this.#cutRemoved(staged.removed.map((p) => p.key));
     const { missing, extra } = { missing: diff.missing.length, extra: diff.extra.length };
@@ -321,7 +407,8 @@ export class NftEnforcer implements Enforcer {
 
   /** Per-lease counters of the leases held, summed over their elements (from one full listing). */
   counters(): Promise<LeaseCounter[]> {
-    return this.#serial(async () => {
+    // Read-only and consistent on its own: it need not wait for (nor hold up) queued applies.
+    return this.#outside(async () => {
       const listing = await this.#nft.listTable();
       const sums = new Map<string, LeaseCounter>(
         [...this.#index.leases.keys()].map((id) => [id, { leaseId: id, packets: 0, bytes: 0 }]),
@@ -350,7 +437,7 @@ export class NftEnforcer implements Enforcer {
     const maxFull = options.maxFullCheckIntervalMs ?? 30_000;
     const watch = startLoop(intervalMs, async () => {
       try {
-        const report = await this.#serial(() => this.#tamperCheck(intervalMs, maxFull));
+        const report = await this.#tamperCheck(intervalMs, maxFull);
         if (report?.tampered === true && this.#watch === watch) options.onTamper(report);
       } catch (e) {
         if (this.#closing === undefined)
@@ -361,14 +448,24 @@ export class NftEnforcer implements Enforcer {
     return watch;
   }
 
+  /**
+   * Both listings run outside the serial section, so a grant never waits behind the watch; only the
+   * repair (a diff and at most one transaction) takes a turn.
+   */
   async #tamperCheck(intervalMs: number, maxFull: number): Promise<ReconcileReport | undefined> {
-    if (this.#golden === undefined) return undefined;
+    const golden = this.#golden;
+    if (golden === undefined) return undefined;
     const start = this.#now();
     if (start < this.#nextFullCheck) {
-      const diffs = compareStructure(this.#golden, tableStructure(await this.#nft.listRulesetTerse()));
-      if (diffs.length === 0) return undefined;
+      const listing = await this.#outside(() => this.#nft.listRulesetTerse());
+      // A layer of ours added meanwhile changed the golden copy: the full check below sorts that out.
+      if (this.#golden === golden && compareStructure(golden, tableStructure(listing)).length === 0)
+        return undefined;
     }
-    const report = await this.#reconcileTo(this.#heldAsTarget());
+    const read = await this.#readKernel();
+    const report = await this.#serial(() => this.#reconcileTo(this.#heldAsTarget(), read)).finally(() =>
+      this.#trackers.delete(read.tracker),
+    );
     const took = this.#now() - start;
     this.#nextFullCheck = this.#now() + Math.min(maxFull, Math.max(intervalMs, took * 10));
     return report;
@@ -395,7 +492,9 @@ export class NftEnforcer implements Enforcer {
   close(): Promise<void> {
     if (this.#closing === undefined) {
       this.#watch?.stop();
-      this.#closing = this.#queue.then(() => this.#cuts);
+      this.#closing = Promise.all([...this.#reads])
+        .then(() => this.#queue)
+        .then(() => this.#cuts);
     }
     return this.#closing;
   }
