@@ -21,7 +21,31 @@ export function toEnforcerLease(l: Lease__Output): EnforcerLease {
   };
 }
 
-export type StepResult = 'none' | 'changed' | 'snapshot-complete';
+/**
+ * `renewed`: only the end of a lease already desired moved, with the same rules, while its current end
+ * is still far off; nothing opens or closes, so the agent may gather such changes for longer.
+ */
+export type StepResult = 'none' | 'changed' | 'renewed' | 'snapshot-complete';
+
+/** A renewal may wait for a later batch only while the lease has at least this long left (ms). */
+const RENEWAL_SLACK_MS = 10_000;
+
+function sameRules(a: readonly EnforcerRule[], b: readonly EnforcerRule[]): boolean {
+  return (
+    a.length === b.length &&
+    a.every((r, i) => {
+      const o = b[i];
+      return (
+        o !== undefined &&
+        r.protocol === o.protocol &&
+        r.portFrom === o.portFrom &&
+        r.portTo === o.portTo &&
+        r.sourceCidr === o.sourceCidr &&
+        r.destination === o.destination
+      );
+    })
+  );
+}
 
 export class LeaseState {
   readonly desired = new Map<string, EnforcerLease>();
@@ -51,7 +75,8 @@ export class LeaseState {
     return this.#snapshot !== undefined;
   }
 
-  step(e: WatchEvent__Output): StepResult {
+  /** `nowMs`: wall clock, to tell a renewal far from its lease's end (see StepResult). */
+  step(e: WatchEvent__Output, nowMs = Date.now()): StepResult {
     const revision = Number(e.revision);
     switch (e.type) {
       case 'RESET':
@@ -64,11 +89,18 @@ export class LeaseState {
           this.#snapshot.set(lease.leaseId, lease);
           return 'none';
         }
+        const before = this.desired.get(lease.leaseId);
+        const renewal =
+          before !== undefined &&
+          !this.#deletes.has(lease.leaseId) &&
+          before.expiresAtMs - nowMs >= RENEWAL_SLACK_MS &&
+          lease.expiresAtMs >= before.expiresAtMs &&
+          sameRules(before.rules, lease.rules);
         this.desired.set(lease.leaseId, lease);
         this.#upserts.set(lease.leaseId, lease);
         this.#deletes.delete(lease.leaseId);
         this.#saw(revision);
-        return 'changed';
+        return renewal ? 'renewed' : 'changed';
       }
       case 'DELETE': {
         if (this.#snapshot !== undefined) {
