@@ -133,6 +133,91 @@ describe('SqliteStore', () => {
     await store.close();
   });
 
+  it('stores an answer with its stamped lease, as committed, and replays it after reopen', async () => {
+    const { store, path } = open();
+    const lease = leaseFixture({ receipt: 'r'.repeat(700) });
+    const answer = {
+      decision: {
+        outcome: 'GRANTED',
+        ruleId: 'web-public',
+        reason: 'r',
+        narrowings: [],
+        wouldAllow: '',
+        openings: [],
+        rules: lease.rules,
+        ttlSeconds: lease.ttlSeconds,
+        maxLifetimeSeconds: 3600,
+      },
+      serverEpoch: store.epoch,
+      lease,
+    } as const;
+    const result = await store.commit({
+      leases: [{ kind: 'put', lease }],
+      answer: { host: lease.host, requestId: lease.requestId, requestHash: 'h', answer },
+      audit: [auditFixture('open', lease.id)],
+    });
+    expect(result.answer).toEqual({ ...answer, lease: { ...lease, revision: 1 } });
+    await store.close();
+    const again = SqliteStore.open({ path });
+    expect(await again.findAnswer(lease.host, lease.requestId)).toEqual({
+      requestHash: 'h',
+      answer: result.answer,
+    });
+    await again.close();
+  });
+
+  it('migrates a schema-2 database (WITHOUT ROWID events and answers) keeping its events and answers', async () => {
+    const { store, path } = open();
+    const lease = leaseFixture();
+    const answer = {
+      decision: {
+        outcome: 'DENIED',
+        ruleId: 'default-deny',
+        reason: 'r',
+        narrowings: [],
+        wouldAllow: '',
+        openings: [],
+        rules: [],
+        ttlSeconds: 0,
+        maxLifetimeSeconds: 0,
+      },
+      serverEpoch: store.epoch,
+    } as const;
+    await store.commit({ leases: [{ kind: 'put', lease }], audit: [auditFixture('open', lease.id)] });
+    await store.commit({ answer: { host: 'web-1', requestId: 'x', requestHash: 'h', answer }, audit: [] });
+    await store.close();
+    // Put the two tables back as schema 2 had them, rows included, and mark the file version 2.
+    const db = new Database(path);
+    db.exec(`
+      CREATE TABLE events_old (revision INTEGER NOT NULL, idx INTEGER NOT NULL, type TEXT NOT NULL,
+        reason TEXT, json TEXT NOT NULL, PRIMARY KEY (revision, idx)) STRICT, WITHOUT ROWID;
+      INSERT INTO events_old SELECT revision, idx, type, reason, json FROM events;
+      DROP TABLE events; ALTER TABLE events_old RENAME TO events;
+      CREATE TABLE answers_old (host TEXT NOT NULL, request_id TEXT NOT NULL, request_hash TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL, json TEXT NOT NULL, PRIMARY KEY (host, request_id)) STRICT, WITHOUT ROWID;
+      INSERT INTO answers_old SELECT host, request_id, request_hash, created_at_ms, json FROM answers;
+      DROP TABLE answers; ALTER TABLE answers_old RENAME TO answers;
+    `);
+    db.pragma('user_version = 2');
+    db.close();
+    const again = SqliteStore.open({ path });
+    const events = await again.eventsAfter(0, 100);
+    expect(events !== 'compacted' && events.map((e) => [e.revision, e.type, e.lease.id])).toEqual([
+      [1, 'UPSERT', lease.id],
+    ]);
+    expect(await again.findAnswer('web-1', 'x')).toEqual({ requestHash: 'h', answer });
+    await expect(
+      again.commit({ answer: { host: 'web-1', requestId: 'x', requestHash: 'h', answer }, audit: [] }),
+    ).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
+    await again.close();
+    const check = new Database(path, { readonly: true });
+    const withoutRowid = check
+      .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND sql LIKE '%WITHOUT ROWID%'")
+      .all();
+    check.close();
+    expect(withoutRowid).toEqual([]);
+  });
+
   it('commits after close are refused as UNAVAILABLE', async () => {
     const { store } = open();
     await store.close();

@@ -68,4 +68,34 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     jws TEXT NOT NULL
   ) STRICT;
   `,
+  // 3: events and answers become rowid tables keyed by a unique index. As WITHOUT ROWID tables
+  // their rows (a lease's JSON, about 1 KB with its receipt) exceeded the ~1 KB a 4 KB index page
+  // keeps inline, so every event and every answer took an overflow page of its own: most of the
+  // pages each commit wrote to the WAL and fsync'd. A rowid table keeps rows of up to ~4 KB inline.
+  `
+  CREATE TABLE events_v3 (
+    revision INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    reason TEXT,
+    json TEXT NOT NULL
+  ) STRICT;
+  INSERT INTO events_v3 (revision, idx, type, reason, json)
+    SELECT revision, idx, type, reason, json FROM events ORDER BY revision, idx;
+  DROP TABLE events;
+  ALTER TABLE events_v3 RENAME TO events;
+  CREATE UNIQUE INDEX events_revision_idx ON events (revision, idx);
+  CREATE TABLE answers_v3 (
+    host TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    json TEXT NOT NULL
+  ) STRICT;
+  INSERT INTO answers_v3 (host, request_id, request_hash, created_at_ms, json)
+    SELECT host, request_id, request_hash, created_at_ms, json FROM answers;
+  DROP TABLE answers;
+  ALTER TABLE answers_v3 RENAME TO answers;
+  CREATE UNIQUE INDEX answers_host_request ON answers (host, request_id);
+  `,
 ];
