@@ -48,7 +48,16 @@ export const GENESIS_HASH = '0'.repeat(64);
 
 /** The canonical text a record's hash covers: every field but the hash, in a fixed order. */
 export function canonicalAuditText(r: Omit<AuditRecord, 'hash'>): string {
-  return JSON.stringify([
+  return canonicalAuditTextOf(r, JSON.stringify(r.detail));
+}
+
+/**
+ * `canonicalAuditText` with the detail already serialised: the same text as stringifying the whole
+ * array (JSON.stringify of an array joins its elements' JSON with commas), so a store that writes
+ * `detailJson` to its detail column serialises the detail once for both the column and the hash.
+ */
+function canonicalAuditTextOf(r: Omit<AuditRecord, 'hash' | 'detail'>, detailJson: string): string {
+  const head = JSON.stringify([
     r.seq,
     r.prevHash,
     r.atMs,
@@ -59,8 +68,8 @@ export function canonicalAuditText(r: Omit<AuditRecord, 'hash'>): string {
     r.leaseId,
     r.outcome,
     r.ruleId,
-    r.detail,
   ]);
+  return `${head.slice(0, -1)},${detailJson}]`;
 }
 
 export function auditHash(r: Omit<AuditRecord, 'hash'>): string {
@@ -69,6 +78,17 @@ export function auditHash(r: Omit<AuditRecord, 'hash'>): string {
 
 /** Chains `input` after the record with `prevSeq`/`prevHash`. */
 export function chainAudit(input: AuditInput, prevSeq: number, prevHash: string): AuditRecord {
+  return chainAuditText(input, prevSeq, prevHash).record;
+}
+
+/** `chainAudit`, also returning the detail's JSON that the hash covered, for the store's detail column. */
+export function chainAuditText(
+  input: AuditInput,
+  prevSeq: number,
+  prevHash: string,
+): { record: AuditRecord; detailJson: string } {
+  const detailJson = JSON.stringify(input.detail);
   const unhashed = { ...input, seq: prevSeq + 1, prevHash };
-  return { ...unhashed, hash: auditHash(unhashed) };
+  const hash = createHash('sha256').update(canonicalAuditTextOf(unhashed, detailJson)).digest('hex');
+  return { record: { ...unhashed, hash }, detailJson };
 }

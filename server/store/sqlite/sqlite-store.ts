@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { PinholeError, isPinholeError } from '../../core/errors.js';
 import type { Lease, OpenAnswer } from '../../core/types.js';
-import { chainAudit, GENESIS_HASH, type AuditRecord } from '../../audit/record.js';
+import { chainAudit, chainAuditText, GENESIS_HASH, type AuditRecord } from '../../audit/record.js';
 import { ChainHeadWriter } from '../../audit/verify.js';
 import { checkpointRecord, type AuditCheckpoint } from '../../audit/checkpoint.js';
 import {
@@ -153,15 +153,14 @@ export class SqliteStore implements Store {
         this.#auditHash = head.hash;
       }
       for (const item of batch) {
-        this.#db.exec('SAVEPOINT m');
+        this.#sql.savepoint();
         const before = { revision: this.#revision, auditSeq: this.#auditSeq, auditHash: this.#auditHash };
         try {
           const applied = this.#apply(item.mutation);
-          this.#db.exec('RELEASE m');
+          this.#sql.releaseSavepoint();
           outcomes.push({ ok: true, ...applied });
         } catch (error) {
-          this.#db.exec('ROLLBACK TO m');
-          this.#db.exec('RELEASE m');
+          this.#sql.rollbackToSavepoint();
           this.#revision = before.revision;
           this.#auditSeq = before.auditSeq;
           this.#auditHash = before.auditHash;
@@ -234,6 +233,7 @@ export class SqliteStore implements Store {
     const revision = changes.length > 0 ? this.#revision + 1 : 0;
     if (revision > 0) this.#revision = revision;
     const stamped: Lease[] = [];
+    const stampedJson: string[] = [];
     const events: StoredEvent[] = [];
     changes.forEach((change, idx) => {
       const lease: Lease =
@@ -246,25 +246,30 @@ export class SqliteStore implements Store {
               endReason: change.reason,
               ...(change.detail === undefined ? {} : { endDetail: change.detail }),
             };
-      this.#sql.putLease(lease);
+      // The lease row and its event hold the same JSON: serialised once for both (and the answer).
+      const json = JSON.stringify(lease);
+      this.#sql.putLease(lease, json);
       const event: StoredEvent =
         change.kind === 'put'
           ? { revision, type: 'UPSERT', lease }
           : { revision, type: 'DELETE', lease, reason: change.reason };
-      this.#sql.putEvent(event, idx);
+      this.#sql.putEvent(event, idx, json);
       stamped.push(lease);
+      stampedJson.push(json);
       events.push(event);
     });
     let answer: OpenAnswer | undefined;
     if (m.answer !== undefined) {
       const given = m.answer.answer;
-      const lease = given.lease === undefined ? undefined : stamped.find((l) => l.id === given.lease?.id);
+      const at = given.lease === undefined ? -1 : stamped.findIndex((l) => l.id === given.lease?.id);
+      const lease = stamped[at];
       answer = lease === undefined ? given : { ...given, lease };
       const inserted = this.#sql.insertAnswer(
         m.answer.host,
         m.answer.requestId,
         m.answer.requestHash,
         answer,
+        stampedJson[at],
       );
       if (!inserted) {
         throw new PinholeError('ALREADY_EXISTS', `request_id ${m.answer.requestId} was already answered`);
@@ -272,8 +277,8 @@ export class SqliteStore implements Store {
     }
     if (m.pending !== undefined) this.#sql.putPending(m.pending);
     for (const input of m.audit) {
-      const record = chainAudit(input, this.#auditSeq, this.#auditHash);
-      this.#sql.insertAudit(record);
+      const { record, detailJson } = chainAuditText(input, this.#auditSeq, this.#auditHash);
+      this.#sql.insertAudit(record, detailJson);
       this.#auditSeq = record.seq;
       this.#auditHash = record.hash;
     }

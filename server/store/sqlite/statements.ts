@@ -40,9 +40,15 @@ export class SqliteStatements {
   readonly #eventsAfter: Database.Statement<[{ after: number; limit: number }], EventRow>;
   readonly #auditHead: Database.Statement<[], { seq: number; hash: string }>;
   readonly #newestCheckpoint: Database.Statement<[], CheckpointRow>;
+  readonly #savepoint: Database.Statement<[]>;
+  readonly #release: Database.Statement<[]>;
+  readonly #rollbackTo: Database.Statement<[]>;
 
   constructor(db: Database.Database) {
     this.#db = db;
+    this.#savepoint = db.prepare('SAVEPOINT m');
+    this.#release = db.prepare('RELEASE m');
+    this.#rollbackTo = db.prepare('ROLLBACK TO m');
     this.#putLease = db.prepare(
       `INSERT INTO leases (id, host, live, expires_at_ms, revision, json) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET host = excluded.host, live = excluded.live,
@@ -81,6 +87,19 @@ export class SqliteStatements {
     this.#newestCheckpoint = db.prepare('SELECT * FROM audit_checkpoints ORDER BY seq DESC LIMIT 1');
   }
 
+  /** Savepoints isolate each mutation of a group commit; prepared once, as the statements are. */
+  savepoint(): void {
+    this.#savepoint.run();
+  }
+  releaseSavepoint(): void {
+    this.#release.run();
+  }
+  /** Undoes the mutation since savepoint() and ends the savepoint. */
+  rollbackToSavepoint(): void {
+    this.#rollbackTo.run();
+    this.#release.run();
+  }
+
   readMeta(): Map<string, string> {
     const rows = this.#db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[];
     return new Map(rows.map((r) => [r.key, r.value]));
@@ -96,12 +115,14 @@ export class SqliteStatements {
     return cp === undefined ? undefined : { seq: cp.seq, hash: cp.hash };
   }
 
-  putLease(lease: Lease): void {
+  /** `json` is `JSON.stringify(lease)`, passed in so the lease row and its event share one serialisation. */
+  putLease(lease: Lease, json: string): void {
     const live = lease.state === 'ended' ? 0 : 1;
-    this.#putLease.run(lease.id, lease.host, live, lease.expiresAtMs, lease.revision, JSON.stringify(lease));
+    this.#putLease.run(lease.id, lease.host, live, lease.expiresAtMs, lease.revision, json);
   }
-  putEvent(event: StoredEvent, idx: number): void {
-    this.#putEvent.run(event.revision, idx, event.type, event.reason ?? null, JSON.stringify(event.lease));
+  /** `leaseJson` is `JSON.stringify(event.lease)`. */
+  putEvent(event: StoredEvent, idx: number, leaseJson: string): void {
+    this.#putEvent.run(event.revision, idx, event.type, event.reason ?? null, leaseJson);
   }
   leaseRevision(id: string): number | undefined {
     return this.#leaseRevision.get(id)?.revision;
@@ -146,11 +167,24 @@ export class SqliteStatements {
     this.#db.prepare('DELETE FROM events WHERE revision <= ?').run(revision);
   }
 
-  /** false if an answer for (host, requestId) already exists. */
-  insertAnswer(host: string, requestId: string, requestHash: string, answer: OpenAnswer): boolean {
-    return (
-      this.#insertAnswer.run(host, requestId, requestHash, Date.now(), JSON.stringify(answer)).changes === 1
-    );
+  /**
+   * false if an answer for (host, requestId) already exists. `leaseJson`, when given, is
+   * `JSON.stringify(answer.lease)` as the lease row was written: spliced in rather than serialised
+   * again (the answer's other fields are small; its lease, receipt included, is most of it).
+   */
+  insertAnswer(
+    host: string,
+    requestId: string,
+    requestHash: string,
+    answer: OpenAnswer,
+    leaseJson?: string,
+  ): boolean {
+    const { lease, ...rest } = answer;
+    const json =
+      lease === undefined || leaseJson === undefined
+        ? JSON.stringify(answer)
+        : `${JSON.stringify(rest).slice(0, -1)},"lease":${leaseJson}}`;
+    return this.#insertAnswer.run(host, requestId, requestHash, Date.now(), json).changes === 1;
   }
   findAnswer(host: string, requestId: string): StoredAnswer | undefined {
     const row = this.#findAnswer.get(host, requestId);
@@ -201,7 +235,8 @@ export class SqliteStatements {
     }));
   }
 
-  insertAudit(r: AuditRecord): void {
+  /** `detailJson` is the detail as the record's hash covered it (chainAuditText); default its JSON. */
+  insertAudit(r: AuditRecord, detailJson: string = JSON.stringify(r.detail)): void {
     this.#insertAudit.run(
       r.seq,
       r.atMs,
@@ -212,7 +247,7 @@ export class SqliteStatements {
       r.leaseId,
       r.outcome,
       r.ruleId,
-      JSON.stringify(r.detail),
+      detailJson,
       r.prevHash,
       r.hash,
     );
