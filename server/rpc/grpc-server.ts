@@ -17,6 +17,8 @@ import type { HandlerContext } from './handler.js';
 import { openingService, type OpeningLimits } from './opening-service.js';
 import { LOADER_OPTIONS, loadPinholeProto, protoRoot } from './proto.js';
 import { watchService, type WatchDeps } from './watch-service.js';
+import { guardStream, type StreamGuard } from './stream-guard.js';
+import { toServiceError } from './status.js';
 
 /**
  * Server credentials whose secure context can be replaced. grpc-js keeps a watcher per listener
@@ -89,9 +91,16 @@ const PROTO_FILES = ['pinhole/v1/opening.proto', 'pinhole/v1/watch.proto', 'pinh
 
 /**
  * Standard health checking (grpc-health-check) and server reflection (@grpc/reflection, for grpcurl
- * and friends). Health Watch streams join `streams`, so shutdown ends them instead of waiting.
+ * and friends). Health Watch streams join `streams`, so shutdown ends them instead of waiting, and
+ * are guarded like every other stream: one whose client certificate expires, is revoked or loses
+ * its CA ends with UNAUTHENTICATED.
  */
-function addOpsServices(server: Server, source: HealthSource | undefined, streams: Set<() => void>): void {
+function addOpsServices(
+  server: Server,
+  source: HealthSource | undefined,
+  streams: Set<() => void>,
+  context: HandlerContext,
+): void {
   const initial = source?.status ?? 'SERVING';
   const health = new HealthImplementation(
     Object.fromEntries(HEALTH_NAMES.map((n): [string, ServingStatus] => [n, initial])),
@@ -105,13 +114,42 @@ function addOpsServices(server: Server, source: HealthSource | undefined, stream
       server.addService(definition, {
         ...implementation,
         watch: (call: ServerWritableStream<unknown, unknown>) => {
-          const stop = (): void => {
-            call.emit('error', { code: status.UNAVAILABLE, details: 'the server is shutting down' });
+          let guard: StreamGuard;
+          try {
+            guard = guardStream(context, call);
+          } catch (e) {
+            call.emit('error', toServiceError(e, 'health'));
+            return;
+          }
+          let open = true;
+          const end = (error: { code: status; details: string }): void => {
+            if (!open) return;
+            open = false;
+            streams.delete(stop);
+            guard.dispose();
+            call.emit('error', error);
             call.emit('cancelled', 'cancelled');
           };
+          const stop = (): void => {
+            end({ code: status.UNAVAILABLE, details: 'the server is shutting down' });
+          };
+          const refused = (): void => {
+            const e = toServiceError(guard.failure, 'health');
+            end({ code: e.code, details: e.details ?? 'client certificate no longer valid' });
+          };
+          const done = (): void => {
+            open = false;
+            streams.delete(stop);
+            guard.dispose();
+          };
+          call.once('finish', done);
+          call.once('cancelled', done);
+          if (guard.signal.aborted) {
+            refused();
+            return;
+          }
+          guard.signal.addEventListener('abort', refused, { once: true });
           streams.add(stop);
-          call.once('finish', () => streams.delete(stop));
-          call.once('cancelled', () => streams.delete(stop));
           watch(call);
         },
       });
@@ -152,7 +190,7 @@ export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpc
     proto.pinhole.v1.Admin.service,
     adminService(context, o.admin, () => o.watch.epoch()),
   );
-  addOpsServices(server, o.health, streams);
+  addOpsServices(server, o.health, streams, context);
   const credentials = new ReloadableServerCredentials(o.tls, o.ciphers);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(o.listen, credentials, (error, boundPort) => {

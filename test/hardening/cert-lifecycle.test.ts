@@ -39,6 +39,7 @@ import {
   type TestServer,
 } from '../helpers/pinhole.js';
 import { pinholeAsync } from '../integration/admin-fixtures.js';
+import { healthClient } from '../integration/ops-fixtures.js';
 import { createCrl } from '../../server/identity/crl.js';
 import { dbBackup, open, webHttps } from './fixtures.js';
 
@@ -374,12 +375,26 @@ describe('revocation: pinhole certs revoke, then SIGHUP', () => {
     const pending = await open(db1, dbBackup('revoke-pending'));
     expect(pending.decision?.outcome).toBe('PENDING');
     const wait = record(db1.WaitDecision({ pendingId: pending.pendingId }));
+    // grpc.health.v1 Watch streams are guarded like Pinhole's own.
+    const health = healthClient(address, dir, 'host-db-1');
+    clients.push(health);
+    const healthStream = record(
+      (
+        health as unknown as { watch(req: { service: string }): ClientReadableStream<{ status: string }> }
+      ).watch({
+        service: '',
+      }),
+    );
     const gwStream = watchAll(gw1);
     const keptStream = record(fwWeb1.Watch({ fromRevision: '0', scope: { hosts: ['web-1'], groups: [] } }));
     const first = await grant(web1, 'revoke-first');
     await until(
       'streams to be live',
-      () => wait.messages.length > 0 && sawLease(gwStream, first) && sawLease(keptStream, first),
+      () =>
+        wait.messages.length > 0 &&
+        healthStream.messages.length > 0 &&
+        sawLease(gwStream, first) &&
+        sawLease(keptStream, first),
     );
     expect((await probe(address, readClientTls(dir, 'host-db-1'))).ok).toBe(true);
 
@@ -411,7 +426,12 @@ describe('revocation: pinhole certs revoke, then SIGHUP', () => {
     refused++;
 
     // 2. Their open streams were ended with UNAUTHENTICATED and a reason.
-    await until('the revoked streams to end', () => wait.end !== undefined && gwStream.end !== undefined);
+    await until(
+      'the revoked streams to end',
+      () => wait.end !== undefined && gwStream.end !== undefined && healthStream.end !== undefined,
+    );
+    expect(healthStream.end?.code).toBe(status.UNAUTHENTICATED);
+    expect(healthStream.end?.details).toMatch(/host\/db-1 .* has been revoked/);
     expect(wait.end?.code).toBe(status.UNAUTHENTICATED);
     expect(wait.end?.details).toMatch(
       /client certificate host\/db-1 \(serial [0-9A-F]+\) has been revoked; ask for a new certificate/,
@@ -430,7 +450,7 @@ describe('revocation: pinhole certs revoke, then SIGHUP', () => {
     await until('the unrevoked stream to see a new lease', () => sawLease(keptStream, second));
     expect(keptStream.end).toBeUndefined();
     console.log(
-      `revocation: refused ${refused} handshakes, closed 2 streams, refused 1 call on an open connection`,
+      `revocation: refused ${refused} handshakes, closed 3 streams, refused 1 call on an open connection`,
     );
   });
 });
