@@ -62,13 +62,19 @@ function slot(p: Placement): string {
   return `${setName(p.key.family, p.layer)}|${p.key.text}`;
 }
 
+/** What our last write left in a slot: the element we added (with when), or nothing (we deleted it). */
+type Written = { readonly add: ElementAdd; readonly atMs: number } | undefined;
+
 /**
  * Our own kernel writes since a listing was started. Listings run outside the serial section (a grant
  * must not wait behind a 50k-element read), so a listing may predate transactions of ours: for exactly
- * the slots those wrote it is stale, and they need no check (nft committed them, all or nothing).
+ * the slots those wrote it is stale. What they hold is known instead (nft committed them, all or
+ * nothing), and a reconcile must still compare that with its target: the target may drop or replace
+ * exactly the lease just written (a revocation the agent saw, whose batch has not been applied yet).
  */
 interface ListingTracker {
-  readonly slots: Set<string>;
+  /** By slot, the last write of ours since the listing began. */
+  readonly slots: Map<string, Written>;
   /** A set or rule of ours was added, or the table loaded: the listing's declarations are stale too. */
   structure: boolean;
 }
@@ -140,7 +146,7 @@ export class NftEnforcer implements Enforcer {
 
   /** Lists the table outside the serial section, recording what we write meanwhile. */
   async #readKernel(): Promise<KernelRead> {
-    const tracker: ListingTracker = { slots: new Set(), structure: false };
+    const tracker: ListingTracker = { slots: new Map(), structure: false };
     this.#trackers.add(tracker);
     try {
       return { listing: await this.#outside(() => this.#nft.listTable()), tracker };
@@ -152,10 +158,13 @@ export class NftEnforcer implements Enforcer {
 
   /** Records a committed transaction of ours in every listing in flight. */
   #wrote(deletes: readonly ElementDelete[], adds: readonly ElementAdd[], structure: boolean): void {
+    if (this.#trackers.size === 0) return;
+    const atMs = this.#now();
     for (const t of this.#trackers) {
       if (structure) t.structure = true;
-      for (const d of deletes) t.slots.add(`${d.set}|${d.keyText}`);
-      for (const a of adds) t.slots.add(`${a.set}|${a.keyText}`);
+      // Deletes run before the adds of the same transaction.
+      for (const d of deletes) t.slots.set(`${d.set}|${d.keyText}`, undefined);
+      for (const a of adds) t.slots.set(`${a.set}|${a.keyText}`, { add: a, atMs });
     }
   }
 
@@ -304,18 +313,16 @@ export class NftEnforcer implements Enforcer {
     if (read.tracker.structure) {
       // We changed our own declarations since the read: list again, now that nothing of ours can write.
       listing = await this.#nft.listTable();
-      stale = new Set();
+      stale = new Map();
     }
     const now = this.#now();
     this.#prune(now);
-    // What we believed the kernel holds, minus elements that may have timed out by now; slots we wrote
-    // after the listing was read are judged neither way (see ListingTracker).
+    // What we believed the kernel holds, minus elements that may have timed out by now.
     const believed = new Map<string, string>();
     for (const p of this.#allPlacements()) {
       const lease = this.#index.leases.get(p.leaseId);
-      const s = slot(p);
-      if (lease !== undefined && lease.expiresAtMs + this.#graceMs - now > DYING_MS && !stale.has(s))
-        believed.set(s, p.leaseId);
+      if (lease !== undefined && lease.expiresAtMs + this.#graceMs - now > DYING_MS)
+        believed.set(slot(p), p.leaseId);
     }
     const kernel = new Map<string, KernelElement>();
     let unparsable = false;
@@ -327,6 +334,22 @@ export class NftEnforcer implements Enforcer {
           if (!stale.has(s)) kernel.set(s, { ...e, set: set.name });
         }
       }
+    }
+    // Slots we wrote after the listing was read hold what we wrote (see ListingTracker): they are not
+    // judged for tampering (they match `believed`), but still diffed against the target like any other.
+    for (const [s, w] of stale) {
+      if (w === undefined) continue; // deleted
+      const leftS = w.add.timeoutS - (now - w.atMs) / 1000;
+      if (leftS <= 0) continue; // timed out since
+      kernel.set(s, {
+        set: w.add.set,
+        keyText: w.add.keyText,
+        comment: w.add.comment,
+        timeoutS: w.add.timeoutS,
+        expiresS: Math.floor(leftS),
+        packets: 0,
+        bytes: 0,
+      });
     }
     const heldBefore = new Set(this.#index.leases.keys());
     const staged = this.#index.stage(
@@ -344,12 +367,7 @@ export class NftEnforcer implements Enforcer {
         alive: expiresAtMs + this.#graceMs - now > DYING_MS,
       });
     }
-    let compared = wanted;
-    if (stale.size > 0) {
-      compared = new Map(wanted);
-      for (const s of stale) compared.delete(s);
-    }
-    const diff = diffElements(believed, kernel, compared, (id) => heldBefore.has(id) || target.has(id));
+    const diff = diffElements(believed, kernel, wanted, (id) => heldBefore.has(id) || target.has(id));
     const events = [...diff.tamperEvents];
     let tampered = events.length > 0;
     const diffs =

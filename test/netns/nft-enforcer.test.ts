@@ -355,3 +355,77 @@ describe('NftEnforcer, another instance on the same host', () => {
     }
   });
 });
+
+describe('NftEnforcer, listings beside applies', () => {
+  /**
+   * nft for `host` whose table listings come back 600 ms after nft read the kernel, so a listing is
+   * reliably stale by the applies that commit meanwhile (as a 50k-element listing is for seconds).
+   */
+  const slowListing = (): NftEnforcer =>
+    new NftEnforcer({
+      mode: 'host',
+      nftCommand: [
+        'sh',
+        '-c',
+        'ip netns exec "$0" nft "$@"; rc=$?; case " $* " in *" list table "*) sleep 0.6 ;; esac; exit $rc',
+        host,
+      ],
+      conntrackCommand: ['ip', 'netns', 'exec', host, 'conntrack'],
+      graceMs: 0,
+      log: (m) => logs.push(m),
+    });
+
+  it('a lease renewed while reconcile lists the kernel and then dropped from `desired` is closed', async () => {
+    const slow = slowListing();
+    try {
+      await slow.init();
+      const l = lease('lse_race_rev', '198.18.1.0/24', 60_000);
+      await slow.apply({ upserts: [l], deletes: [] });
+      expect(await connect(client)).toBe(true);
+      const desired = new Map([[l.leaseId, l]]);
+      const reconciling = slow.reconcile(desired);
+      await sleep(200); // the listing has been read and is on its way back
+      // A renewal commits meanwhile (applies do not wait for listings)...
+      await slow.apply({ upserts: [{ ...l, expiresAtMs: Date.now() + 120_000 }], deletes: [] });
+      // ...then the lease is revoked: the agent's live map lost it, its delete batch is still pending.
+      desired.delete(l.leaseId);
+      const report = await reconciling;
+      expect(report.tampered).toBe(false);
+      // reconcile makes the kernel hold exactly `desired`.
+      expect((await elements()).has('lse_race_rev')).toBe(false);
+      await slow.apply({ upserts: [], deletes: [l.leaseId] }); // the agent's pending batch
+      await slow.settled();
+      expect((await elements()).has('lse_race_rev')).toBe(false);
+      expect(await connect(client)).toBe(false);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('a lease granted in a slot freed while reconcile lists the kernel is applied by that reconcile', async () => {
+    const slow = slowListing();
+    try {
+      await slow.init();
+      const old = lease('lse_race_old', '198.18.1.0/24', 60_000);
+      await slow.apply({ upserts: [old], deletes: [] });
+      const desired = new Map([[old.leaseId, old]]);
+      const reconciling = slow.reconcile(desired);
+      await sleep(200);
+      // The old lease is released while the listing is on its way back...
+      await slow.apply({ upserts: [], deletes: [old.leaseId] });
+      // ...and the same opening is granted again: in the agent's live map, its batch still pending.
+      const next = lease('lse_race_new', '198.18.1.0/24', 60_000);
+      desired.delete(old.leaseId);
+      desired.set(next.leaseId, next);
+      const report = await reconciling;
+      expect(report.tampered).toBe(false);
+      expect((await elements()).get('lse_race_new')?.set).toBe('open4');
+      expect(await connect(client)).toBe(true);
+      await slow.apply({ upserts: [], deletes: [next.leaseId] });
+      await slow.settled();
+      expect(await connect(client)).toBe(false);
+    } finally {
+      await slow.close();
+    }
+  });
+});
