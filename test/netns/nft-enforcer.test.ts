@@ -385,10 +385,12 @@ describe('NftEnforcer, listings beside applies', () => {
       const desired = new Map([[l.leaseId, l]]);
       const reconciling = slow.reconcile(desired);
       await sleep(200); // the listing has been read and is on its way back
-      // A renewal commits meanwhile (applies do not wait for listings)...
-      await slow.apply({ upserts: [{ ...l, expiresAtMs: Date.now() + 120_000 }], deletes: [] });
-      // ...then the lease is revoked: the agent's live map lost it, its delete batch is still pending.
+      // A renewal commits meanwhile (applies do not wait for listings), and the lease is revoked: the
+      // agent's live map lost it, its delete batch is still pending. (The map changes before the apply
+      // settles, so the reconcile, queued behind that apply, surely reads it without the lease.)
+      const renewing = slow.apply({ upserts: [{ ...l, expiresAtMs: Date.now() + 120_000 }], deletes: [] });
       desired.delete(l.leaseId);
+      await renewing;
       const report = await reconciling;
       expect(report.tampered).toBe(false);
       // reconcile makes the kernel hold exactly `desired`.
@@ -411,12 +413,13 @@ describe('NftEnforcer, listings beside applies', () => {
       const desired = new Map([[old.leaseId, old]]);
       const reconciling = slow.reconcile(desired);
       await sleep(200);
-      // The old lease is released while the listing is on its way back...
-      await slow.apply({ upserts: [], deletes: [old.leaseId] });
-      // ...and the same opening is granted again: in the agent's live map, its batch still pending.
+      // The old lease is released while the listing is on its way back, and the same opening is granted
+      // again: in the agent's live map, its batch still pending.
+      const releasing = slow.apply({ upserts: [], deletes: [old.leaseId] });
       const next = lease('lse_race_new', '198.18.1.0/24', 60_000);
       desired.delete(old.leaseId);
       desired.set(next.leaseId, next);
+      await releasing;
       const report = await reconciling;
       expect(report.tampered).toBe(false);
       expect((await elements()).get('lse_race_new')?.set).toBe('open4');
