@@ -279,7 +279,7 @@ export const ConfigSchema = z
           .max(10_000)
           .default(250)
           .describe(
-            'A call refused by the rate limit is answered after this long (never past its deadline), so a client that ignores retry-after cannot set the pace of its refusals; 0 answers at once.',
+            'A call refused by the rate limit is answered after this long (at most half the time left to its deadline), so a client that ignores retry-after cannot set the pace of its refusals; 0 answers at once.',
           ),
         maxHeldRefusals: z
           .number()

@@ -11,9 +11,9 @@
  *
  * Bounded: at most `maxHeld` refusals are held at once, server-wide; past that a refusal is
  * answered at once (as without a hold), so held calls can never grow memory without bound. A
- * hold never outlives the call: it ends early when the call is cancelled, shortly before the
- * call's deadline (the caller then still hears RESOURCE_EXHAUSTED and its retry-after rather
- * than DEADLINE_EXCEEDED), and at close.
+ * hold never outlives the call: it ends early when the call is cancelled, at half the time left
+ * to the call's deadline (the caller then still hears RESOURCE_EXHAUSTED and its retry-after
+ * rather than DEADLINE_EXCEEDED), and at close.
  */
 
 export interface RefusalHoldOptions {
@@ -22,9 +22,6 @@ export interface RefusalHoldOptions {
   /** Most refusals held at once, server-wide. */
   readonly maxHeld: number;
 }
-
-/** A hold ends this long before the call's deadline, so the answer still arrives in time. */
-const DEADLINE_MARGIN_MS = 20;
 
 export class RefusalHold {
   readonly #holdMs: number;
@@ -44,15 +41,16 @@ export class RefusalHold {
   }
 
   /**
-   * Waits before a refusal is answered: `holdMs`, shortened to end before `deadlineMs` (epoch ms;
-   * Infinity for none), ended early by `signal`. Resolves at once when nothing is to be held, the
+   * Waits before a refusal is answered: `holdMs`, shortened to at most half the time left until
+   * `deadlineMs` (epoch ms; Infinity for none) so that the answer still arrives in time on a busy
+   * machine, ended early by `signal`. Resolves at once when nothing is to be held, the
    * hold is full or closed. Never rejects.
    */
   hold(deadlineMs: number, signal?: AbortSignal): Promise<void> {
     // Jittered over [holdMs/2, holdMs]: refusals held together would otherwise be answered
     // together, and a flooder's calls would come back as one wave the server refuses in one stall.
     const jittered = this.#holdMs * (0.5 + Math.random() / 2);
-    const ms = Math.min(jittered, deadlineMs - Date.now() - DEADLINE_MARGIN_MS);
+    const ms = Math.min(jittered, (deadlineMs - Date.now()) / 2);
     if (this.#closed || ms <= 0 || this.#held.size >= this.#maxHeld || signal?.aborted === true)
       return Promise.resolve();
     return new Promise<void>((resolve) => {
