@@ -80,7 +80,7 @@ export class LeaseEngine {
       lease = await this.#sign(buildLease(identity.name, request, decision, now));
     } else if (decision.outcome === 'PENDING') {
       pending = {
-        id: newId('pnd'),
+        id: newId('pnd', now),
         host: identity.name,
         addresses: identity.addresses,
         request,

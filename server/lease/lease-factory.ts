@@ -10,7 +10,7 @@ export interface ReceiptSigner {
 export function buildLease(host: string, request: OpenRequest, decision: Decision, nowMs: number): Lease {
   const maxLifetimeEndsAtMs = nowMs + decision.maxLifetimeSeconds * 1000;
   return {
-    id: newId('lse'),
+    id: newId('lse', nowMs),
     host,
     requestId: request.requestId,
     rules: decision.rules,
