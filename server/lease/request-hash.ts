@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { OpenRequest } from '../core/types.js';
 
 /** A stable hash of a request's content, to tell a retry from a different request under the same id. */
@@ -10,5 +10,6 @@ export function requestHash(r: OpenRequest): string {
     r.description,
     r.allOrNothing,
   ]);
-  return createHash('sha256').update(canonical).digest('hex');
+  // The one-shot crypto.hash: the same digest as a createHash object, at about half the cost.
+  return hash('sha256', canonical, 'hex');
 }
