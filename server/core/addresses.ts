@@ -27,8 +27,32 @@ export function parseAddress(text: string): Parsed<string> {
   return { ok: true, value: addr.toString() };
 }
 
+/** A dotted quad without leading zeros and a prefix 0-32 written without them: the common case. */
+const PLAIN_IPV4_CIDR =
+  /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\/(0|[1-9]\d?)$/;
+
+/**
+ * An IPv4 CIDR in its plain spelling, parsed in one pass; undefined for anything else (an octet
+ * over 255, a prefix over 32, IPv6, no prefix...), which the general path below parses or
+ * refuses with its message. The general path parses the text three times through ipaddr.js,
+ * 3.7 us per source of every Open.
+ */
+function plainIpv4Cidr(text: string): string | undefined {
+  const m = PLAIN_IPV4_CIDR.exec(text);
+  if (m === null) return undefined;
+  const octets = [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4])];
+  const prefix = Number(m[5]);
+  if (prefix > 32 || octets.some((o) => o > 255)) return undefined;
+  const address = octets.reduce((a, o) => a * 256 + o, 0);
+  const size = 2 ** (32 - prefix);
+  const network = address - (address % size);
+  return `${[24, 16, 8, 0].map((shift) => Math.floor(network / 2 ** shift) % 256).join('.')}/${prefix}`;
+}
+
 /** ADDRESS or ADDRESS/PREFIX; host bits are cleared, so 198.18.1.7/24 becomes 198.18.1.0/24. */
 export function parseCidr(text: string): Parsed<string> {
+  const plain = plainIpv4Cidr(text);
+  if (plain !== undefined) return { ok: true, value: plain };
   if (!text.includes('/')) {
     const a = parseAddress(text);
     if (!a.ok) return a;
