@@ -20,15 +20,32 @@ export function callerOf(
   call: ServerSurfaceCall,
   trustDomain: string,
   revocations?: RevocationSource,
+  connections?: ConnectionPeers,
 ): Caller {
-  const peer = peerCertificateOf(call, trustDomain);
+  const peer = peerCertificateOf(call, trustDomain, connections);
   const refusal = certificateRefusal(peer, revocations, Date.now());
   if (refusal !== undefined) throw refusal;
   return { identity: peer.identity, peer: call.getPeer() };
 }
 
-/** The call's peer certificate, read once per certificate (cached). */
-export function peerCertificateOf(call: ServerSurfaceCall, trustDomain: string): PeerCertificate {
+/**
+ * The peer certificates of the connections a listener of ours accepted (server/rpc/tls-listener.ts),
+ * read once per connection; undefined for a call that did not come through one.
+ */
+export type ConnectionPeers = (call: ServerSurfaceCall) => PeerCertificate | undefined;
+
+/**
+ * The call's peer certificate: from its connection when the listener is ours (once per
+ * connection), else from grpc-js's auth context (a certificate object built per call, parsed
+ * once per certificate).
+ */
+export function peerCertificateOf(
+  call: ServerSurfaceCall,
+  trustDomain: string,
+  connections?: ConnectionPeers,
+): PeerCertificate {
+  const known = connections?.(call);
+  if (known !== undefined) return known;
   const cert = call.getAuthContext().sslPeerCertificate;
   // The TLS layer already refused connections without a CA-signed client certificate;
   // this guards against a server mistakenly configured without client authentication.

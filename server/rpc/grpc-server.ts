@@ -1,14 +1,14 @@
 /**
- * The gRPC server: mTLS only. The credentials name the Pinhole CA explicitly (never the system
- * roots) and require a client certificate, so a connection without a CA-signed certificate
- * never reaches a handler. The certificates can be replaced while running (`updateTls`).
+ * The gRPC server: mTLS only. Our own TLS listener (tls-listener.ts) names the Pinhole CA
+ * explicitly (never the system roots) and requires a client certificate, so a connection without
+ * a CA-signed certificate never reaches grpc-js, let alone a handler; grpc-js serves HTTP/2 on the
+ * connections it hands over. The certificates can be replaced while running (`updateTls`).
  */
 import type { SecureContextOptions } from 'node:tls';
 import { Server, ServerCredentials, status, type ServerWritableStream } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
-import { PinholeError } from '../core/errors.js';
 import type { LeaseEngine } from '../lease/lease-engine.js';
 import type { ApprovalDesk } from '../lease/approval-desk.js';
 import type { AdminService } from '../admin/admin-service.js';
@@ -19,40 +19,8 @@ import { LOADER_OPTIONS, loadPinholeProto, protoRoot } from './proto.js';
 import { watchService, type WatchDeps } from './watch-service.js';
 import { guardStream, type StreamGuard } from './stream-guard.js';
 import { toServiceError } from './status.js';
-
-/**
- * Server credentials whose secure context can be replaced. grpc-js keeps a watcher per listener
- * and hands every `updateSecureContextOptions` to Node's `setSecureContext`: new handshakes use
- * the new certificates, CA bundle and CRL, while established connections (and their lease
- * streams) go on. Node would refuse bad material by throwing, after which grpc-js drops every new
- * connection, so callers pass only material already checked (server/identity/tls-material.ts).
- */
-class ReloadableServerCredentials extends ServerCredentials {
-  /** Node's default when undefined. */
-  readonly #ciphers: string | undefined;
-
-  constructor(options: SecureContextOptions, ciphers: string | undefined) {
-    // requestCert + rejectUnauthorized: a client certificate chaining to `ca` is required.
-    // grpc-js's createSsl passes `ciphers` (GRPC_SSL_CIPHER_SUITES) in the constructor options;
-    // here it is also in every context, since setSecureContext on reload replaces the whole context.
-    const withCiphers = ciphers === undefined ? options : { ...options, ciphers };
-    super(
-      { requestCert: true, rejectUnauthorized: true, ...(ciphers === undefined ? {} : { ciphers }) },
-      withCiphers,
-    );
-    this.#ciphers = ciphers;
-  }
-
-  update(options: SecureContextOptions): void {
-    this.updateSecureContextOptions(
-      this.#ciphers === undefined ? options : { ...options, ciphers: this.#ciphers },
-    );
-  }
-
-  override _equals(other: ServerCredentials): boolean {
-    return other === this;
-  }
-}
+import { TlsListener } from './tls-listener.js';
+import { SocketPeers } from '../identity/socket-peers.js';
 
 export interface GrpcServerOptions {
   readonly listen: string;
@@ -180,7 +148,25 @@ export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpc
     'grpc.http2.min_ping_interval_without_data_ms': 10_000,
   });
   const streams = new Set<() => void>();
-  const context: HandlerContext = { ...o.context, streams };
+  // grpc-js speaks plain HTTP/2 over the TLS sockets our listener accepted (below).
+  const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
+  const listener = await TlsListener.open({
+    listen: o.listen,
+    tls: o.tls,
+    ...(o.ciphers === undefined ? {} : { ciphers: o.ciphers }),
+    onConnection: (socket) => {
+      injector.injectConnection(socket);
+    },
+  });
+  const peers = new SocketPeers(o.context.trustDomain);
+  const context: HandlerContext = {
+    ...o.context,
+    streams,
+    connections: (call) => {
+      const socket = listener.socketOf(call.getPeer());
+      return socket === undefined ? undefined : peers.read(socket);
+    },
+  };
   server.addService(
     proto.pinhole.v1.Opening.service,
     openingService(context, o.engine, o.desk, (l) => o.watch.registry.decorate(l), o.limits),
@@ -191,41 +177,37 @@ export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpc
     adminService(context, o.admin, () => o.watch.epoch()),
   );
   addOpsServices(server, o.health, streams, context);
-  const credentials = new ReloadableServerCredentials(o.tls, o.ciphers);
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(o.listen, credentials, (error, boundPort) => {
-      if (error === null) resolve(boundPort);
-      else
-        reject(
-          new PinholeError('UNAVAILABLE', `cannot listen on ${o.listen}: ${error.message}`, { cause: error }),
-        );
-    });
-  });
-  const host = o.listen.slice(0, o.listen.lastIndexOf(':'));
   let closing: Promise<void> | undefined;
   return {
-    address: `${host}:${port}`,
+    address: listener.address,
     updateTls(options) {
-      credentials.update(options);
+      listener.update(options);
     },
     close(graceMs = 5000) {
-      closing ??= new Promise<void>((resolve) => {
-        const force = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, graceMs);
-        force.unref();
-        // Stops accepting (listeners closed, GOAWAY on every connection); unary calls in flight finish.
-        server.tryShutdown(() => {
-          clearTimeout(force);
-          resolve();
+      closing ??= (async () => {
+        // No new connections; resolves once every accepted one has closed.
+        const stopped = listener.close();
+        await new Promise<void>((resolve) => {
+          const force = setTimeout(() => {
+            server.forceShutdown();
+            resolve();
+          }, graceMs);
+          force.unref();
+          // GOAWAY on every connection; unary calls in flight finish.
+          server.tryShutdown(() => {
+            clearTimeout(force);
+            resolve();
+          });
+          // Streams never end by themselves: end them with UNAVAILABLE. After pending callbacks, so
+          // streams already ending (the watch hub's, closed just before) keep their own status.
+          setImmediate(() => {
+            for (const stop of [...streams]) stop();
+          });
         });
-        // Streams never end by themselves: end them with UNAVAILABLE. After pending callbacks, so
-        // streams already ending (the watch hub's, closed just before) keep their own status.
-        setImmediate(() => {
-          for (const stop of [...streams]) stop();
-        });
-      });
+        // Every HTTP/2 session is closed by now: what is left of their sockets carries nothing.
+        listener.destroyConnections();
+        await stopped;
+      })();
       return closing;
     },
   };

@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import { isPinholeError, PinholeError } from '../core/errors.js';
 import type { Caller } from '../lease/caller.js';
 import type { RevocationSource } from '../identity/tls-runtime.js';
-import { callerOf, type ServerSurfaceCall } from './caller.js';
+import { callerOf, type ConnectionPeers, type ServerSurfaceCall } from './caller.js';
 import { toServiceError } from './status.js';
 
 export interface HandlerContext {
@@ -21,6 +21,8 @@ export interface HandlerContext {
   readonly streams?: Set<() => void>;
   /** Revoked client certificates (the CRL), checked on every call; none when absent. */
   readonly certificates?: RevocationSource;
+  /** Peer certificates by connection (the gRPC server's own TLS listener); per call when absent. */
+  readonly connections?: ConnectionPeers;
 }
 
 /** The outcome label of a failed request: its error code, INTERNAL for anything else. */
@@ -46,7 +48,7 @@ export function unary<Req, Res>(
     const tag = randomUUID();
     let caller: Caller | undefined;
     const run = async (): Promise<UnaryResult<Res>> => {
-      caller = callerOf(call, ctx.trustDomain, ctx.certificates);
+      caller = callerOf(call, ctx.trustDomain, ctx.certificates, ctx.connections);
       return fn(caller, call.request, call);
     };
     run().then(
@@ -102,7 +104,7 @@ export function serverStream<Req, Res>(
     };
     ctx.streams?.add(stop);
     const run = async (): Promise<LogFields | undefined> => {
-      caller = callerOf(call, ctx.trustDomain, ctx.certificates);
+      caller = callerOf(call, ctx.trustDomain, ctx.certificates, ctx.connections);
       return fn(caller, call.request, call);
     };
     void run()

@@ -15,6 +15,6 @@ export type { StreamGuard };
 
 export function guardStream(ctx: HandlerContext, call: ServerSurfaceCall): StreamGuard {
   // The handler wrapper already read the caller from this call; this is a cache hit.
-  const peer = peerCertificateOf(call, ctx.trustDomain);
+  const peer = peerCertificateOf(call, ctx.trustDomain, ctx.connections);
   return guardCertificate(peer, ctx.certificates);
 }
