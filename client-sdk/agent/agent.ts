@@ -267,6 +267,7 @@ export class FirewallAgent {
 
   /** Flushes within `windowMs`, or sooner if a flush is already due sooner. */
   #scheduleFlush(windowMs = this.#o.batchWindowMs ?? 5): void {
+    if (this.#phase === 'closing' || this.#phase === 'closed') return;
     const due = performance.now() + windowMs;
     if (this.#flushTimer !== undefined) {
       if (this.#flushDue <= due) return;
@@ -277,6 +278,8 @@ export class FirewallAgent {
       this.#flushTimer = undefined;
       void this.#enqueue(() => this.#flush());
     }, windowMs);
+    // The lease stream keeps the process alive while the agent runs; a pending flush never should.
+    this.#flushTimer.unref();
   }
 
   #enqueue(task: () => Promise<void>): Promise<void> {
@@ -317,8 +320,8 @@ export class FirewallAgent {
       this.#lastError = `apply failed: ${err instanceof Error ? err.message : String(err)}`;
       this.#log('error', 'apply failed; retrying (nothing was applied)', { err: this.#lastError });
       this.#scheduleReport(0);
-      const retry = setTimeout(() => void this.#enqueue(() => this.#flush()), 1000);
-      retry.unref();
+      // The flush timer, so close() cancels the retry (a stray timer would retry on a closed enforcer).
+      this.#scheduleFlush(1000);
     }
   }
 
