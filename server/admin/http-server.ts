@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { JSONWebKeySet } from 'jose';
 import type { Logger } from '../log.js';
 import { PinholeError } from '../core/errors.js';
-import { readPeerCertificate, type PeerCertificate } from '../identity/peer.js';
+import { SocketPeers } from '../identity/socket-peers.js';
 import { certificateRefusal, guardCertificate } from '../identity/certificate-guard.js';
 import type { RevocationSource } from '../identity/tls-runtime.js';
 import { actorOf, type Caller } from '../lease/caller.js';
@@ -81,57 +81,27 @@ function splitListen(listen: string): { host: string; port: number } {
   return { host, port: Number(listen.slice(colon + 1)) };
 }
 
-/**
- * The peer certificate behind a TLS socket. Parsed once per connection (keep-alive carries many
- * requests); a certificate that names no valid identity is remembered as that refusal. Whether it
- * is still good (revocation, expiry) is not cached: see `callerOfSocket`.
- */
-function peerOfSocket(
-  socket: unknown,
-  trustDomain: string,
-  cache: WeakMap<TLSSocket, PeerCertificate | PinholeError>,
-): PeerCertificate {
-  // node:https hands every request a TLSSocket; anything else would mean no TLS at all.
+/** The TLS socket behind a request; anything else would mean no TLS at all. */
+function tlsSocketOf(socket: unknown): TLSSocket {
+  // node:https hands every request a TLSSocket.
   if (!(socket instanceof TLSSocket))
     throw new PinholeError(
       'UNAUTHENTICATED',
       'not a TLS connection; use https with a Pinhole client certificate',
     );
-  let known = cache.get(socket);
-  if (known === undefined) {
-    const raw = socket.getPeerCertificate(true).raw as Buffer | undefined;
-    try {
-      if (raw === undefined) {
-        // rejectUnauthorized refuses these at the handshake; this guards a misconfiguration.
-        throw new PinholeError(
-          'UNAUTHENTICATED',
-          'no client certificate; connect with a certificate issued by the Pinhole CA',
-        );
-      }
-      known = readPeerCertificate(raw, trustDomain);
-    } catch (e) {
-      known =
-        e instanceof PinholeError
-          ? e
-          : new PinholeError('UNAUTHENTICATED', 'peer certificate could not be read', { cause: e });
-    }
-    cache.set(socket, known);
-  }
-  if (known instanceof PinholeError) throw known;
-  return known;
+  return socket;
 }
 
 /** The caller of a request, refused (401) when its certificate was revoked, expired or lost its CA since the handshake. */
 function callerOfSocket(
   socket: unknown,
-  trustDomain: string,
-  cache: WeakMap<TLSSocket, PeerCertificate | PinholeError>,
+  peers: SocketPeers,
   revocations: RevocationSource | undefined,
 ): Caller {
-  const peer = peerOfSocket(socket, trustDomain, cache);
+  const tls = tlsSocketOf(socket);
+  const peer = peers.read(tls);
   const refusal = certificateRefusal(peer, revocations, Date.now());
   if (refusal !== undefined) throw refusal;
-  const tls = socket as TLSSocket;
   return { identity: peer.identity, peer: `${tls.remoteAddress ?? '?'}:${tls.remotePort ?? 0}` };
 }
 
@@ -207,7 +177,7 @@ export async function startAdminHttpServer(o: AdminHttpOptions): Promise<Running
       // The request passed callerOfSocket just now: a cache hit. The stream ends when the
       // certificate is revoked, expires or its CA leaves the bundle; EventSource then reconnects
       // and its next request is refused with 401, which stops it.
-      const guard = guardCertificate(peerOfSocket(req.socket, o.trustDomain, identities), o.certificates);
+      const guard = guardCertificate(peers.read(tlsSocketOf(req.socket)), o.certificates);
       // Tripped already (a notAfter passed since the check above): the error path answers 401.
       if (guard.failure !== undefined) throw guard.failure;
       res.once('close', () => {
@@ -224,14 +194,15 @@ export async function startAdminHttpServer(o: AdminHttpOptions): Promise<Running
   const byPath = new Map<string, Route[]>();
   for (const r of [...routes, ...(o.extraRoutes ?? [])])
     byPath.set(r.path, [...(byPath.get(r.path) ?? []), r]);
-  const identities = new WeakMap<TLSSocket, PeerCertificate | PinholeError>();
+  // Peer certificates read once per connection (keep-alive carries many requests).
+  const peers = new SocketPeers(o.trustDomain);
 
   const handle = async (
     req: IncomingMessage,
     res: ServerResponse,
     tag: string,
   ): Promise<{ status: number; caller?: Caller }> => {
-    const caller = callerOfSocket(req.socket, o.trustDomain, identities, o.certificates);
+    const caller = callerOfSocket(req.socket, peers, o.certificates);
     const url = new URL(req.url ?? '/', 'https://admin.invalid');
     const method = req.method ?? 'GET';
     const file = files.get(url.pathname);
@@ -334,6 +305,10 @@ export async function startAdminHttpServer(o: AdminHttpOptions): Promise<Running
       );
     },
   );
+  // A connection's peer is read once (SocketPeers): no renegotiation to present another certificate.
+  server.on('secureConnection', (socket) => {
+    socket.disableRenegotiation();
+  });
   // Handshakes refused for a missing or foreign certificate: expected noise, not an error.
   server.on('tlsClientError', (err) => {
     o.log.debug({ err: err.message }, 'admin TLS handshake refused');
