@@ -33,6 +33,7 @@ import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 
 interface VerifyFlags {
+  readonly config?: string;
   readonly dataDir?: string;
   readonly db?: string;
   readonly head?: string;
@@ -130,11 +131,55 @@ export async function verifyAuditFile(
   }
 }
 
+/**
+ * Verifies the log of the store a configuration names, through the store's own reads: for
+ * PostgreSQL, where no file can be opened read-only (a shared database has no chain head file, so
+ * removal of the newest records is not detectable; see the README). A SQLite configuration is
+ * verified straight from its file, read-only, as `verifyAuditFile`.
+ */
+export async function verifyConfiguredStore(
+  flags: Pick<VerifyFlags, 'config' | 'dataDir' | 'head' | 'jwks'>,
+  onProgress?: (checked: number) => void,
+): Promise<VerifyFileResult & { readonly noHead: string }> {
+  const config = loadConfig({
+    ...(flags.config === undefined ? {} : { file: flags.config }),
+    env: process.env,
+    flags: { dataDir: ['--data-dir', flags.dataDir] },
+  });
+  const jwksPath = flags.jwks ?? join(config.dataDir, 'receipt-jwks.json');
+  if (config.store.kind === 'sqlite') {
+    const path = config.store.path ?? join(config.dataDir, 'pinhole.db');
+    const head = flags.head ?? `${path}.audit-head`;
+    return {
+      ...(await verifyAuditFile(path, head, onProgress, jwksPath)),
+      noHead: `no chain head file at ${head}`,
+    };
+  }
+  const store = await openStore(config);
+  try {
+    const checkpoints = await store.auditCheckpoints();
+    const jwks = checkpoints.length > 0 && existsSync(jwksPath) ? readJwks(jwksPath) : undefined;
+    const result = await verifyChain(
+      (after, limit) => store.auditRecords({ afterSeq: after, limit }),
+      undefined,
+      onProgress,
+      { checkpoints, ...(jwks === undefined ? {} : { jwks }), keySource: jwksPath },
+    );
+    return { ...result, headChecked: false, noHead: 'a shared PostgreSQL database has no chain head file' };
+  } finally {
+    await store.close();
+  }
+}
+
 export function registerAuditCommands(program: Command): void {
   const audit = program.command('audit').description('the request log');
   audit
     .command('verify')
     .description('recompute the hash chain of the request log (offline, read-only)')
+    .option(
+      '-c, --config <file>',
+      'server configuration file (as for pinhole serve): verify the store it names, SQLite or PostgreSQL',
+    )
     .option('--data-dir <dir>', 'server data directory holding pinhole.db (default data)')
     .option('--db <file>', 'the SQLite database file (instead of --data-dir)')
     .option('--head <file>', 'chain head file (default <db>.audit-head)')
@@ -146,17 +191,26 @@ export function registerAuditCommands(program: Command): void {
     .action(async (flags: VerifyFlags) => {
       if (flags.db !== undefined && flags.dataDir !== undefined)
         throw new PinholeError('INVALID_ARGUMENT', '--db and --data-dir: give one of them, not both');
-      const dbPath = flags.db ?? join(flags.dataDir ?? 'data', 'pinhole.db');
+      if (flags.db !== undefined && flags.config !== undefined)
+        throw new PinholeError('INVALID_ARGUMENT', '--db and --config: give one of them, not both');
       // Progress goes to stderr so stdout stays the one result line scripts read.
       const progress = (checked: number): void => {
         if (!flags.quiet && checked > 0 && checked % 10_000 === 0)
           process.stderr.write(`verified ${checked} records...\n`);
       };
-      const result = await verifyAuditFile(dbPath, flags.head, progress, flags.jwks);
+      let result: VerifyFileResult;
+      let noHead: string;
+      if (flags.config !== undefined) {
+        const checked = await verifyConfiguredStore(flags, progress);
+        result = checked;
+        noHead = checked.noHead;
+      } else {
+        const dbPath = flags.db ?? join(flags.dataDir ?? 'data', 'pinhole.db');
+        result = await verifyAuditFile(dbPath, flags.head, progress, flags.jwks);
+        noHead = `no chain head file at ${flags.head ?? `${dbPath}.audit-head`}`;
+      }
       if (!result.headChecked && !flags.quiet) {
-        process.stderr.write(
-          `warning: no chain head file at ${flags.head ?? `${dbPath}.audit-head`}; removal of the newest records cannot be detected\n`,
-        );
+        process.stderr.write(`warning: ${noHead}; removal of the newest records cannot be detected\n`);
       }
       if (result.ok) {
         const cp = result.checkpoint;

@@ -1,10 +1,12 @@
 /**
  * Audit retention on PostgreSQL, where several servers share one database and one chain: two
  * servers pruning at once (while both keep committing) never break the chain, one prune wins
- * each round, and `pinhole audit prune --config` works against the shared database.
+ * each round, and `pinhole audit prune --config` and `pinhole audit verify --config` work against
+ * the shared database.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
+import pg from 'pg';
 import { join } from 'node:path';
 import { PgStore } from '../../server/store/postgres/pg-store.js';
 import { verifyChain } from '../../server/audit/verify.js';
@@ -131,6 +133,27 @@ describe('audit retention on PostgreSQL', () => {
         records: 3,
         checkpoint: { seq: 7, count: 7 },
       });
+
+      // pinhole audit verify --config reads the same shared database, checkpoint included...
+      const ok = await pinholeAsync('audit', 'verify', '--config', config);
+      expect(ok.code).toBe(0);
+      expect(ok.stdout).toMatch(
+        /^ok: 3 records, verified from the signed checkpoint at seq 7 \(7 records pruned/m,
+      );
+      expect(ok.stderr).toContain(
+        'warning: a shared PostgreSQL database has no chain head file; removal of the newest records cannot be detected',
+      );
+      // ...and names an altered record.
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        await client.query("UPDATE audit SET outcome = 'DENIED' WHERE seq = (SELECT max(seq) FROM audit)");
+      } finally {
+        await client.end();
+      }
+      const bad = await pinholeAsync('audit', 'verify', '--config', config, '--quiet');
+      expect(bad.code).toBe(1);
+      expect(bad.stdout).toMatch(/^FAILED at record \d+: /m);
     } finally {
       await server.close();
     }
