@@ -6,12 +6,23 @@
  * does not agree on HTTP/2 is cut.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { connect, TLSSocket } from 'node:tls';
+import { connect, TLSSocket, type ConnectionOptions } from 'node:tls';
 import { readClientTls } from '../../client-sdk/wire.js';
 import { hostClient, removeDir, startTestServer, unaryCall, type TestServer } from '../helpers/pinhole.js';
 import { open, webHttps, dbPostgres } from './fixtures.js';
 
 let ts: TestServer;
+
+/** A raw TLS connection to the gRPC listener with web-1's certificate. */
+function connectAsWeb1(options: ConnectionOptions): TLSSocket {
+  const colon = ts.address.lastIndexOf(':');
+  return connect({
+    host: ts.address.slice(0, colon),
+    port: Number(ts.address.slice(colon + 1)),
+    ...readClientTls(ts.certDir, 'host-web-1'),
+    ...options,
+  });
+}
 beforeAll(async () => {
   ts = await startTestServer();
 });
@@ -74,17 +85,7 @@ describe('the gRPC TLS listener', () => {
   });
 
   it('refuses TLS 1.2 renegotiation', async () => {
-    const [host, port] = [
-      ts.address.slice(0, ts.address.lastIndexOf(':')),
-      Number(ts.address.split(':').at(-1)),
-    ];
-    const socket = connect({
-      host,
-      port,
-      ...readClientTls(ts.certDir, 'host-web-1'),
-      ALPNProtocols: ['h2'],
-      maxVersion: 'TLSv1.2',
-    });
+    const socket = connectAsWeb1({ ALPNProtocols: ['h2'], maxVersion: 'TLSv1.2' });
     try {
       await new Promise<void>((resolve, reject) =>
         socket.once('secureConnect', resolve).once('error', reject),
@@ -108,16 +109,7 @@ describe('the gRPC TLS listener', () => {
   });
 
   it('cuts a client that does not agree on HTTP/2', async () => {
-    const [host, port] = [
-      ts.address.slice(0, ts.address.lastIndexOf(':')),
-      Number(ts.address.split(':').at(-1)),
-    ];
-    const socket = connect({
-      host,
-      port,
-      ...readClientTls(ts.certDir, 'host-web-1'),
-      ALPNProtocols: ['http/1.1'],
-    });
+    const socket = connectAsWeb1({ ALPNProtocols: ['http/1.1'] });
     socket.on('error', () => undefined);
     const closed = await new Promise<boolean>((resolve) => {
       socket.once('close', () => {
