@@ -9,6 +9,7 @@
  * The secure context can be replaced while running (`update`): new handshakes use the new
  * certificates, CA bundle and CRL; established connections and their lease streams go on.
  */
+import type { Socket } from 'node:net';
 import { createServer, type SecureContextOptions, type Server, type TLSSocket } from 'node:tls';
 import { PinholeError } from '../core/errors.js';
 
@@ -36,6 +37,8 @@ export class TlsListener {
    * the data that carried its request is being read, so the connection is live then.
    */
   readonly #sockets = new Map<string, TLSSocket>();
+  /** Every TCP connection, handshaking ones too: close() must not wait for a handshake to time out. */
+  readonly #raw = new Set<Socket>();
   readonly #onConnection: (socket: TLSSocket) => void;
   #address = '';
   #closing: Promise<void> | undefined;
@@ -44,6 +47,10 @@ export class TlsListener {
     this.#server = server;
     this.#ciphers = o.ciphers;
     this.#onConnection = o.onConnection;
+    server.on('connection', (raw: Socket) => {
+      this.#raw.add(raw);
+      raw.once('close', () => this.#raw.delete(raw));
+    });
     server.on('secureConnection', (socket) => {
       this.#accept(socket);
     });
@@ -109,9 +116,13 @@ export class TlsListener {
     return this.#closing;
   }
 
-  /** Ends every connection at once (after grpc-js closed their sessions, or to force a close). */
+  /**
+   * Ends every connection at once, those still in their handshake too (after grpc-js closed the
+   * sessions, or to force a close).
+   */
   destroyConnections(): void {
     for (const socket of [...this.#sockets.values()]) socket.destroy();
+    for (const raw of [...this.#raw]) raw.destroy();
   }
 
   #accept(socket: TLSSocket): void {

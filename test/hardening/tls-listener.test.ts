@@ -6,6 +6,7 @@
  * does not agree on HTTP/2 is cut.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { connect as netConnect } from 'node:net';
 import { connect, TLSSocket, type ConnectionOptions } from 'node:tls';
 import { readClientTls } from '../../client-sdk/wire.js';
 import { hostClient, removeDir, startTestServer, unaryCall, type TestServer } from '../helpers/pinhole.js';
@@ -120,5 +121,28 @@ describe('the gRPC TLS listener', () => {
       });
     });
     expect(closed).toBe(true);
+  });
+});
+
+describe('closing the gRPC listener', () => {
+  it('does not wait for a connection stuck before its TLS handshake', async () => {
+    const own = await startTestServer();
+    const colon = own.address.lastIndexOf(':');
+    const raw = netConnect(Number(own.address.slice(colon + 1)), own.address.slice(0, colon));
+    raw.on('error', () => undefined);
+    await new Promise<void>((resolve) => raw.once('connect', resolve));
+    // Sends nothing: the TLS server would keep it until its 120 s handshake timeout.
+    const started = performance.now();
+    await own.close();
+    const ms = performance.now() - started;
+    removeDir(own.dataDir);
+    const closed = await new Promise<boolean>((resolve) => {
+      if (raw.destroyed) resolve(true);
+      raw.once('close', () => {
+        resolve(true);
+      });
+    });
+    expect(closed).toBe(true);
+    expect(ms).toBeLessThan(30_000);
   });
 });
