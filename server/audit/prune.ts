@@ -145,17 +145,30 @@ export interface PlannedPrune {
 }
 
 /**
- * What every store does before its prune transaction: plan from `newest` (the newest stored
- * checkpoint), re-verify the range and sign. Undefined when nothing is older than the cutoff.
- * The store then re-checks under its write lock that `base` is still the newest checkpoint.
+ * What every store does before its prune transaction: plan from the newest stored checkpoint,
+ * re-verify the range and sign. Undefined when nothing is older than the cutoff. The store then
+ * re-checks under its write lock that `base` is still the newest checkpoint.
+ *
+ * The plan reads the log page by page, outside the store's write lock, so another prune (a second
+ * server on PostgreSQL, the CLI beside a server) can remove records under it: the plan then sees
+ * a gap, or a record at or before its base. Before such a refusal is reported as evidence of
+ * tampering, the newest checkpoint is read again; if it moved, the refusal was the other prune's
+ * doing and this one is 'superseded' (the next round plans from the new checkpoint and checks
+ * the rest).
  */
 export async function planAndSign(
-  newest: AuditCheckpoint | undefined,
+  newest: () => Promise<AuditCheckpoint | undefined>,
   page: AuditPager,
   request: PruneRequest,
-): Promise<PlannedPrune | undefined> {
-  const base = pruneBase(newest);
-  const claims = await planPrune(page, base, request);
+): Promise<PlannedPrune | 'superseded' | undefined> {
+  const base = pruneBase(await newest());
+  let claims: CheckpointClaims | undefined;
+  try {
+    claims = await planPrune(page, base, request);
+  } catch (error) {
+    if (isPruneRefusal(error) && pruneBase(await newest()).seq !== base.seq) return 'superseded';
+    throw error;
+  }
   if (claims === undefined) return undefined;
   return { base, claims, jws: await request.sign(claims) };
 }

@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { chainAudit, GENESIS_HASH, type AuditRecord } from '../../server/audit/record.js';
 import { verifyChain, type AuditPager } from '../../server/audit/verify.js';
-import { planPrune } from '../../server/audit/prune.js';
+import { planAndSign, planPrune, type PruneRequest } from '../../server/audit/prune.js';
+import type { AuditCheckpoint } from '../../server/audit/checkpoint.js';
 import { auditFixture } from '../helpers/leases.js';
 
 /** `n` records chained after `prevSeq`/`prevHash`, details tagged with `tag`. */
@@ -101,6 +102,51 @@ describe('planPrune from the newest checkpoint', () => {
       message: expect.stringMatching(
         /^audit prune refused: record 1 is still stored although the newest checkpoint \(seq 6\) says it was pruned \(a record was inserted, or the checkpoint row was forged\); pruning would destroy the evidence/,
       ) as unknown,
+    });
+  });
+});
+
+describe('planAndSign while another prune removes records under it', () => {
+  const log = chain(30, 'log');
+  const request: PruneRequest = { beforeMs: 1000 + 25, by: 'test', sign: () => Promise.resolve('jws') };
+  const checkpointAt = (seq: number): AuditCheckpoint =>
+    ({ seq, hash: log[seq - 1]!.hash }) as AuditCheckpoint;
+
+  /** A pager over a log that loses records 1-10 (another server's prune) after the first read. */
+  function racedPager(): AuditPager {
+    let reads = 0;
+    return (afterSeq, limit) => {
+      const visible = ++reads === 1 ? log : log.filter((r) => r.seq > 10);
+      return Promise.resolve(visible.filter((r) => r.seq > afterSeq).slice(0, limit));
+    };
+  }
+
+  it('is superseded, not refused, when the newest checkpoint moved meanwhile', async () => {
+    let checkpoint: AuditCheckpoint | undefined;
+    const newest = (): Promise<AuditCheckpoint | undefined> => {
+      const now = checkpoint;
+      checkpoint = checkpointAt(10); // the other prune commits right after our first look
+      return Promise.resolve(now);
+    };
+    expect(await planAndSign(newest, racedPager(), request)).toBe('superseded');
+  });
+
+  it('still refuses when the checkpoint did not move: the gap is in the log itself', async () => {
+    const newest = (): Promise<AuditCheckpoint | undefined> => Promise.resolve(undefined);
+    await expect(planAndSign(newest, racedPager(), request)).rejects.toMatchObject({
+      code: 'FAILED_PRECONDITION',
+      message: expect.stringMatching(
+        /^audit prune refused: record 1 is missing \(the log jumps to 11\)/,
+      ) as unknown,
+    });
+  });
+
+  it('plans from the checkpoint it read when nothing moves', async () => {
+    const planned = await planAndSign(() => Promise.resolve(checkpointAt(10)), pager(log.slice(10)), request);
+    expect(planned).toMatchObject({
+      base: { seq: 10 },
+      claims: { firstSeq: 11, seq: 25, count: 15 },
+      jws: 'jws',
     });
   });
 });

@@ -260,11 +260,12 @@ export class MemoryStore implements Store {
 
   async pruneAudit(request: PruneRequest): Promise<PruneResult> {
     const planned = await planAndSign(
-      (await this.auditCheckpoints()).at(-1),
+      async () => (await this.auditCheckpoints()).at(-1),
       (afterSeq, limit) => this.auditRecords({ afterSeq, limit }),
       request,
     );
     if (planned === undefined) return { outcome: 'nothing' };
+    if (planned === 'superseded') return { outcome: 'superseded' };
     const { base, claims, jws } = planned;
     if (this.#closed) throw unavailable('the store closed before the prune; nothing was pruned');
     const db = this.database;

@@ -276,11 +276,12 @@ export class PgStore implements Store {
   /** Plans and signs outside the transaction; pg-prune.ts re-checks under the meta-row lock. */
   async pruneAudit(request: PruneRequest): Promise<PruneResult> {
     const planned = await planAndSign(
-      await this.#read((db) => prune.newestCheckpoint(db)),
+      () => this.#read((db) => prune.newestCheckpoint(db)),
       (afterSeq, limit) => this.auditRecords({ afterSeq, limit }),
       request,
     );
     if (planned === undefined) return { outcome: 'nothing' };
+    if (planned === 'superseded') return { outcome: 'superseded' };
     const { base, claims, jws } = planned;
     if (this.#phase !== 'open')
       throw new PinholeError('UNAVAILABLE', 'the store is shutting down; nothing was pruned, retry later', {

@@ -353,11 +353,12 @@ export class SqliteStore implements Store {
    */
   async pruneAudit(request: PruneRequest): Promise<PruneResult> {
     const planned = await planAndSign(
-      await this.#read(() => this.#sql.newestCheckpoint()),
+      () => this.#read(() => this.#sql.newestCheckpoint()),
       (afterSeq, limit) => this.auditRecords({ afterSeq, limit }),
       request,
     );
     if (planned === undefined) return { outcome: 'nothing' };
+    if (planned === 'superseded') return { outcome: 'superseded' };
     const { base, claims, jws } = planned;
     if (this.#phase !== 'open')
       throw new PinholeError('UNAVAILABLE', 'the store is shutting down; nothing was pruned, retry later', {
