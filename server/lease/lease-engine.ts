@@ -20,6 +20,9 @@ import { failpoint } from '../failpoints.js';
 export type { ReceiptSigner };
 import { requestHash } from './request-hash.js';
 
+/** Leases read per page by recheckAll. */
+const RECHECK_PAGE = 1000;
+
 export interface LeaseEngineOptions {
   readonly store: Store;
   /** The current policy; read on every request so a reload takes effect at once. */
@@ -334,44 +337,61 @@ export class LeaseEngine {
     }
   }
 
-  /** Re-checks every live lease against the current policy: revokes or shortens. */
+  /**
+   * Re-checks every live lease against the current policy: revokes or shortens. Reads the store a
+   * page at a time by id (a keyset cursor), so a reload with 100,000 live leases holds one page in
+   * memory, not all of them, and every lease that lives throughout the pass is checked once.
+   */
   async recheckAll(): Promise<{ revoked: number; shortened: number }> {
     const policy = this.#policy();
-    let revoked = 0;
-    let shortened = 0;
     const now = this.#now();
-    for (const lease of await this.#store.listLeases({ limit: Number.MAX_SAFE_INTEGER })) {
-      const addresses = this.#directory.addressesOf(lease.host) ?? [];
-      const verdict = policy.recheck(lease, { name: lease.host, addresses }, this.#directory, now);
-      try {
-        if (!verdict.keep) {
-          await this.#end(lease, 'policy', 'server', 'policy-revoke', `${verdict.ruleId}: ${verdict.reason}`);
-          this.#log.info(
-            { leaseId: lease.id, host: lease.host, ruleId: verdict.ruleId, reason: verdict.reason },
-            'lease revoked by policy',
-          );
-          revoked++;
-        } else if (verdict.maxExpiresAtMs !== undefined && verdict.maxExpiresAtMs < lease.expiresAtMs) {
-          const changed = await this.#sign({ ...lease, expiresAtMs: verdict.maxExpiresAtMs });
-          await this.#store.commit({
-            expect: [{ leaseId: lease.id, revision: lease.revision }],
-            leases: [{ kind: 'put', lease: changed }],
-            audit: [
-              serverAudit(
-                'policy-shorten',
-                now,
-                changed,
-                `expiry shortened to ${new Date(changed.expiresAtMs).toISOString()}`,
-              ),
-            ],
-          });
-          shortened++;
-        }
-      } catch (e) {
-        if (!(isPinholeError(e) && e.code === 'FAILED_PRECONDITION')) throw e;
-      }
+    const counts = { revoked: 0, shortened: 0 };
+    for (let afterId = ''; ;) {
+      const page = await this.#store.listLeases({ limit: RECHECK_PAGE, afterId });
+      for (const lease of page) await this.#recheck(lease, policy, now, counts);
+      const last = page.at(-1);
+      if (last === undefined || page.length < RECHECK_PAGE) break;
+      afterId = last.id;
     }
-    return { revoked, shortened };
+    return counts;
+  }
+
+  /** One lease of recheckAll: revoked or shortened as the policy now says; gone meanwhile is skipped. */
+  async #recheck(
+    lease: Lease,
+    policy: PolicyEvaluator,
+    now: number,
+    counts: { revoked: number; shortened: number },
+  ): Promise<void> {
+    const addresses = this.#directory.addressesOf(lease.host) ?? [];
+    const verdict = policy.recheck(lease, { name: lease.host, addresses }, this.#directory, now);
+    try {
+      if (!verdict.keep) {
+        await this.#end(lease, 'policy', 'server', 'policy-revoke', `${verdict.ruleId}: ${verdict.reason}`);
+        this.#log.info(
+          { leaseId: lease.id, host: lease.host, ruleId: verdict.ruleId, reason: verdict.reason },
+          'lease revoked by policy',
+        );
+        counts.revoked++;
+      } else if (verdict.maxExpiresAtMs !== undefined && verdict.maxExpiresAtMs < lease.expiresAtMs) {
+        const changed = await this.#sign({ ...lease, expiresAtMs: verdict.maxExpiresAtMs });
+        await this.#store.commit({
+          expect: [{ leaseId: lease.id, revision: lease.revision }],
+          leases: [{ kind: 'put', lease: changed }],
+          audit: [
+            serverAudit(
+              'policy-shorten',
+              now,
+              changed,
+              `expiry shortened to ${new Date(changed.expiresAtMs).toISOString()}`,
+            ),
+          ],
+        });
+        counts.shortened++;
+      }
+    } catch (e) {
+      if (!(isPinholeError(e) && e.code === 'FAILED_PRECONDITION')) throw e;
+    }
   }
 
   /** Records audit entries that change no lease (enforcer status, policy reloads). */
