@@ -1,5 +1,5 @@
 /** Lease fixtures for store and hub tests. */
-import type { Lease } from '../../server/core/types.js';
+import type { Lease, OpenAnswer } from '../../server/core/types.js';
 import type { AuditInput } from '../../server/audit/record.js';
 
 let n = 0;
@@ -45,5 +45,23 @@ export function auditFixture(action: AuditInput['action'], leaseId = ''): AuditI
     outcome: 'OK',
     ruleId: 'test-rule',
     detail: {},
+  };
+}
+
+/** A DENIED answer (default deny, nothing narrowed) as a store keeps it for idempotent retries. */
+export function deniedAnswer(serverEpoch: string, ruleId = 'default-deny'): OpenAnswer {
+  return {
+    decision: {
+      outcome: 'DENIED',
+      ruleId,
+      reason: 'r',
+      narrowings: [],
+      wouldAllow: '',
+      openings: [],
+      rules: [],
+      ttlSeconds: 0,
+      maxLifetimeSeconds: 0,
+    },
+    serverEpoch,
   };
 }

@@ -11,7 +11,7 @@ import { checkpointSigner } from '../../server/audit/checkpoint.js';
 import type { PruneRequest } from '../../server/audit/prune.js';
 import { ReceiptSigner } from '../../server/identity/receipts.js';
 import { removeDir, tempDir } from '../helpers/tmp.js';
-import { auditFixture, leaseFixture } from '../helpers/leases.js';
+import { auditFixture, deniedAnswer, leaseFixture } from '../helpers/leases.js';
 import { DIALECTS, dialect, type StoreOptions } from './dialects.js';
 
 const put = (lease = leaseFixture()): Mutation => ({
@@ -24,21 +24,6 @@ const DAY_MS = 86_400_000;
 /** A record from `daysAgo` days ago, committed on its own. */
 const aged = (daysAgo: number, i = 0): Mutation => ({
   audit: [{ ...auditFixture('admin', `old-${i}`), atMs: Date.now() - daysAgo * DAY_MS + i }],
-});
-
-const denied = (epoch: string): OpenAnswer => ({
-  decision: {
-    outcome: 'DENIED',
-    ruleId: 'default-deny',
-    reason: 'r',
-    narrowings: [],
-    wouldAllow: '',
-    openings: [],
-    rules: [],
-    ttlSeconds: 0,
-    maxLifetimeSeconds: 0,
-  },
-  serverEpoch: epoch,
 });
 
 for (const name of DIALECTS) {
@@ -123,7 +108,7 @@ for (const name of DIALECTS) {
 
     it('keeps one answer per (host, request id): a second is ALREADY_EXISTS, also within one batch', async () => {
       const { store } = await fresh();
-      const answer = denied(store.epoch);
+      const answer = deniedAnswer(store.epoch);
       await store.commit({ answer: { host: 'web-1', requestId: 'x', requestHash: 'h', answer }, audit: [] });
       await expect(
         store.commit({ answer: { host: 'web-1', requestId: 'x', requestHash: 'h2', answer }, audit: [] }),
@@ -145,7 +130,7 @@ for (const name of DIALECTS) {
     it('stores the answer with its lease stamped at the commit revision', async () => {
       const { store } = await fresh();
       const lease = leaseFixture();
-      const answer: OpenAnswer = { ...denied(store.epoch), lease };
+      const answer: OpenAnswer = { ...deniedAnswer(store.epoch), lease };
       const result = await store.commit({
         ...put(lease),
         answer: { host: lease.host, requestId: lease.requestId, requestHash: 'h', answer },
@@ -330,7 +315,7 @@ for (const name of DIALECTS) {
           allOrNothing: false,
           description: '',
         },
-        decision: denied('e').decision,
+        decision: deniedAnswer('e').decision,
         createdAtMs: 1,
         expiresAtMs: 2,
       } as const;

@@ -7,12 +7,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { PgStore, type PgStoreOptions } from '../../server/store/postgres/pg-store.js';
 import type { StoredEvent } from '../../server/store/store.js';
-import type { OpenAnswer } from '../../server/core/types.js';
 import { verifyChain } from '../../server/audit/verify.js';
 import { LeaseEngine } from '../../server/lease/lease-engine.js';
 import { HostDirectoryCache } from '../../server/lease/host-directory.js';
 import { createRootLogger } from '../../server/log.js';
-import { auditFixture, leaseFixture } from '../helpers/leases.js';
+import { auditFixture, deniedAnswer, leaseFixture } from '../helpers/leases.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 
 let cluster: TestPostgres;
@@ -101,20 +100,7 @@ describe('PgStore across servers', () => {
   it('refuses a request id answered through another server', async () => {
     const [a, b] = await servers(2);
     if (a === undefined || b === undefined) throw new Error('two stores expected');
-    const answer: OpenAnswer = {
-      decision: {
-        outcome: 'DENIED',
-        ruleId: 'r',
-        reason: 'r',
-        narrowings: [],
-        wouldAllow: '',
-        openings: [],
-        rules: [],
-        ttlSeconds: 0,
-        maxLifetimeSeconds: 0,
-      },
-      serverEpoch: a.epoch,
-    };
+    const answer = deniedAnswer(a.epoch, 'r');
     const both = await Promise.allSettled(
       [a, b].map((s) =>
         s.commit({

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { SqliteStore } from '../../server/store/sqlite/sqlite-store.js';
 import { auditHash, GENESIS_HASH } from '../../server/audit/record.js';
 import { PinholeError } from '../../server/core/errors.js';
-import { auditFixture, leaseFixture } from '../helpers/leases.js';
+import { auditFixture, deniedAnswer, leaseFixture } from '../helpers/leases.js';
 import { removeDir, tempDir } from '../helpers/tmp.js';
 
 const dirs: string[] = [];
@@ -68,20 +68,7 @@ describe('SqliteStore', () => {
 
   it('refuses a second answer for the same (host, request id)', async () => {
     const { store } = open();
-    const answer = {
-      decision: {
-        outcome: 'DENIED',
-        ruleId: 'default-deny',
-        reason: 'r',
-        narrowings: [],
-        wouldAllow: '',
-        openings: [],
-        rules: [],
-        ttlSeconds: 0,
-        maxLifetimeSeconds: 0,
-      },
-      serverEpoch: store.epoch,
-    } as const;
+    const answer = deniedAnswer(store.epoch);
     await store.commit({ answer: { host: 'web-1', requestId: 'x', requestHash: 'h', answer }, audit: [] });
     await expect(
       store.commit({ answer: { host: 'web-1', requestId: 'x', requestHash: 'h', answer }, audit: [] }),
@@ -169,20 +156,7 @@ describe('SqliteStore', () => {
   it('migrates a schema-2 database (WITHOUT ROWID events and answers) keeping its events and answers', async () => {
     const { store, path } = open();
     const lease = leaseFixture();
-    const answer = {
-      decision: {
-        outcome: 'DENIED',
-        ruleId: 'default-deny',
-        reason: 'r',
-        narrowings: [],
-        wouldAllow: '',
-        openings: [],
-        rules: [],
-        ttlSeconds: 0,
-        maxLifetimeSeconds: 0,
-      },
-      serverEpoch: store.epoch,
-    } as const;
+    const answer = deniedAnswer(store.epoch);
     await store.commit({ leases: [{ kind: 'put', lease }], audit: [auditFixture('open', lease.id)] });
     await store.commit({ answer: { host: 'web-1', requestId: 'x', requestHash: 'h', answer }, audit: [] });
     await store.close();
