@@ -6,15 +6,14 @@
  * kernel still acknowledges TCP, only its HTTP/2 stops answering.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { connectivityState, status, type Client, type ServiceError } from '@grpc/grpc-js';
 import { readClientTls, watchClient } from '../../client-sdk/wire.js';
 import type { WatchEvent__Output } from '../../proto/gen/pinhole/v1/WatchEvent.js';
 import {
   hostClient,
-  REPO,
   removeDir,
+  spawnWatchSubscriber,
   startTestServer,
   unaryCall,
   type TestServer,
@@ -109,29 +108,17 @@ describe('keepalive (limits.keepaliveTimeMs / keepaliveTimeoutMs)', () => {
     ts = await startTestServer({
       limits: { keepaliveTimeMs: 300, keepaliveTimeoutMs: 500, maxWatchStreamsPerFirewall: 1 },
     });
-    const subscriber = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        join(REPO, 'test', 'helpers', 'watch-subscriber.ts'),
-        ts.address,
-        ts.certDir,
-        'firewall-gw-1',
-      ],
-      { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] },
-    );
+    const sub = spawnWatchSubscriber(ts.address, ts.certDir, 'firewall-gw-1');
+    const subscriber = sub.child;
     child = subscriber;
-    let out = '';
-    subscriber.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    while (!out.includes('event ')) {
+    while (!sub.output().includes('event ')) {
       expect(subscriber.exitCode).toBeNull();
       await sleep(20);
     }
     // Answering pings, the subscriber keeps its stream through several keepalive periods, and
     // holds gw-1's only stream slot.
     await sleep(1500);
-    expect(out).not.toContain('status ');
+    expect(sub.output()).not.toContain('status ');
     expect(await firstWatchAnswer(ts)).toBe(status.RESOURCE_EXHAUSTED);
 
     subscriber.kill('SIGSTOP');
@@ -144,7 +131,7 @@ describe('keepalive (limits.keepaliveTimeMs / keepaliveTimeoutMs)', () => {
     expect(answer).toBe('event');
     // Woken, the subscriber finds its stream gone (the connection was closed under it).
     subscriber.kill('SIGCONT');
-    for (let i = 0; i < 100 && !out.includes('status '); i++) await sleep(50);
-    expect(out).toMatch(/status (14|1|13) /); // UNAVAILABLE, CANCELLED or INTERNAL: the connection died
+    for (let i = 0; i < 100 && !sub.output().includes('status '); i++) await sleep(50);
+    expect(sub.output()).toMatch(/status (14|1|13) /); // UNAVAILABLE, CANCELLED or INTERNAL: the connection died
   }, 60_000);
 });

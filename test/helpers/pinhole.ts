@@ -202,3 +202,23 @@ export async function spawnServer(args: {
 }
 
 export { readFileSync, writeFileSync, removeDir, tempDir };
+
+/** A lease-stream subscriber child (test/helpers/watch-subscriber.ts), for tests that stall one for real. */
+export interface SubscriberProcess {
+  readonly child: ChildProcess;
+  /** Everything it printed so far: `event <type> <revision>` lines, then `status <code> <details>`. */
+  output(): string;
+}
+
+export function spawnWatchSubscriber(address: string, certDir: string, identity: string): SubscriberProcess {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(REPO, 'test', 'helpers', 'watch-subscriber.ts'), address, certDir, identity],
+    { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  return { child, output: () => out };
+}

@@ -9,16 +9,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
 import { status } from '@grpc/grpc-js';
 import { NetnsLab } from '../helpers/netns.js';
 import {
   EXAMPLE_POLICY,
-  REPO,
   hostClient,
   removeDir,
   sharedPki,
   spawnServer,
+  spawnWatchSubscriber,
   tempDir,
   unaryCall,
   type ServerProcess,
@@ -270,26 +269,11 @@ describe('lease streams', () => {
   });
 
   it('cuts a subscriber that stops reading with RESOURCE_EXHAUSTED while the agents keep up', async () => {
-    const slow = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        join(REPO, 'test', 'helpers', 'watch-subscriber.ts'),
-        server.address,
-        certDir,
-        'firewall-gw-1',
-      ],
-      {
-        cwd: REPO,
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    let out = '';
-    slow.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const sub = spawnWatchSubscriber(server.address, certDir, 'firewall-gw-1');
+    const slow = sub.child;
     const ids: string[] = [];
     try {
-      await until(() => Promise.resolve(out.includes('event PROGRESS')), true, 20_000); // subscribed, snapshot done
+      await until(() => Promise.resolve(sub.output().includes('event PROGRESS')), true, 20_000); // subscribed, snapshot done
       slow.kill('SIGSTOP'); // stalled: reads nothing more
       for (let i = 0; i < 250; i++) {
         const a = await unaryCall(web, web.Open, {
@@ -304,8 +288,8 @@ describe('lease streams', () => {
         ids.push(a.lease!.id);
       }
       slow.kill('SIGCONT');
-      await until(() => Promise.resolve(/status \d+/.test(out)), true, 10_000);
-      expect(out).toMatch(new RegExp(`status ${status.RESOURCE_EXHAUSTED} watch queue overflowed`));
+      await until(() => Promise.resolve(/status \d+/.test(sub.output())), true, 10_000);
+      expect(sub.output()).toMatch(new RegExp(`status ${status.RESOURCE_EXHAUSTED} watch queue overflowed`));
       // The agents saw every lease: each one's id is a comment on a kernel element in both namespaces.
       const last = ids.at(-1)!;
       await until(async () => (await pinholeElements(ns.host)).includes(last), true, 3000);
