@@ -427,7 +427,7 @@ export class NftEnforcer implements Enforcer {
   counters(): Promise<LeaseCounter[]> {
     // Read-only and consistent on its own: it need not wait for (nor hold up) queued applies.
     return this.#outside(async () => {
-      const listing = await this.#nft.listTable();
+      const listing = await this.#nft.listTable({ counters: true });
       const sums = new Map<string, LeaseCounter>(
         [...this.#index.leases.keys()].map((id) => [id, { leaseId: id, packets: 0, bytes: 0 }]),
       );
