@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { status } from '@grpc/grpc-js';
-import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { OpeningClient } from '../../client-sdk/wire.js';
@@ -79,6 +79,18 @@ describe('pinhole audit verify', () => {
     const r = pinhole('audit', 'verify', '--data-dir', dataDir);
     expect(r.stdout.trim()).toBe(`ok: ${records} records`);
     expect(r.code).toBe(0);
+  });
+
+  it('-c server.yaml verifies the SQLite file the configuration names, head file included', () => {
+    const config = join(dataDir, 'verify-config.yaml');
+    writeFileSync(config, `dataDir: ${dataDir}\n`);
+    const r = pinhole('audit', 'verify', '-c', config);
+    expect(r.stdout.trim()).toBe(`ok: ${records} records`);
+    expect(r.stderr).not.toContain('no chain head file');
+    expect(r.code).toBe(0);
+    const both = pinhole('audit', 'verify', '-c', config, '--db', join(dataDir, 'pinhole.db'));
+    expect(both.code).not.toBe(0);
+    expect(both.stderr).toContain('--db and --config: give one of them, not both');
   });
 
   it('names the record whose detail had one byte changed', () => {
