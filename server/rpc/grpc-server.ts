@@ -58,10 +58,58 @@ const HEALTH_NAMES = ['', 'pinhole.v1.Opening', 'pinhole.v1.LeaseWatch', 'pinhol
 const PROTO_FILES = ['pinhole/v1/opening.proto', 'pinhole/v1/watch.proto', 'pinhole/v1/admin.proto'];
 
 /**
+ * grpc-health-check's Watch, ended with UNAVAILABLE at shutdown (it joins `streams`) and with
+ * UNAUTHENTICATED when the client certificate expires, is revoked or loses its CA.
+ */
+function guardedHealthWatch(
+  watch: (call: ServerWritableStream<unknown, unknown>) => void,
+  streams: Set<() => void>,
+  context: HandlerContext,
+): (call: ServerWritableStream<unknown, unknown>) => void {
+  return (call) => {
+    let guard: StreamGuard;
+    try {
+      guard = guardStream(context, call);
+    } catch (e) {
+      call.emit('error', toServiceError(e, 'health'));
+      return;
+    }
+    let open = true;
+    const end = (error: { code: status; details: string }): void => {
+      if (!open) return;
+      open = false;
+      streams.delete(stop);
+      guard.dispose();
+      call.emit('error', error);
+      call.emit('cancelled', 'cancelled');
+    };
+    const stop = (): void => {
+      end({ code: status.UNAVAILABLE, details: 'the server is shutting down' });
+    };
+    const refused = (): void => {
+      const e = toServiceError(guard.failure, 'health');
+      end({ code: e.code, details: e.details ?? 'client certificate no longer valid' });
+    };
+    const done = (): void => {
+      open = false;
+      streams.delete(stop);
+      guard.dispose();
+    };
+    call.once('finish', done);
+    call.once('cancelled', done);
+    if (guard.signal.aborted) {
+      refused();
+      return;
+    }
+    guard.signal.addEventListener('abort', refused, { once: true });
+    streams.add(stop);
+    watch(call);
+  };
+}
+
+/**
  * Standard health checking (grpc-health-check) and server reflection (@grpc/reflection, for grpcurl
- * and friends). Health Watch streams join `streams`, so shutdown ends them instead of waiting, and
- * are guarded like every other stream: one whose client certificate expires, is revoked or loses
- * its CA ends with UNAUTHENTICATED.
+ * and friends). Health Watch streams are guarded like every other stream (guardedHealthWatch).
  */
 function addOpsServices(
   server: Server,
@@ -81,45 +129,7 @@ function addOpsServices(
       const watch = implementation.watch as (call: ServerWritableStream<unknown, unknown>) => void;
       server.addService(definition, {
         ...implementation,
-        watch: (call: ServerWritableStream<unknown, unknown>) => {
-          let guard: StreamGuard;
-          try {
-            guard = guardStream(context, call);
-          } catch (e) {
-            call.emit('error', toServiceError(e, 'health'));
-            return;
-          }
-          let open = true;
-          const end = (error: { code: status; details: string }): void => {
-            if (!open) return;
-            open = false;
-            streams.delete(stop);
-            guard.dispose();
-            call.emit('error', error);
-            call.emit('cancelled', 'cancelled');
-          };
-          const stop = (): void => {
-            end({ code: status.UNAVAILABLE, details: 'the server is shutting down' });
-          };
-          const refused = (): void => {
-            const e = toServiceError(guard.failure, 'health');
-            end({ code: e.code, details: e.details ?? 'client certificate no longer valid' });
-          };
-          const done = (): void => {
-            open = false;
-            streams.delete(stop);
-            guard.dispose();
-          };
-          call.once('finish', done);
-          call.once('cancelled', done);
-          if (guard.signal.aborted) {
-            refused();
-            return;
-          }
-          guard.signal.addEventListener('abort', refused, { once: true });
-          streams.add(stop);
-          watch(call);
-        },
+        watch: guardedHealthWatch(watch, streams, context),
       });
     },
   });
