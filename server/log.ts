@@ -17,19 +17,36 @@ function hasSecret(value: object): boolean {
 /**
  * A copy of `value` with its secret properties censored. It keeps the prototype and every own
  * property, enumerable or not, so an Error still has its message and stack for pino's serializer.
+ * The censored values go into the descriptors the copy is made from rather than onto the copy:
+ * a frozen object's properties (or any non-configurable one) would be copied non-configurable,
+ * and redefining them would throw out of the log call instead of censoring.
  */
 function censored(value: object): object {
-  const copy: object = Array.isArray(value)
-    ? value.slice()
-    : (Object.create(
-        Object.getPrototypeOf(value) as object | null,
-        Object.getOwnPropertyDescriptors(value),
-      ) as object);
-  for (const k of SECRET_KEYS) {
-    if (Object.hasOwn(value, k))
-      Object.defineProperty(copy, k, { value: CENSOR, enumerable: true, writable: true, configurable: true });
+  if (Array.isArray(value)) {
+    const copy: unknown[] = value.slice(); // a new, extensible array; an array's own `key` is not copied by slice
+    for (const k of SECRET_KEYS) {
+      if (Object.hasOwn(value, k))
+        Object.defineProperty(copy, k, {
+          value: CENSOR,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+    }
+    return copy;
   }
-  return copy;
+  const descriptors = Object.getOwnPropertyDescriptors(value) as Record<PropertyKey, PropertyDescriptor>;
+  for (const k of SECRET_KEYS) {
+    const d = descriptors[k];
+    if (d !== undefined)
+      descriptors[k] = {
+        value: CENSOR,
+        enumerable: d.enumerable ?? true,
+        writable: true,
+        configurable: true,
+      };
+  }
+  return Object.create(Object.getPrototypeOf(value) as object | null, descriptors) as object;
 }
 
 /**

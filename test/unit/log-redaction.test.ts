@@ -49,4 +49,25 @@ describe('log redaction', () => {
     log.child({ module: 'lease', signer: { key: 'k' } }).info('bound');
     expect(lines[0]).toMatchObject({ module: 'lease', signer: { key: '[redacted]' }, msg: 'bound' });
   });
+
+  it('censors a frozen object, or a non-configurable property, instead of throwing out of the log call', () => {
+    const { lines, log } = capture();
+    const lease = Object.freeze({ id: 'lse_1', receipt: 'eyJhbGciOi.payload.sig' });
+    const signer = {};
+    Object.defineProperty(signer, 'key', { get: () => 'secret-key', enumerable: true });
+    expect(() => {
+      log.info({ lease, signer }, 'frozen');
+    }).not.toThrow();
+    expect(lines[0]).toMatchObject({
+      msg: 'frozen',
+      lease: { id: 'lse_1', receipt: '[redacted]' },
+      signer: { key: '[redacted]' },
+    });
+    expect(JSON.stringify(lines[0])).not.toContain('payload.sig');
+    expect(JSON.stringify(lines[0])).not.toContain('secret-key');
+    expect(() => {
+      log.child({ tls: Object.freeze({ keyPem: 'KEY' }) }).info('bound');
+    }).not.toThrow();
+    expect(lines[1]).toMatchObject({ tls: { keyPem: '[redacted]' }, msg: 'bound' });
+  });
 });
