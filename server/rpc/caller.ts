@@ -36,8 +36,8 @@ export type ConnectionPeers = (call: ServerSurfaceCall) => PeerCertificate | und
 
 /**
  * The call's peer certificate: from its connection when the listener is ours (once per
- * connection), else from grpc-js's auth context (a certificate object built per call, parsed
- * once per certificate).
+ * connection). Else from grpc-js's auth context, read and parsed for this call: a safety net for
+ * a call that did not come through the listener, not a path that carries load.
  */
 export function peerCertificateOf(
   call: ServerSurfaceCall,
@@ -55,32 +55,5 @@ export function peerCertificateOf(
       'no client certificate; connect with a certificate issued by the Pinhole CA',
     );
   }
-  return cachedPeer(cert.raw, cert.fingerprint256, trustDomain);
-}
-
-/**
- * Peer certificates by fingerprint. Parsing the peer certificate on every call was the
- * largest per-request cost under a flood (issue 10); an identity is a pure function of the
- * certificate and the trust domain, so it is parsed once per certificate. Bounded: cleared when full.
- * Expiry and revocation change over time, so they are checked outside the cache.
- */
-const IDENTITY_CACHE_MAX = 4096;
-const peers = new Map<string, PeerCertificate | PinholeError>();
-
-function cachedPeer(raw: Buffer, fingerprint256: string | undefined, trustDomain: string): PeerCertificate {
-  if (fingerprint256 === undefined || fingerprint256 === '') return readPeerCertificate(raw, trustDomain);
-  const key = `${trustDomain}|${fingerprint256}`;
-  let entry = peers.get(key);
-  if (entry === undefined) {
-    try {
-      entry = readPeerCertificate(raw, trustDomain);
-    } catch (e) {
-      if (!(e instanceof PinholeError)) throw e;
-      entry = e;
-    }
-    if (peers.size >= IDENTITY_CACHE_MAX) peers.clear();
-    peers.set(key, entry);
-  }
-  if (entry instanceof PinholeError) throw entry;
-  return entry;
+  return readPeerCertificate(cert.raw, trustDomain);
 }
