@@ -96,11 +96,6 @@ export class TlsListener {
     return this.#sockets.get(peer);
   }
 
-  /** Connections open now. */
-  get connections(): number {
-    return this.#sockets.size;
-  }
-
   /** New handshakes use these options (already checked: Node throws on bad material). */
   update(options: SecureContextOptions): void {
     this.#server.setSecureContext(withCiphers(options, this.#ciphers));
@@ -118,10 +113,9 @@ export class TlsListener {
 
   /**
    * Ends every connection at once, those still in their handshake too (after grpc-js closed the
-   * sessions, or to force a close).
+   * sessions, or to force a close): each TCP socket, and with it the TLS socket over it.
    */
   destroyConnections(): void {
-    for (const socket of [...this.#sockets.values()]) socket.destroy();
     for (const raw of [...this.#raw]) raw.destroy();
   }
 
