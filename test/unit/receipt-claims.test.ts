@@ -1,5 +1,5 @@
 /**
- * What a receipt and a checkpoint carry once signed (server/identity/receipts.ts, fast-jwt): the
+ * What a receipt and a checkpoint carry once signed (server/identity/receipts.ts): the
  * issue time the caller gave, never the signing moment and never dropped, and the issuer.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
