@@ -11,6 +11,8 @@ import { initDevPki, readTrustDomain } from './identity/pki.js';
 import { CRL_FILE } from './identity/crl.js';
 import { secureContextOptions, type TlsFiles } from './identity/tls-material.js';
 import { TlsRuntime, type TlsReloadOutcome } from './identity/tls-runtime.js';
+import { openerRefusal } from './identity/certificate-guard.js';
+import { RevocationSweep } from './revocation-sweep.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
 import { HostDirectoryCache } from './lease/host-directory.js';
@@ -163,7 +165,21 @@ export async function startServer(config: Config, options: StartOptions): Promis
     });
     // Leases that expired while the server was down end before the first request is served.
     await engine.expireDue();
-    const desk = new ApprovalDesk({ store, receipts });
+    const desk = new ApprovalDesk({
+      store,
+      receipts,
+      openerRefusal: (certificate) => openerRefusal(certificate, tls),
+    });
+    // What revoked certificates asked for ends before the first request is served, and after
+    // every reload of the CRL or the CA bundle.
+    const revocationSweep = new RevocationSweep({
+      revocations: tls,
+      engine,
+      desk,
+      log: log.child({ module: 'revocation' }),
+    });
+    closers.push(() => revocationSweep.close());
+    await revocationSweep.sweep();
     const sweeper = new ExpirySweeper(
       [() => engine.expireDue(), () => desk.expireDue()],
       log.child({ module: 'sweeper' }),

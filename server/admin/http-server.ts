@@ -102,7 +102,11 @@ function callerOfSocket(
   const peer = peers.read(tls);
   const refusal = certificateRefusal(peer, revocations, Date.now());
   if (refusal !== undefined) throw refusal;
-  return { identity: peer.identity, peer: `${tls.remoteAddress ?? '?'}:${tls.remotePort ?? 0}` };
+  return {
+    identity: peer.identity,
+    peer: `${tls.remoteAddress ?? '?'}:${tls.remotePort ?? 0}`,
+    certificate: { serial: peer.serial, issuer: peer.issuer },
+  };
 }
 
 /**

@@ -18,6 +18,8 @@ export type AuditAction =
   | 'policy-reload'
   | 'policy-revoke'
   | 'policy-shorten'
+  /** A reloaded CRL revoked the certificate that asked for a lease or pending request, or its CA was removed. */
+  | 'certificate-revoke'
   | 'enforcer-status'
   | 'admin'
   /** Older records were pruned; `detail.checkpoint` names the signed checkpoint left in their place. */

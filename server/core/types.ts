@@ -19,6 +19,17 @@ export interface Identity {
   readonly notAfterMs: number;
 }
 
+/**
+ * The client certificate a request came with, as a CRL entry names it: what a lease remembers of
+ * the certificate that asked for it, so revoking that certificate (or removing its CA) ends it.
+ */
+export interface CertificateRef {
+  /** Uppercase hex, no leading zeros. */
+  readonly serial: string;
+  /** The issuer's name in Node's X509Certificate form. */
+  readonly issuer: string;
+}
+
 export type Protocol = 'tcp' | 'udp' | 'sctp';
 export const PROTOCOLS: readonly Protocol[] = ['tcp', 'udp', 'sctp'];
 
@@ -128,6 +139,11 @@ export interface Lease {
   readonly endReason?: EndReason;
   /** Why it ended: the admin's reason for a revocation, the rule and reason for a policy end. */
   readonly endDetail?: string;
+  /**
+   * The certificate whose request opened it (or whose pending request an admin approved). Absent
+   * on leases stored before servers recorded it, and on leases opened by in-process callers.
+   */
+  readonly openedBy?: CertificateRef;
 }
 
 /** The answer to an Open, stored for idempotency: a retry returns exactly this. */

@@ -7,7 +7,8 @@
  */
 import { PinholeError } from '../core/errors.js';
 import { callAt } from '../core/long-timer.js';
-import type { PeerCertificate } from './peer.js';
+import type { CertificateRef } from '../core/types.js';
+import { revocationKey, type PeerCertificate } from './peer.js';
 import type { RevocationSource } from './tls-runtime.js';
 
 /** Why a certificate that passed the handshake may no longer be used, or undefined. */
@@ -19,6 +20,22 @@ export function certificateRefusal(
   if (revocations?.isRevoked(peer.revocationKey) === true) return revokedError(peer);
   if (revocations?.isIssuerRemoved(peer.issuer) === true) return untrustedIssuerError(peer);
   if (peer.identity.notAfterMs <= nowMs) return expiredError(peer);
+  return undefined;
+}
+
+/**
+ * Why a certificate a lease or pending request remembers (Lease.openedBy) is no longer trusted:
+ * revoked by the CRL, or issued by a CA the bundle no longer holds; undefined while it is. Its
+ * expiry is not a reason: certificates are renewed while the leases they asked for live on.
+ */
+export function openerRefusal(
+  certificate: CertificateRef,
+  revocations: RevocationSource,
+): string | undefined {
+  if (revocations.isRevoked(revocationKey(certificate.issuer, certificate.serial)))
+    return `the certificate that asked for it (serial ${certificate.serial}) has been revoked`;
+  if (revocations.isIssuerRemoved(certificate.issuer))
+    return `the certificate that asked for it (serial ${certificate.serial}) was issued by CA ${JSON.stringify(certificate.issuer.replaceAll('\n', ', '))}, which the server no longer trusts`;
   return undefined;
 }
 

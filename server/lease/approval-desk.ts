@@ -7,7 +7,7 @@ import { EventEmitter, on } from 'node:events';
 import ipaddr from 'ipaddr.js';
 import { PinholeError, invalid } from '../core/errors.js';
 import { parseCidr } from '../core/addresses.js';
-import type { ConcreteRule, Decision, OpenAnswer } from '../core/types.js';
+import type { CertificateRef, ConcreteRule, Decision, OpenAnswer } from '../core/types.js';
 import type { PendingRecord, Store } from '../store/store.js';
 import { requireRole, type Caller } from './caller.js';
 import { callerAudit } from './audit-entries.js';
@@ -27,6 +27,11 @@ export interface ApprovalDeskOptions {
   /** How often a WaitDecision stream re-reads the store (decisions made by another server). */
   readonly pollMs?: number;
   readonly now?: () => number;
+  /**
+   * Why the certificate that asked for a pending request may no longer be trusted (revoked, or its
+   * CA removed), or undefined: such a request cannot be approved (server/identity/certificate-guard.ts).
+   */
+  readonly openerRefusal?: (certificate: CertificateRef) => string | undefined;
 }
 
 export class ApprovalDesk {
@@ -34,6 +39,7 @@ export class ApprovalDesk {
   readonly #receipts: ReceiptSigner | undefined;
   readonly #pollMs: number;
   readonly #now: () => number;
+  readonly #openerRefusal: (certificate: CertificateRef) => string | undefined;
   readonly #decided = new EventEmitter();
 
   constructor(o: ApprovalDeskOptions) {
@@ -41,6 +47,7 @@ export class ApprovalDesk {
     this.#receipts = o.receipts;
     this.#pollMs = o.pollMs ?? 1000;
     this.#now = o.now ?? Date.now;
+    this.#openerRefusal = o.openerRefusal ?? ((): undefined => undefined);
     this.#decided.setMaxListeners(0);
   }
 
@@ -64,6 +71,14 @@ export class ApprovalDesk {
   async approve(caller: Caller, pendingId: string, adj: ApprovalAdjustments): Promise<OpenAnswer> {
     requireRole(caller, 'admin', 'Approve');
     const p = await this.#waiting(pendingId);
+    const opener = p.openedBy === undefined ? undefined : this.#openerRefusal(p.openedBy);
+    if (opener !== undefined) {
+      throw new PinholeError(
+        'FAILED_PRECONDITION',
+        `pending_id: ${pendingId} cannot be approved: ${opener}; the host must ask again with a valid certificate`,
+        { field: 'pending_id' },
+      );
+    }
     const decided = p.decision;
     const ttl = adj.ttlSeconds ?? 0;
     if (ttl > decided.ttlSeconds) {
@@ -83,7 +98,7 @@ export class ApprovalDesk {
       ttlSeconds: ttl > 0 ? ttl : decided.ttlSeconds,
     };
     const now = this.#now();
-    const lease = await signLease(buildLease(p.host, p.request, decision, now), this.#receipts);
+    const lease = await signLease(buildLease(p.host, p.request, decision, now, p.openedBy), this.#receipts);
     const answer: OpenAnswer = { decision, lease, serverEpoch: this.#store.epoch };
     const result = await this.#store.commit({
       leases: [{ kind: 'put', lease }],
@@ -167,6 +182,39 @@ export class ApprovalDesk {
       this.#decided.emit(p.id, answer);
     }
     return due.length;
+  }
+
+  /**
+   * Denies every waiting request whose certificate `refusal` now refuses (see endOpenedByRefused in
+   * lease-engine.ts); the host's WaitDecision stream gets the denial. Returns how many.
+   */
+  async denyOpenedByRefused(refusal: (certificate: CertificateRef) => string | undefined): Promise<number> {
+    const now = this.#now();
+    let denied = 0;
+    for (const p of await this.#store.listPending('waiting')) {
+      const why = p.openedBy === undefined ? undefined : refusal(p.openedBy);
+      if (why === undefined) continue;
+      const answer = this.#denied(p, `denied by the server: ${why}`);
+      await this.#store.commit({
+        pending: { ...p, state: 'denied', answer },
+        audit: [
+          {
+            atMs: now,
+            actor: 'server',
+            peer: '',
+            action: 'certificate-revoke',
+            requestId: p.request.requestId,
+            leaseId: '',
+            outcome: 'DENIED',
+            ruleId: p.decision.ruleId,
+            detail: { pendingId: p.id, host: p.host, reason: why },
+          },
+        ],
+      });
+      this.#decided.emit(p.id, answer);
+      denied++;
+    }
+    return denied;
   }
 
   /**

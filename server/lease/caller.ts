@@ -1,11 +1,13 @@
 import { PinholeError } from '../core/errors.js';
-import type { Identity, Role } from '../core/types.js';
+import type { CertificateRef, Identity, Role } from '../core/types.js';
 
 /** An authenticated caller and where it called from. */
 export interface Caller {
   readonly identity: Identity;
   /** Peer address as the transport saw it, e.g. `127.0.0.1:50412`. */
   readonly peer: string;
+  /** The client certificate of the call; leases it opens remember it (see Lease.openedBy). */
+  readonly certificate?: CertificateRef;
 }
 
 function article(word: string): string {

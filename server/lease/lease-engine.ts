@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { PinholeError, isPinholeError } from '../core/errors.js';
-import type { EndReason, Lease, OpenAnswer, OpenRequest } from '../core/types.js';
+import type { CertificateRef, EndReason, Lease, OpenAnswer, OpenRequest } from '../core/types.js';
 import type { AuditInput } from '../audit/record.js';
 import type { PolicyEvaluator, RequesterFacts } from '../policy/api.js';
 import type { Mutation, PendingRecord, Store } from '../store/store.js';
@@ -19,9 +19,11 @@ import { failpoint } from '../failpoints.js';
 
 export type { ReceiptSigner };
 import { requestHash } from './request-hash.js';
+import { checkDestinations, replayAnswer } from './open-checks.js';
+import { livePages } from './live-pages.js';
 
-/** Leases read per page by recheckAll. */
-const RECHECK_PAGE = 1000;
+/** Leases read per page by the passes over every live lease (recheckAll, endOpenedByRefused). */
+const PASS_PAGE = 1000;
 
 export interface LeaseEngineOptions {
   readonly store: Store;
@@ -68,19 +70,19 @@ export class LeaseEngine {
     const hash = requestHash(request);
     const previous = await this.#store.findAnswer(identity.name, request.requestId);
     if (previous !== undefined)
-      return this.#replay(previous.requestHash, hash, request.requestId, previous.answer);
+      return replayAnswer(previous.requestHash, hash, request.requestId, previous.answer);
 
     const now = this.#now();
     await this.#directory.observe(identity.name, identity.addresses, now);
     const requester: RequesterFacts = { name: identity.name, addresses: identity.addresses };
     const policy = this.#policy();
-    this.#checkDestinations(requester, request, policy);
+    checkDestinations(requester, request, policy, this.#directory);
     const decision = policy.decide(requester, request, this.#directory, now);
 
     let lease: Lease | undefined;
     let pending: PendingRecord | undefined;
     if (decision.outcome === 'GRANTED' || decision.outcome === 'PARTIAL') {
-      lease = await this.#sign(buildLease(identity.name, request, decision, now));
+      lease = await this.#sign(buildLease(identity.name, request, decision, now, caller.certificate));
     } else if (decision.outcome === 'PENDING') {
       pending = {
         id: newId('pnd', now),
@@ -91,6 +93,7 @@ export class LeaseEngine {
         createdAtMs: now,
         expiresAtMs: now + this.#pendingTimeoutMs,
         state: 'waiting',
+        ...(caller.certificate === undefined ? {} : { openedBy: caller.certificate }),
       };
     }
     const answer: OpenAnswer = {
@@ -140,44 +143,12 @@ export class LeaseEngine {
       if (isPinholeError(e) && e.code === 'ALREADY_EXISTS') {
         const winner = await this.#store.findAnswer(identity.name, request.requestId);
         if (winner !== undefined)
-          return this.#replay(winner.requestHash, hash, request.requestId, winner.answer);
+          return replayAnswer(winner.requestHash, hash, request.requestId, winner.answer);
       }
       throw e;
     } finally {
       releaseQuota?.();
     }
-  }
-
-  #replay(storedHash: string, hash: string, requestId: string, answer: OpenAnswer): OpenAnswer {
-    if (storedHash !== hash) {
-      throw new PinholeError(
-        'ALREADY_EXISTS',
-        `request_id: ${requestId} was already used for a different request; use a new request_id for a new request`,
-        { field: 'request_id' },
-      );
-    }
-    return answer;
-  }
-
-  #checkDestinations(requester: RequesterFacts, request: OpenRequest, policy: PolicyEvaluator): void {
-    if (requester.addresses.length === 0 && request.openings.some((o) => o.destinations.length === 0)) {
-      throw new PinholeError(
-        'FAILED_PRECONDITION',
-        `host ${requester.name}: its certificate carries no IP address, so it has nothing to open; issue it a certificate with --ip`,
-      );
-    }
-    request.openings.forEach((opening, i) => {
-      opening.destinations.forEach((address, j) => {
-        if (requester.addresses.includes(address)) return;
-        if (policy.thirdPartyAllowed(requester, address, this.#directory)) return;
-        throw new PinholeError(
-          'PERMISSION_DENIED',
-          `openings[${i}].destinations[${j}]: ${address} is not an address of host ${requester.name} ` +
-            `(its certificate has ${requester.addresses.join(', ') || 'none'}) and no policy rule allows opening it for a third party`,
-          { field: `openings[${i}].destinations[${j}]` },
-        );
-      });
-    });
   }
 
   #sign(lease: Lease): Promise<Lease> {
@@ -346,14 +317,42 @@ export class LeaseEngine {
     const policy = this.#policy();
     const now = this.#now();
     const counts = { revoked: 0, shortened: 0 };
-    for (let afterId = ''; ;) {
-      const page = await this.#store.listLeases({ limit: RECHECK_PAGE, afterId });
+    for await (const page of livePages(this.#store, PASS_PAGE)) {
       for (const lease of page) await this.#recheck(lease, policy, now, counts);
-      const last = page.at(-1);
-      if (last === undefined || page.length < RECHECK_PAGE) break;
-      afterId = last.id;
     }
     return counts;
+  }
+
+  /**
+   * Ends, as revoked, every live lease whose opening certificate `refusal` now refuses (a reloaded
+   * CRL revokes it, or its CA left the bundle): the certificate may have been stolen, so what it
+   * asked for is withdrawn, not left to run out. Leases the host opened with another certificate
+   * stay. A renewal racing the pass is retried on the lease as it then is. Returns how many ended.
+   */
+  async endOpenedByRefused(refusal: (certificate: CertificateRef) => string | undefined): Promise<number> {
+    let ended = 0;
+    for await (const page of livePages(this.#store, PASS_PAGE)) {
+      for (const first of page) {
+        for (let lease: Lease | undefined = first, attempt = 0; lease !== undefined; attempt++) {
+          const why =
+            lease.state === 'ended' || lease.openedBy === undefined ? undefined : refusal(lease.openedBy);
+          if (why === undefined) break;
+          try {
+            await this.#end(lease, 'revoked', 'server', 'certificate-revoke', why);
+            this.#log.info(
+              { leaseId: lease.id, host: lease.host, reason: why },
+              'lease revoked with its certificate',
+            );
+            ended++;
+            break;
+          } catch (e) {
+            if (!(isPinholeError(e) && e.code === 'FAILED_PRECONDITION') || attempt >= 4) throw e;
+            lease = await this.#store.getLease(lease.id);
+          }
+        }
+      }
+    }
+    return ended;
   }
 
   /** One lease of recheckAll: revoked or shortened as the policy now says; gone meanwhile is skipped. */

@@ -1,5 +1,5 @@
 /** Turns a granting decision into a lease (and signs its receipt). */
-import type { Decision, Lease, OpenRequest } from '../core/types.js';
+import type { CertificateRef, Decision, Lease, OpenRequest } from '../core/types.js';
 import { newId } from './ids.js';
 
 /** Signs a compact JWS receipt over a lease (see server/identity/receipts.ts). */
@@ -7,7 +7,13 @@ export interface ReceiptSigner {
   sign(lease: Lease): Promise<string>;
 }
 
-export function buildLease(host: string, request: OpenRequest, decision: Decision, nowMs: number): Lease {
+export function buildLease(
+  host: string,
+  request: OpenRequest,
+  decision: Decision,
+  nowMs: number,
+  openedBy: CertificateRef | undefined,
+): Lease {
   const maxLifetimeEndsAtMs = nowMs + decision.maxLifetimeSeconds * 1000;
   return {
     id: newId('lse', nowMs),
@@ -24,6 +30,7 @@ export function buildLease(host: string, request: OpenRequest, decision: Decisio
     ruleId: decision.ruleId,
     description: request.description,
     receipt: '',
+    ...(openedBy === undefined ? {} : { openedBy }),
   };
 }
 

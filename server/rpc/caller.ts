@@ -25,7 +25,11 @@ export function callerOf(
   const peer = peerCertificateOf(call, trustDomain, connections);
   const refusal = certificateRefusal(peer, revocations, Date.now());
   if (refusal !== undefined) throw refusal;
-  return { identity: peer.identity, peer: call.getPeer() };
+  return {
+    identity: peer.identity,
+    peer: call.getPeer(),
+    certificate: { serial: peer.serial, issuer: peer.issuer },
+  };
 }
 
 /**

@@ -2,7 +2,7 @@
  * The one storage interface. The lease engine never knows which backend it talks to
  * (sqlite is the embedded default; see DESIGN.md §8).
  */
-import type { EndReason, Lease, OpenAnswer, OpenRequest, Decision } from '../core/types.js';
+import type { CertificateRef, EndReason, Lease, OpenAnswer, OpenRequest, Decision } from '../core/types.js';
 import type { AuditInput, AuditRecord } from '../audit/record.js';
 import type { AuditCheckpoint } from '../audit/checkpoint.js';
 import type { PruneRequest, PruneResult } from '../audit/prune.js';
@@ -23,6 +23,8 @@ export interface PendingRecord {
   readonly state: 'waiting' | 'approved' | 'denied' | 'expired';
   /** Set once decided: the final answer sent to WaitDecision streams. */
   readonly answer?: OpenAnswer;
+  /** The certificate that asked; the lease an approval creates remembers it (Lease.openedBy). */
+  readonly openedBy?: CertificateRef;
 }
 
 /**

@@ -1,0 +1,75 @@
+/**
+ * Withdraws what revoked certificates asked for. A reloaded CRL (or a CA taken out of the bundle)
+ * already refuses the certificate's handshakes, calls and streams (server/identity); this ends the
+ * live leases it opened and denies its waiting requests, so a stolen key's openings close now
+ * rather than at the end of their term. Runs at start (a CRL may have changed while the server was
+ * down) and after every reload of the TLS material, one pass at a time.
+ */
+import type { Logger } from 'pino';
+import type { CertificateRef } from './core/types.js';
+import { openerRefusal } from './identity/certificate-guard.js';
+import type { RevocationSource } from './identity/tls-runtime.js';
+import type { ApprovalDesk } from './lease/approval-desk.js';
+import type { LeaseEngine } from './lease/lease-engine.js';
+
+export interface RevocationSweepOptions {
+  readonly revocations: RevocationSource;
+  readonly engine: Pick<LeaseEngine, 'endOpenedByRefused'>;
+  readonly desk: Pick<ApprovalDesk, 'denyOpenedByRefused'>;
+  readonly log: Logger;
+}
+
+export interface SweepCounts {
+  readonly leases: number;
+  readonly pending: number;
+}
+
+export class RevocationSweep {
+  readonly #o: RevocationSweepOptions;
+  readonly #unsubscribe: () => void;
+  #running: Promise<SweepCounts> = Promise.resolve({ leases: 0, pending: 0 });
+  /** A pass is queued behind the running one; later changes join it (it reads the newest material). */
+  #queued: Promise<SweepCounts> | undefined;
+  #closed = false;
+
+  constructor(o: RevocationSweepOptions) {
+    this.#o = o;
+    this.#unsubscribe = o.revocations.onChange(() => {
+      void this.sweep().catch((err: unknown) => {
+        o.log.error({ err }, 'could not end the leases of revoked certificates; the next reload retries');
+      });
+    });
+  }
+
+  /** The refusal of one remembered certificate under the material in force now. */
+  readonly #refusal = (certificate: CertificateRef): string | undefined =>
+    openerRefusal(certificate, this.#o.revocations);
+
+  /** Runs a pass after the one in progress (at most one waits); resolves with what it ended. */
+  sweep(): Promise<SweepCounts> {
+    if (this.#closed) return Promise.resolve({ leases: 0, pending: 0 });
+    this.#queued ??= this.#running
+      .catch(() => undefined)
+      .then(() => {
+        this.#queued = undefined;
+        return this.#pass();
+      });
+    this.#running = this.#queued;
+    return this.#queued;
+  }
+
+  async #pass(): Promise<SweepCounts> {
+    const leases = await this.#o.engine.endOpenedByRefused(this.#refusal);
+    const pending = await this.#o.desk.denyOpenedByRefused(this.#refusal);
+    if (leases + pending > 0)
+      this.#o.log.info({ leases, pending }, 'ended what revoked certificates had asked for');
+    return { leases, pending };
+  }
+
+  /** Stops following reloads and waits for a pass in progress. Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#unsubscribe();
+    await this.#running.catch(() => undefined);
+  }
+}
