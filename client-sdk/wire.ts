@@ -3,10 +3,13 @@
  * Independent of server/ so that hosts and firewalls ship only client-sdk/.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import {
   credentials,
+  experimental,
   loadPackageDefinition,
   type ChannelCredentials,
   type ChannelOptions,
@@ -65,9 +68,56 @@ export function readClientTls(certDir: string, base: string): ClientTls {
   };
 }
 
-/** Channel credentials that trust only the Pinhole CA (never the system roots). */
+/**
+ * Channel credentials that trust only the Pinhole CA (never the system roots). They check the
+ * server certificate against the target's host, sent as the TLS server name too: an IP target
+ * makes Node warn (DEP0123) on every connection. Clients dial with {@link channelArgs} instead.
+ */
 export function channelCredentials(tls: ClientTls): ChannelCredentials {
   return credentials.createSsl(tls.ca, tls.key, tls.cert);
+}
+
+/**
+ * The TLS server name (SNI) a client sends when it dials the server by IP address. grpc-js would
+ * send the address, which RFC 6066 forbids and Node warns about on every connection (DEP0123);
+ * the server ignores SNI, so any DNS name does. It is never what the certificate is checked against.
+ */
+export const IP_TARGET_SERVER_NAME = 'pinhole-server';
+
+/** What a grpc-js client constructor takes: target, credentials, channel options. */
+export type ChannelArgs = [target: string, credentials: ChannelCredentials, options: ChannelOptions];
+
+/**
+ * How every SDK client dials `address` over mTLS: trusting only the Pinhole CA, and requiring
+ * the server certificate to name the dialed address (an IP SAN for an IP, a DNS SAN for a name),
+ * or the name given as `grpc.ssl_target_name_override` (the agent's `--server-name`), as Node's
+ * `tls.checkServerIdentity` judges it. When the address is an IP and no name is given, the SNI is
+ * {@link IP_TARGET_SERVER_NAME} and the check still runs against the IP, so the warning goes and
+ * the verification is the one clients always made.
+ */
+export function channelArgs(address: string, tls: ClientTls, options: ChannelOptions = {}): ChannelArgs {
+  const ip = ipTarget(address);
+  if (ip === undefined || options['grpc.ssl_target_name_override'] !== undefined) {
+    return [address, channelCredentials(tls), options];
+  }
+  // grpc-js hands the check the override name; the certificate must name the address dialed.
+  const verify = {
+    checkServerIdentity: (_sni: string, cert: PeerCertificate) => checkServerIdentity(ip, cert),
+  };
+  return [
+    address,
+    credentials.createSsl(tls.ca, tls.key, tls.cert, verify),
+    { ...options, 'grpc.ssl_target_name_override': IP_TARGET_SERVER_NAME },
+  ];
+}
+
+/**
+ * The IP address of a `host:port` or `[v6]:port` target, split as grpc-js splits it for the TLS
+ * server name. Anything else (a DNS name, a URI with a scheme) keeps grpc-js's own handling.
+ */
+function ipTarget(address: string): string | undefined {
+  const host = experimental.splitHostPort(address)?.host;
+  return host !== undefined && isIP(host) !== 0 ? host : undefined;
 }
 
 const DEFAULT_OPTIONS: ChannelOptions = {
@@ -76,19 +126,15 @@ const DEFAULT_OPTIONS: ChannelOptions = {
 };
 
 export function openingClient(address: string, tls: ClientTls, options: ChannelOptions = {}): OpeningClient {
-  return new (proto().pinhole.v1.Opening)(address, channelCredentials(tls), {
-    ...DEFAULT_OPTIONS,
-    ...options,
-  });
+  return new (proto().pinhole.v1.Opening)(...channelArgs(address, tls, { ...DEFAULT_OPTIONS, ...options }));
 }
 
 export function watchClient(address: string, tls: ClientTls, options: ChannelOptions = {}): LeaseWatchClient {
-  return new (proto().pinhole.v1.LeaseWatch)(address, channelCredentials(tls), {
-    ...DEFAULT_OPTIONS,
-    ...options,
-  });
+  return new (proto().pinhole.v1.LeaseWatch)(
+    ...channelArgs(address, tls, { ...DEFAULT_OPTIONS, ...options }),
+  );
 }
 
 export function adminClient(address: string, tls: ClientTls, options: ChannelOptions = {}): AdminClient {
-  return new (proto().pinhole.v1.Admin)(address, channelCredentials(tls), { ...DEFAULT_OPTIONS, ...options });
+  return new (proto().pinhole.v1.Admin)(...channelArgs(address, tls, { ...DEFAULT_OPTIONS, ...options }));
 }

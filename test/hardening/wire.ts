@@ -2,8 +2,8 @@
  * Raw protobuf bytes and raw gRPC calls, so the fuzzer can send what no generated client would:
  * invalid UTF-8, unknown enum numbers, negative varints, unknown fields, oversized repeats.
  */
-import { Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { readClientTls } from '../../client-sdk/wire.js';
+import { Client, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { channelArgs, readClientTls } from '../../client-sdk/wire.js';
 
 export type Field =
   | { readonly n: number; readonly varint: bigint | number }
@@ -56,10 +56,11 @@ const identityBuffer = (b: Buffer): Buffer => b;
 
 /** A raw client for one identity (e.g. `host-web-1`). */
 export function rawClient(address: string, certDir: string, base: string): Client {
-  const tls = readClientTls(certDir, base);
-  return new Client(address, credentials.createSsl(tls.ca, tls.key, tls.cert), {
-    'grpc.max_send_message_length': 16 * 1024 * 1024,
-  });
+  return new Client(
+    ...channelArgs(address, readClientTls(certDir, base), {
+      'grpc.max_send_message_length': 16 * 1024 * 1024,
+    }),
+  );
 }
 
 export function rawUnary(

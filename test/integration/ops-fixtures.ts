@@ -7,7 +7,6 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import {
-  credentials,
   loadPackageDefinition,
   type Client,
   type GrpcObject,
@@ -16,6 +15,7 @@ import {
 } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
+import { channelArgs, readClientTls } from '../../client-sdk/wire.js';
 import { readFileSync } from '../helpers/pinhole.js';
 
 export interface HttpsReply {
@@ -111,12 +111,9 @@ export function healthClient(
   const grpcNs = pkg.grpc as GrpcObject;
   const healthNs = (grpcNs.health as GrpcObject).v1 as GrpcObject;
   const Health = healthNs.Health as ServiceClientConstructor;
-  const creds = credentials.createSsl(
-    readFileSync(join(certDir, 'ca.crt')),
-    readFileSync(join(certDir, `${identity}.key`)),
-    readFileSync(join(certDir, `${identity}.crt`)),
-  );
-  return new Health(address, creds) as unknown as ReturnType<typeof healthClient>;
+  return new Health(...channelArgs(address, readClientTls(certDir, identity))) as unknown as ReturnType<
+    typeof healthClient
+  >;
 }
 
 export function healthCheck(client: ReturnType<typeof healthClient>, service = ''): Promise<string> {

@@ -7,7 +7,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import {
   loadPackageDefinition,
-  credentials,
   type GrpcObject,
   type ServiceClientConstructor,
   type ClientDuplexStream,
@@ -19,7 +18,8 @@ import { StoreHealth } from '../../server/ops/health.js';
 import { instrumentStore } from '../../server/ops/instrument-store.js';
 import { PinholeError } from '../../server/core/errors.js';
 import type { Store } from '../../server/store/store.js';
-import { readFileSync, removeDir, startTestServer, type TestServer } from '../helpers/pinhole.js';
+import { channelArgs, readClientTls } from '../../client-sdk/wire.js';
+import { removeDir, startTestServer, type TestServer } from '../helpers/pinhole.js';
 import { healthCheck, healthClient, httpsGet, sample } from './ops-fixtures.js';
 
 const servers: TestServer[] = [];
@@ -128,12 +128,7 @@ describe('server reflection', () => {
     const pkg = loadPackageDefinition(loadSync(protoFile, { keepCase: true, defaults: true, oneofs: true }));
     const ns = ((pkg.grpc as GrpcObject).reflection as GrpcObject).v1 as GrpcObject;
     const Reflection = ns.ServerReflection as ServiceClientConstructor;
-    const creds = credentials.createSsl(
-      readFileSync(join(ts.certDir, 'ca.crt')),
-      readFileSync(join(ts.certDir, 'host-web-1.key')),
-      readFileSync(join(ts.certDir, 'host-web-1.crt')),
-    );
-    const client = new Reflection(ts.address, creds);
+    const client = new Reflection(...channelArgs(ts.address, readClientTls(ts.certDir, 'host-web-1')));
     const call = (
       client as unknown as {
         ServerReflectionInfo(): ClientDuplexStream<
