@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { SqliteStore } from '../../server/store/sqlite/sqlite-store.js';
+import { SQLITE_MIGRATIONS } from '../../server/store/sqlite/schema.js';
 import { auditHash, GENESIS_HASH } from '../../server/audit/record.js';
 import { PinholeError } from '../../server/core/errors.js';
 import { auditFixture, deniedAnswer, leaseFixture } from '../helpers/leases.js';
@@ -197,5 +199,43 @@ describe('SqliteStore', () => {
     await store.close();
     await expect(store.commit({ audit: [] })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
     await store.close(); // idempotent
+  });
+});
+
+describe('SqliteStore migrations', () => {
+  it('waits for another process migrating the same file, and does not run its steps again', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const path = join(dir, 'p.db');
+    // The other process: takes the write lock, runs every migration, holds the lock 300 ms, commits.
+    const script = `
+      const Database = require('better-sqlite3');
+      const db = new Database(process.argv[1]);
+      db.pragma('journal_mode = WAL');
+      const steps = JSON.parse(require('node:fs').readFileSync(0, 'utf8'));
+      db.exec('BEGIN IMMEDIATE');
+      for (const sql of steps) db.exec(sql);
+      db.pragma('user_version = ' + steps.length);
+      console.log('locked');
+      setTimeout(() => { db.exec('COMMIT'); db.close(); }, 300);
+    `;
+    const other = spawn(process.execPath, ['-e', script, path], { stdio: ['pipe', 'pipe', 'inherit'] });
+    other.stdin.end(JSON.stringify(SQLITE_MIGRATIONS));
+    await new Promise<void>((resolve, reject) => {
+      other.stdout.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('locked')) resolve();
+      });
+      other.once('exit', (code) => {
+        reject(new Error(`the migrating process exited early (${String(code)})`));
+      });
+    });
+    // Blocks in busy_timeout until the other commits; must then find the schema complete.
+    const store = SqliteStore.open({ path });
+    await store.commit({ leases: [{ kind: 'put', lease: leaseFixture() }], audit: [] });
+    expect(store.revision).toBe(1);
+    await store.close();
+    const db = new Database(path);
+    expect(db.pragma('user_version', { simple: true })).toBe(SQLITE_MIGRATIONS.length);
+    db.close();
   });
 });

@@ -434,14 +434,22 @@ export class SqliteStore implements Store {
   }
 }
 
+/**
+ * Runs each pending migration in a transaction of its own that takes the write lock first and
+ * reads `user_version` under it: a process that starts while another is migrating the same file
+ * waits (busy_timeout), then sees how far the other came, and never runs a step twice (the step
+ * that creates the tables would fail the second time).
+ */
 function migrate(db: Database.Database): void {
-  const version = Number(db.pragma('user_version', { simple: true }));
-  for (let v = version; v < SQLITE_MIGRATIONS.length; v++) {
-    const sql = SQLITE_MIGRATIONS[v];
-    if (sql === undefined) break;
-    db.transaction(() => {
-      db.exec(sql);
-      db.pragma(`user_version = ${v + 1}`);
-    })();
+  const step = db.transaction((): boolean => {
+    const version = Number(db.pragma('user_version', { simple: true }));
+    const sql = SQLITE_MIGRATIONS[version];
+    if (sql === undefined) return false;
+    db.exec(sql);
+    db.pragma(`user_version = ${version + 1}`);
+    return true;
+  });
+  while (step.immediate()) {
+    // one step per transaction, until none is left
   }
 }
