@@ -29,6 +29,9 @@ interface Armed {
 }
 
 let armed: Map<FailpointName, Armed> | undefined;
+/** The spec last configured, for threads that arm their own copy (the SQLite store's worker). */
+let armedSpec: string | undefined;
+const changeListeners = new Set<(spec: string | undefined) => void>();
 
 function isName(name: string): name is FailpointName {
   return (FAILPOINT_NAMES as readonly string[]).includes(name);
@@ -62,6 +65,26 @@ export function parseFailpoints(spec: string): Map<FailpointName, Armed> {
 export function configureFailpoints(spec: string | undefined): void {
   const parsed = spec === undefined ? undefined : parseFailpoints(spec);
   armed = parsed === undefined || parsed.size === 0 ? undefined : parsed;
+  armedSpec = armed === undefined ? undefined : spec;
+  for (const listener of changeListeners) listener(armedSpec);
+}
+
+/**
+ * The spec in force (undefined when disarmed). Failpoint state is per thread: a worker thread
+ * whose code has failpoints (server/store/sqlite/sqlite-worker.ts) arms this spec at start.
+ */
+export function failpointSpec(): string | undefined {
+  return armedSpec;
+}
+
+/**
+ * Calls `listener` after each configureFailpoints, so a worker thread can re-arm its copy: a test
+ * that arms `before-commit=throw` in-process must reach the commit path wherever it runs.
+ * Returns the unsubscribe function.
+ */
+export function onFailpointsChange(listener: (spec: string | undefined) => void): () => void {
+  changeListeners.add(listener);
+  return () => changeListeners.delete(listener);
 }
 
 /** Thrown by a `throw` failpoint; its text stands for internals a client must never see. */

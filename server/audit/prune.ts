@@ -69,6 +69,14 @@ function refused(seq: number, why: string): PinholeError {
 }
 
 /**
+ * Marks a refusal rebuilt from another thread's report (server/store/sqlite/worker-errors.ts):
+ * the mark is this module's WeakSet, which a structured clone cannot carry.
+ */
+export function markPruneRefusal(error: Error): void {
+  refusals.add(error);
+}
+
+/**
  * Whether `err` (or an error it wraps) is a prune refused because the log does not verify (a
  * record altered, missing or inserted): evidence of tampering, not a failure worth retrying.
  */

@@ -90,6 +90,15 @@ export const ConfigSchema = z
                 'Storage backend: `sqlite` (embedded, default) or `postgres` (several servers share state).',
               ),
             path: z.string().optional().describe('SQLite database file; default `<dataDir>/pinhole.db`.'),
+            // A worker thread keeps statements, COMMIT's fsync and WAL checkpoints off the event loop
+            // that serves TLS and gRPC (and lets them use a second core); `main` is the fallback,
+            // and what a single-core box with a tight memory budget may prefer (one isolate less).
+            thread: z
+              .enum(['worker', 'main'])
+              .default('worker')
+              .describe(
+                "Where SQLite runs: `worker` (its own thread, off the event loop that serves requests) or `main` (the event-loop thread; saves the thread's memory).",
+              ),
             retainRevisions: z
               .number()
               .int()
@@ -131,7 +140,7 @@ export const ConfigSchema = z
           })
           .strict(),
       ])
-      .default({ kind: 'sqlite', retainRevisions: 100_000 }),
+      .default({ kind: 'sqlite', thread: 'worker', retainRevisions: 100_000 }),
     leases: z
       .object({
         sweepIntervalMs: z

@@ -50,6 +50,10 @@ export function createServerOps(raw: Store, config: Config, log: Logger): Server
     timeoutMs: config.health.probeTimeoutMs,
     log,
   });
+  // A store that stopped for good (its worker thread died) is NOT_SERVING now, not at the next probe.
+  const stopWatching = raw.onFailure?.(() => {
+    void health.probeNow();
+  });
   const store = instrumentStore(raw, {
     observe: (outcome, seconds) => {
       metrics.observeCommit(outcome, seconds);
@@ -103,6 +107,7 @@ export function createServerOps(raw: Store, config: Config, log: Logger): Server
       health.beginShutdown();
     },
     async close() {
+      stopWatching?.();
       await health.close();
     },
   };

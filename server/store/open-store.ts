@@ -1,18 +1,27 @@
-/** Opens the store a configuration names: SQLite (the embedded default) or PostgreSQL. */
+/**
+ * Opens the store a configuration names: SQLite (the embedded default, on a worker thread unless
+ * `store.thread: main`) or PostgreSQL.
+ */
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
 import type { Config } from '../config/schema.js';
 import { PgStore } from './postgres/pg-store.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
+import { SqliteWorkerStore } from './sqlite/sqlite-worker-store.js';
 import type { Store } from './store.js';
 
 export function openStore(config: Config, log?: Logger): Store | Promise<Store> {
   switch (config.store.kind) {
-    case 'sqlite':
-      return SqliteStore.open({
+    case 'sqlite': {
+      const options = {
         path: config.store.path ?? join(config.dataDir, 'pinhole.db'),
         retainRevisions: config.store.retainRevisions,
-      });
+      };
+      // The worker thread by default: SQLite's work and fsync waits leave the event loop.
+      return config.store.thread === 'worker'
+        ? SqliteWorkerStore.open({ ...options, ...(log === undefined ? {} : { log }) })
+        : SqliteStore.open(options);
+    }
     case 'postgres':
       // Connects, migrates under an advisory lock, and starts the cross-server commit feed.
       return PgStore.open({

@@ -128,6 +128,13 @@ export interface Store {
    * Single-server backends omit it: their `revision` is never behind.
    */
   catchUp?(): Promise<number>;
+  /**
+   * Backends that can stop for good while the server runs (SQLite on its worker thread, when the
+   * thread dies) call `listener` once when they do; every call fails with UNAVAILABLE from then
+   * on. The server checks its health at once instead of at the next probe (server/ops). Backends
+   * that cannot stop that way omit it.
+   */
+  onFailure?(listener: (error: Error) => void): () => void;
 
   getPending(id: string): Promise<PendingRecord | undefined>;
   listPending(state?: PendingRecord['state']): Promise<PendingRecord[]>;

@@ -45,7 +45,7 @@ describe('pinhole config check', () => {
     expect(r.stdout.trim().split('\n')).toEqual([
       `error: ${path}:2:9: listen: 7443 is not HOST:PORT, e.g. 127.0.0.1:7443`,
       `error: ${path}:4:11: admin.listen: "not-an-address" is not valid; use HOST:PORT, e.g. 127.0.0.1:7444`,
-      `error: ${path}:7:3: store.retainRevisons: unknown key; did you mean retainRevisions? (known here: kind, path, retainRevisions)`,
+      `error: ${path}:7:3: store.retainRevisons: unknown key; did you mean retainRevisions? (known here: kind, path, thread, retainRevisions)`,
       `error: ${path}:9:15: watch.queueLimit: 5 is out of range; use a whole number 10-1000000`,
       `error: ${path}:10:15: log.level: "loud" is not accepted; use one of fatal, error, warn, info, debug, trace, silent`,
       `${path}: 5 error(s)`,
@@ -91,6 +91,18 @@ describe('layers', () => {
       `${path}:2:21: watch.heartbeatSeconds: 0 is out of range; use a whole number 1-3600`,
       'env PINHOLE_WATCH_QUEUE_LIMIT: watch.queueLimit: "lots" is not a whole number 10-1000000',
       'env PINHOLE_SHUTDOWN_GRACE_MS: shutdown.graceMs: -5 is out of range; use a whole number 0-600000',
+    ]);
+  });
+
+  it('store.thread: worker by default, main on request; anything else names the accepted values', () => {
+    expect(loadConfig({}).store).toMatchObject({ kind: 'sqlite', thread: 'worker' });
+    expect(
+      loadConfig({ env: { PINHOLE_STORE_KIND: 'sqlite', PINHOLE_STORE_THREAD: 'main' } }).store,
+    ).toMatchObject({ thread: 'main' });
+    const path = file('thread.yaml', 'store:\n  kind: sqlite\n  thread: fast\n');
+    const outcome = loadConfigLayers({ file: path });
+    expect(outcome.ok ? [] : outcome.problems.map((p) => `${p.where}: ${p.path}: ${p.message}`)).toEqual([
+      `${path}:3:11: store.thread: "fast" is not accepted; use one of worker, main`,
     ]);
   });
 

@@ -1,6 +1,7 @@
 /**
- * One suite, every store: memory, SQLite and PostgreSQL must keep the same Store contract
- * (server/store/store.ts), so the lease engine and the watch hub never know which one they use.
+ * One suite, every store: memory, SQLite (on the calling thread and on its worker thread) and
+ * PostgreSQL must keep the same Store contract (server/store/store.ts), so the lease engine and
+ * the watch hub never know which one they use.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Mutation, Store, StoredEvent } from '../../server/store/store.js';

@@ -6,11 +6,12 @@ import { join } from 'node:path';
 import type { Store } from '../../server/store/store.js';
 import { MemoryDatabase, MemoryStore } from '../../server/store/memory/memory-store.js';
 import { SqliteStore } from '../../server/store/sqlite/sqlite-store.js';
+import { SqliteWorkerStore } from '../../server/store/sqlite/sqlite-worker-store.js';
 import { PgStore } from '../../server/store/postgres/pg-store.js';
 import { removeDir, tempDir } from '../helpers/tmp.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 
-export const DIALECTS = ['memory', 'sqlite', 'postgres'] as const;
+export const DIALECTS = ['memory', 'sqlite', 'sqlite-worker', 'postgres'] as const;
 export type DialectName = (typeof DIALECTS)[number];
 
 export interface StoreOptions {
@@ -40,15 +41,21 @@ export function dialect(name: DialectName): Dialect {
         },
         teardown: () => Promise.resolve(),
       };
-    case 'sqlite': {
+    case 'sqlite':
+    case 'sqlite-worker': {
       const dirs: string[] = [];
+      // The same SqliteStore, on the calling thread or on its worker thread (sqlite-worker-store.ts).
+      const openAt = (path: string, o: StoreOptions): Promise<Store> =>
+        name === 'sqlite'
+          ? Promise.resolve(SqliteStore.open({ path, ...o }))
+          : SqliteWorkerStore.open({ path, ...o });
       return {
         name,
         location: (o = {}) => {
           const dir = tempDir();
           dirs.push(dir);
           const path = join(dir, 'pinhole.db');
-          return Promise.resolve({ open: () => Promise.resolve(SqliteStore.open({ path, ...o })) });
+          return Promise.resolve({ open: () => openAt(path, o) });
         },
         teardown: () => {
           for (const d of dirs.splice(0)) removeDir(d);
