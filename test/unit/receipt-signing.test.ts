@@ -171,6 +171,28 @@ describe('ReceiptSigner compact JWS', () => {
     );
   });
 
+  it('hands back the receipts asked for in one turn in one turn, so their commits share a transaction', async () => {
+    const pending = Array.from({ length: 400 }, () => signer.sign(leaseFixture()));
+    let laterTurn = false;
+    let first = true;
+    const seenInLaterTurn = await Promise.all(
+      pending.map((p) =>
+        p.then(() => {
+          if (first) {
+            first = false;
+            setImmediate(() => {
+              laterTurn = true;
+            });
+          }
+          return laterTurn;
+        }),
+      ),
+    );
+    expect(seenInLaterTurn).toEqual(pending.map(() => false));
+    // A receipt asked for in a later turn is a turn of its own.
+    await expect(signer.sign(leaseFixture())).resolves.toMatch(/^eyJ/);
+  });
+
   it('signs 500 receipts at once, each verifying as its own lease', async () => {
     const leases = Array.from({ length: 500 }, (_, i) =>
       leaseFixture({ host: `web-${i % 7}`, expiresAtMs: Date.now() + 600_000 }),
