@@ -1,9 +1,9 @@
 /**
  * SqliteWorkerStore beyond the conformance suite (which runs it as the `sqlite-worker` dialect):
- * errors keep their PinholeError fields across the thread hop, group commit still groups, close
- * finishes queued commits, a dead worker fails calls instead of hanging them, failpoints armed on
- * the main thread fire in the worker, and the main thread's view of revisions is the one
- * SqliteStore gives on its own thread.
+ * errors keep their PinholeError fields across the thread hop, messages travel in ordered
+ * batches, group commit still groups, close finishes queued commits, a dead worker fails calls
+ * instead of hanging them, failpoints armed on the main thread fire in the worker, and the main
+ * thread's view of revisions is the one SqliteStore gives on its own thread.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
@@ -23,6 +23,7 @@ import {
   type SqliteWorkerStoreOptions,
 } from '../../server/store/sqlite/sqlite-worker-store.js';
 import { callError, decodeError, encodeError } from '../../server/store/sqlite/worker-errors.js';
+import { Outbox } from '../../server/store/sqlite/outbox.js';
 import { auditFixture, deniedAnswer, leaseFixture } from '../helpers/leases.js';
 import { removeDir, tempDir } from '../helpers/tmp.js';
 
@@ -176,11 +177,51 @@ describe('SqliteWorkerStore errors', () => {
     expect(decodeError(encodeError('a string'))).toMatchObject({ message: 'a string' });
   });
 
+  it('a call whose arguments cannot cross fails alone with UNAVAILABLE; the calls posted with it go on', async () => {
+    const { store } = await open();
+    const uncloneable = { ...put(), audit: [{ ...auditFixture('admin'), detail: { f: () => 1 } }] };
+    const [bad, good] = await Promise.allSettled([store.commit(uncloneable), store.commit(put())]);
+    expect(bad.status === 'rejected' && bad.reason).toMatchObject({
+      code: 'UNAVAILABLE',
+      message: 'the store could not record this change; retry later',
+      cause: { name: 'DataCloneError' },
+    });
+    expect(good.status === 'fulfilled' && good.value.revision).toBe(1);
+  });
+
   it('an open that fails rejects with the reason SqliteStore.open gave', async () => {
     const dir = tempDir();
     dirs.push(dir);
     // A directory where the database file should be.
     await expect(SqliteWorkerStore.open({ path: dir })).rejects.toThrow(/unable to open database file/);
+  });
+});
+
+describe('Outbox', () => {
+  it('posts what is pushed before its flush runs as one batch, in order; an unsendable message alone is dropped', async () => {
+    const sent: number[][] = [];
+    const unsent: number[] = [];
+    const outbox = new Outbox<number>({
+      send: (batch) => {
+        if (batch.includes(13)) throw new Error('cannot clone');
+        sent.push([...batch]);
+      },
+      unsent: (m) => unsent.push(m),
+      schedule: queueMicrotask,
+    });
+    outbox.push(1);
+    outbox.push(2);
+    await Promise.resolve().then(() => {
+      outbox.push(3);
+    });
+    await new Promise((r) => setImmediate(r));
+    outbox.push(4);
+    outbox.push(13);
+    outbox.push(5);
+    await new Promise((r) => setImmediate(r));
+    // 3 came in a microtask queued after the flush: a batch of its own, still in order.
+    expect(sent).toEqual([[1, 2], [3], [4], [5]]);
+    expect(unsent).toEqual([13]);
   });
 });
 

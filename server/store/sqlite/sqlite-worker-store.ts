@@ -32,6 +32,7 @@ import type {
 } from '../store.js';
 import type { SqliteStoreOptions } from './sqlite-store.js';
 import { startModuleWorker } from './module-worker.js';
+import { Outbox } from './outbox.js';
 import { callError, closedError, decodeError, encodeError, WORDS, type CallKind } from './worker-errors.js';
 import type {
   CallMessage,
@@ -69,6 +70,7 @@ export class SqliteWorkerStore implements Store {
   readonly epoch: string;
   readonly chainHeadFile: string;
   readonly #worker: Worker;
+  readonly #outbox: Outbox<ToWorker>;
   readonly #log: Logger | undefined;
   readonly #closeTimeoutMs: number;
   readonly #listeners = new Set<(events: readonly StoredEvent[]) => void>();
@@ -91,13 +93,27 @@ export class SqliteWorkerStore implements Store {
     armedAtStart: string | undefined,
   ) {
     this.#worker = worker;
+    this.#outbox = new Outbox<ToWorker>({
+      send: (batch) => {
+        worker.postMessage(batch);
+      },
+      unsent: (message, cause) => {
+        // Arguments that cannot be cloned (a bug): that call fails, the others go.
+        if (message.type !== 'call' && message.type !== 'prune') throw cause;
+        const pending = this.#settle(message.id);
+        pending?.reject(
+          new PinholeError('UNAVAILABLE', WORDS[pending.kind].failed, { retryAfterMs: 1000, cause }),
+        );
+      },
+      schedule: setImmediate,
+    });
     this.epoch = ready.epoch;
     this.chainHeadFile = ready.chainHeadFile;
     this.#state = ready.state;
     this.#log = options.log;
     this.#closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
-    worker.on('message', (m: FromWorker) => {
-      this.#handle(m);
+    worker.on('message', (batch: readonly FromWorker[]) => {
+      for (const m of batch) this.#handle(m);
     });
     worker.on('error', (error) => {
       this.#fail(error);
@@ -139,12 +155,13 @@ export class SqliteWorkerStore implements Store {
       const exited = (code: number): void => {
         failed(new Error(`the store worker thread exited with code ${code} before the database was open`));
       };
-      const onMessage = (m: FromWorker): void => {
-        if (m.type === 'open-failed') {
+      // The worker's first message is one of these two, alone.
+      const onMessage = ([m]: readonly FromWorker[]): void => {
+        if (m?.type === 'open-failed') {
           failed(decodeError(m.error));
           return;
         }
-        if (m.type !== 'ready') return;
+        if (m?.type !== 'ready') return;
         worker.off('message', onMessage);
         worker.off('error', failed);
         worker.off('exit', exited);
@@ -243,15 +260,9 @@ export class SqliteWorkerStore implements Store {
     if (refused !== undefined) return Promise.reject(refused);
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      try {
-        // Throws before anything is sent if the arguments cannot be cloned (a bug).
-        this.#post(message(id));
-      } catch (cause) {
-        reject(new PinholeError('UNAVAILABLE', WORDS[kind].failed, { retryAfterMs: 1000, cause }));
-        return;
-      }
       if (this.#pending.size === 0) this.#worker.ref();
       this.#pending.set(id, { resolve, reject, kind, ...(sign === undefined ? {} : { sign }) });
+      this.#post(message(id));
     });
   }
 
@@ -262,7 +273,7 @@ export class SqliteWorkerStore implements Store {
   }
 
   #post(message: ToWorker): void {
-    this.#worker.postMessage(message);
+    this.#outbox.push(message);
   }
 
   #settle(id: number): Pending | undefined {

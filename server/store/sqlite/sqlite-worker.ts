@@ -3,16 +3,18 @@
  * unchanged, and serves the main thread's calls, so statements, COMMIT's fsync and WAL
  * checkpoints run here and never hold up the server's event loop.
  *
- * Each commit message is one `store.commit` call: the calls that arrive in one turn of this
- * thread's loop are queued before SqliteStore's setImmediate flush runs, so they share one
- * transaction exactly as concurrent callers on one thread do (group commit). The failpoints of the
- * commit path fire here, armed from the main thread's spec; `exit` SIGKILLs the whole process.
+ * Messages travel in batches (outbox.ts), in order. Each commit message is one `store.commit`
+ * call: the calls that arrive in one turn of this thread's loop are queued before SqliteStore's
+ * setImmediate flush runs, so they share one transaction exactly as concurrent callers on one
+ * thread do (group commit). The failpoints of the commit path fire here, armed from the main
+ * thread's spec; `exit` SIGKILLs the whole process.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { CheckpointClaims } from '../../audit/checkpoint.js';
 import { configureFailpoints } from '../../failpoints.js';
 import { SqliteStore } from './sqlite-store.js';
 import { decodeError, encodeError } from './worker-errors.js';
+import { Outbox } from './outbox.js';
 import type { CallMessage, FromWorker, StoreState, ToWorker, WorkerStart } from './worker-protocol.js';
 
 function stateOf(store: SqliteStore): StoreState {
@@ -54,39 +56,47 @@ function dispatch(store: SqliteStore, m: CallMessage): Promise<unknown> {
 class WorkerServer {
   readonly #port: MessagePort;
   readonly #store: SqliteStore;
+  readonly #outbox: Outbox<FromWorker>;
   /** Signatures the worker's prunes wait for, by prune id. */
   readonly #signing = new Map<number, { resolve: (jws: string) => void; reject: (e: Error) => void }>();
 
   constructor(port: MessagePort, store: SqliteStore) {
     this.#port = port;
     this.#store = store;
+    this.#outbox = new Outbox<FromWorker>({
+      send: (batch) => {
+        port.postMessage(batch);
+      },
+      unsent: (message, error) => {
+        // A reply that cannot be cloned (a bug) still answers its call, with the clone error;
+        // anything else lost would leave the main thread's view behind, so the worker dies loudly.
+        if (message.type !== 'reply') throw error;
+        port.postMessage([{ type: 'reply', id: message.id, ok: false, error: encodeError(error) }]);
+      },
+      schedule: queueMicrotask,
+    });
     store.onCommit((events) => {
       this.#post({ type: 'events', events, state: stateOf(store) });
     });
-    port.on('message', (m: ToWorker) => {
-      this.#handle(m);
+    port.on('message', (batch: readonly ToWorker[]) => {
+      for (const m of batch) this.#handle(m);
     });
   }
 
   #post(message: FromWorker): void {
-    this.#port.postMessage(message);
+    this.#outbox.push(message);
   }
 
-  /** A reply that cannot be cloned (a bug) still answers its call, with the clone error. */
   #reply(id: number, run: Promise<unknown>, withState: boolean): void {
     run.then(
       (value) => {
-        try {
-          this.#post({
-            type: 'reply',
-            id,
-            ok: true,
-            value,
-            ...(withState ? { state: stateOf(this.#store) } : {}),
-          });
-        } catch (error) {
-          this.#post({ type: 'reply', id, ok: false, error: encodeError(error) });
-        }
+        this.#post({
+          type: 'reply',
+          id,
+          ok: true,
+          value,
+          ...(withState ? { state: stateOf(this.#store) } : {}),
+        });
       },
       (error: unknown) => {
         this.#post({ type: 'reply', id, ok: false, error: encodeError(error) });
@@ -115,6 +125,7 @@ class WorkerServer {
       case 'close':
         void this.#store.close().then(() => {
           this.#post({ type: 'closed' });
+          this.#outbox.flush();
           this.#port.close();
         });
         return;
@@ -136,17 +147,14 @@ function main(port: MessagePort | null, start: WorkerStart): void {
   try {
     store = SqliteStore.open(start.options);
   } catch (error) {
-    port.postMessage({ type: 'open-failed', error: encodeError(error) } satisfies FromWorker);
+    port.postMessage([{ type: 'open-failed', error: encodeError(error) }] satisfies FromWorker[]);
     port.close();
     return;
   }
   new WorkerServer(port, store);
-  port.postMessage({
-    type: 'ready',
-    epoch: store.epoch,
-    chainHeadFile: store.chainHeadFile,
-    state: stateOf(store),
-  } satisfies FromWorker);
+  port.postMessage([
+    { type: 'ready', epoch: store.epoch, chainHeadFile: store.chainHeadFile, state: stateOf(store) },
+  ] satisfies FromWorker[]);
 }
 
 main(parentPort, workerData as WorkerStart);

@@ -1,8 +1,9 @@
 /**
  * The messages between SqliteWorkerStore (main thread) and sqlite-worker.ts (the thread that owns
  * the database). Calls carry ids and are answered once each, in any order; everything in them is
- * structured-clone data (errors as WireError, worker-errors.ts). A MessagePort delivers in order,
- * which the mirror of the store's counters relies on (see StoreState).
+ * structured-clone data (errors as WireError, worker-errors.ts). Each postMessage carries an
+ * array of them (outbox.ts). A MessagePort delivers in order, which the mirror of the store's
+ * counters relies on (see StoreState).
  */
 import type { CheckpointClaims } from '../../audit/checkpoint.js';
 import type { PruneRequest } from '../../audit/prune.js';
