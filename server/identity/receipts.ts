@@ -121,10 +121,12 @@ export class ReceiptSigner {
 
   /**
    * Hands back the receipts asked for in one event-loop turn together, once the last is signed.
-   * The SQLite store commits what arrives in one turn as one transaction (one fsync); receipts
-   * handed back one threadpool completion at a time split those batches. Under bench figure 1's
-   * load, commits per transaction fell from 16 to ~8.3 at c=16 (64 to 41-56 at c=64); together
-   * they are 16 and 64 again. The turn ends at setImmediate, where the store's own flush runs.
+   * The SQLite store commits what reaches it in one turn as one transaction (one fsync); receipts
+   * handed back one threadpool completion at a time split those batches. With store.thread main,
+   * under bench figure 1's load, commits per transaction fell from 16 to ~8.3 at c=16 (64 to
+   * 41-56 at c=64); handed back per turn they are 16 and 64 again. The worker store's batches
+   * also grow while an fsync runs, and there it made no difference we could measure. The turn
+   * ends at setImmediate, where the main-thread store's own flush runs.
    */
   #inTurn(job: Promise<string>): Promise<string> {
     let turn = this.#turn;
