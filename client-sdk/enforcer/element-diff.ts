@@ -1,17 +1,34 @@
 /**
  * The pure part of reconcile: compare the elements the kernel lists with what we believed it held and
- * with what it should hold. Slots are `"<set>|<key text>"`, so an element in the wrong layer set counts as
- * both extra and missing.
+ * with what it should hold. An element is identified by its set and key text, so an element in the
+ * wrong layer set counts as both extra and missing.
+ *
+ * Shaped for 50k-element listings: the kernel's elements are indexed once, by set and then by key text
+ * (the key text strings of our placements are long-lived, so their hashes are computed once, not per
+ * reconcile), and what we believed and want are plain lists looked up in that index, not maps of their
+ * own. A reconcile that finds everything in place does one lookup per element.
  */
 import type { NftElement } from './nft-exec.js';
 
-/** A listed element and the set it is in. */
-export interface KernelElement extends NftElement {
+/** A listed element (it names its set). */
+export type KernelElement = NftElement;
+
+/** The kernel's elements by set name, then by key text. */
+export type KernelIndex = Map<string, Map<string, KernelElement>>;
+
+/** An element we wrote, or want, in `set` with key text `keyText`. */
+export interface ElementSlot {
   readonly set: string;
+  readonly keyText: string;
+}
+
+/** An element we believed the kernel held: we wrote it, and it cannot have timed out yet. */
+export interface BelievedElement extends ElementSlot {
+  readonly leaseId: string;
 }
 
 /** An element the kernel should hold. */
-export interface WantedElement {
+export interface WantedElement extends ElementSlot {
   readonly leaseId: string;
   /** The timeout it would be written with now. */
   readonly timeoutS: number;
@@ -19,10 +36,8 @@ export interface WantedElement {
   readonly alive: boolean;
 }
 
-/** What differs, by slot. */
+/** What differs, element by element. */
 export interface ElementDiff<W extends WantedElement> {
-  /** Findings that mean someone else changed the kernel. */
-  readonly tamperEvents: string[];
   /** Kernel elements to remove: unwanted, owned by another lease, or without a timeout (would never expire). */
   readonly extra: KernelElement[];
   /** Wanted elements the kernel lacks (or holds in a form that must be replaced). */
@@ -34,50 +49,97 @@ export interface ElementDiff<W extends WantedElement> {
 /** Element findings listed one by one before the rest are summarised. */
 const MAX_EVENTS = 20;
 
-function describe(slot: string): string {
-  return slot.replace('|', ' ');
+/** Adds `e` (whose key text is `keyText`) to `index`. */
+export function indexElement(index: KernelIndex, keyText: string, e: KernelElement): void {
+  let bySet = index.get(e.set);
+  if (bySet === undefined) index.set(e.set, (bySet = new Map<string, KernelElement>()));
+  bySet.set(keyText, e);
+}
+
+function lookup(index: KernelIndex, s: ElementSlot): KernelElement | undefined {
+  return index.get(s.set)?.get(s.keyText);
+}
+
+/** Collects findings, keeping the first MAX_EVENTS lines and only counting the rest. */
+class Findings {
+  readonly lines: string[] = [];
+  #more = 0;
+
+  /** `line` builds the text, called only while there is room: a flushed 50k table has 50k findings. */
+  add(line: () => string): void {
+    if (this.lines.length < MAX_EVENTS) this.lines.push(line());
+    else this.#more++;
+  }
+
+  /** The lines, with `... and N more` when some were only counted. */
+  shown(): string[] {
+    return this.#more > 0 ? [...this.lines, `... and ${this.#more} more`] : this.lines;
+  }
 }
 
 /**
- * Diffs one listing. `believed` maps slot -> lease id for elements we wrote and expect alive;
- * `knownLease` tells whether a comment names a lease we held or are asked to hold (not tampering).
+ * Findings that mean someone else changed the kernel: elements we believed there that are missing (or
+ * now carry another comment), and elements whose comment names no lease we hold or are asked to hold
+ * (`knownLease`). The first MAX_EVENTS are listed, the rest counted.
+ */
+export function findTampering(
+  believed: Iterable<BelievedElement>,
+  kernel: KernelIndex,
+  knownLease: (leaseId: string) => boolean,
+): string[] {
+  const findings = new Findings();
+  for (const b of believed) {
+    if (lookup(kernel, b)?.comment !== b.leaseId)
+      findings.add(() => `element ${b.set} ${b.keyText} of lease ${b.leaseId} was missing`);
+  }
+  for (const [set, elements] of kernel) {
+    for (const [keyText, e] of elements) {
+      if (e.comment === undefined || !knownLease(e.comment))
+        findings.add(
+          () => `unknown element ${set} ${keyText} (comment ${JSON.stringify(e.comment ?? null)})`,
+        );
+    }
+  }
+  return findings.shown();
+}
+
+/**
+ * What to change so the kernel holds exactly `wanted` (distinct slots). When every kernel element is
+ * matched by a wanted one, as in a reconcile that finds nothing to do, there is no second pass.
  */
 export function diffElements<W extends WantedElement>(
-  believed: ReadonlyMap<string, string>,
-  kernel: ReadonlyMap<string, KernelElement>,
-  wanted: ReadonlyMap<string, W>,
-  knownLease: (leaseId: string) => boolean,
+  kernel: KernelIndex,
+  wanted: readonly W[],
 ): ElementDiff<W> {
-  const tamperEvents: string[] = [];
-  for (const [slot, leaseId] of believed) {
-    if (kernel.get(slot)?.comment !== leaseId)
-      tamperEvents.push(`element ${describe(slot)} of lease ${leaseId} was missing`);
-  }
-  for (const [slot, e] of kernel) {
-    const ours = e.comment !== undefined && (believed.get(slot) === e.comment || knownLease(e.comment));
-    if (!ours)
-      tamperEvents.push(`unknown element ${describe(slot)} (comment ${JSON.stringify(e.comment ?? null)})`);
-  }
   // An element without a timeout cannot be given one by re-adding it (the kernel only updates an existing
   // timeout), so it is replaced.
   const replace = (e: KernelElement | undefined, w: W): boolean =>
     e?.comment !== w.leaseId || e.timeoutS === undefined;
-  const extra = [...kernel].filter(([slot, e]) => {
-    const w = wanted.get(slot);
-    return w === undefined || replace(e, w);
-  });
   const missing: W[] = [];
   const refresh: W[] = [];
-  for (const [slot, w] of wanted) {
-    const e = kernel.get(slot);
-    if (!w.alive) continue;
-    if (replace(e, w)) missing.push(w);
-    else if (e?.expiresS !== undefined && Math.abs(w.timeoutS - e.expiresS) > 2) refresh.push(w);
+  let matched = 0;
+  for (const w of wanted) {
+    const e = lookup(kernel, w);
+    if (e !== undefined && !replace(e, w)) {
+      matched++;
+      if (w.alive && e.expiresS !== undefined && Math.abs(w.timeoutS - e.expiresS) > 2) refresh.push(w);
+    } else if (w.alive) missing.push(w);
   }
-  // A flushed 50k-element table must not produce a 50k-line report.
-  const shown =
-    tamperEvents.length > MAX_EVENTS
-      ? [...tamperEvents.slice(0, MAX_EVENTS), `... and ${tamperEvents.length - MAX_EVENTS} more`]
-      : tamperEvents;
-  return { tamperEvents: shown, extra: extra.map(([, e]) => e), missing, refresh };
+  let size = 0;
+  for (const elements of kernel.values()) size += elements.size;
+  const extra: KernelElement[] = [];
+  if (matched < size) {
+    const keep = new Map<string, Set<string>>();
+    for (const w of wanted) {
+      if (replace(lookup(kernel, w), w)) continue;
+      let keys = keep.get(w.set);
+      if (keys === undefined) keep.set(w.set, (keys = new Set<string>()));
+      keys.add(w.keyText);
+    }
+    for (const [set, elements] of kernel) {
+      const keys = keep.get(set);
+      for (const [keyText, e] of elements) if (keys?.has(keyText) !== true) extra.push(e);
+    }
+  }
+  return { extra, missing, refresh };
 }

@@ -4,9 +4,16 @@
  * this process dies (fail-closed); `reconcile` and the tamper watch put back what someone else changed.
  */
 import { cutFlows } from './conntrack-cut.js';
-import { ElementIndex, type Placement } from './element-index.js';
+import { ElementIndex, type Placement, type Staged } from './element-index.js';
 import { EnforcerError } from './errors.js';
-import { diffElements, type KernelElement, type WantedElement } from './element-diff.js';
+import {
+  diffElements,
+  findTampering,
+  indexElement,
+  type ElementDiff,
+  type KernelIndex,
+  type WantedElement,
+} from './element-diff.js';
 import { findConflicts } from './nft-conflicts.js';
 import { startLoop, type TamperWatch, type WatchTamperOptions } from './tamper-watch.js';
 import {
@@ -19,17 +26,18 @@ import {
 import type { ElementKey } from './nft-keys.js';
 import {
   chainName,
+  isEmptyBatch,
   normalizeAdminCidrs,
-  renderBatch,
-  renderTable,
-  setName,
+  renderBatchChunks,
+  renderTableChunks,
   timeoutSeconds,
+  type BatchChanges,
   type ElementAdd,
   type ElementDelete,
   type EnforcerMode,
   type TableConfig,
 } from './nft-ruleset.js';
-import { toTarget, type Target } from './lease-target.js';
+import { leasesToTarget, toTarget, type Target } from './lease-target.js';
 import type { ApplyBatch, Enforcer, EnforcerLease, LeaseCounter, ReconcileReport } from './types.js';
 
 /** Options of `NftEnforcer`. */
@@ -57,11 +65,6 @@ const DYING_MS = 1500;
 /** Held leases are forgotten this long after their kernel timeout must have fired. */
 const FORGET_AFTER_MS = 2000;
 
-/** A placement's slot: its set and key, as `diffElements` compares them. */
-function slot(p: Placement): string {
-  return `${setName(p.key.family, p.layer)}|${p.key.text}`;
-}
-
 /** What our last write left in a slot: the element we added (with when), or nothing (we deleted it). */
 type Written = { readonly add: ElementAdd; readonly atMs: number } | undefined;
 
@@ -77,6 +80,20 @@ interface ListingTracker {
   readonly slots: Map<string, Written>;
   /** A set or rule of ours was added, or the table loaded: the listing's declarations are stale too. */
   structure: boolean;
+}
+
+/** A wanted element and the placement it comes from. */
+type Wanted = WantedElement & { readonly placement: Placement };
+
+/** What #compare found: the element diff, the staged index change, and what the kernel should hold. */
+interface Comparison {
+  readonly diff: ElementDiff<Wanted>;
+  /** Findings that mean someone else changed the kernel. */
+  readonly tamperEvents: readonly string[];
+  readonly staged: Staged;
+  readonly wanted: readonly Wanted[];
+  /** A listed element of a shape we cannot express: the table is reloaded. */
+  readonly unparsable: boolean;
 }
 
 /** A listing of the table and what we wrote while it was read. */
@@ -98,6 +115,12 @@ export class NftEnforcer implements Enforcer {
   readonly #index = new ElementIndex();
   /** The table's declarations as listed right after our own last structural change. */
   #golden: TableStructure | undefined;
+  /**
+   * The layer counts of the whole-table load `#golden` was listed after, if it was (not after a layer
+   * added to a loaded table, which appends its rule where a load would not). Loading the table again with
+   * the same layers recreates exactly those declarations, so a reload need not list them again.
+   */
+  #goldenLoad: string | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #closing: Promise<void> | undefined;
   /** Conntrack cuts in flight, in order (see #cutRemoved). */
@@ -184,7 +207,7 @@ export class NftEnforcer implements Enforcer {
       if (lease === undefined || lease.expiresAtMs + this.#graceMs <= now) continue;
       const timeoutS = timeoutSeconds(lease.expiresAtMs, this.#graceMs, now);
       out.push({
-        set: setName(p.key.family, p.layer),
+        set: p.set,
         keyText: p.key.text,
         timeoutS,
         comment: p.leaseId,
@@ -195,14 +218,21 @@ export class NftEnforcer implements Enforcer {
   }
 
   #allPlacements(): Placement[] {
-    return [...this.#index.bySet().values()].flat();
+    return this.#index.all();
   }
 
-  async #refreshGolden(): Promise<void> {
+  /** The layer counts of the table as `#config()` renders it now. */
+  #layersKey(): string {
+    return `${this.#index.layerCount(4)}/${this.#index.layerCount(6)}`;
+  }
+
+  /** Lists our declarations as nft prints them; `load`: right after the whole table was loaded. */
+  async #refreshGolden(load: boolean): Promise<void> {
     const structure = tableStructure(await this.#nft.listRulesetTerse());
     if (structure === undefined)
       throw new EnforcerError('LIST_FAILED', 'table inet pinhole vanished right after it was loaded');
     this.#golden = structure;
+    this.#goldenLoad = load ? this.#layersKey() : undefined;
   }
 
   #prune(now: number): void {
@@ -220,18 +250,15 @@ export class NftEnforcer implements Enforcer {
     return this.#serial(async () => {
       const now = this.#now();
       this.#prune(now);
-      await this.#nft.apply(renderTable(this.#config(), this.#adds(this.#allPlacements(), now, true)));
+      await this.#nft.apply(renderTableChunks(this.#config(), this.#adds(this.#allPlacements(), now, true)));
       this.#wrote([], [], true);
-      await this.#refreshGolden();
+      await this.#refreshGolden(true);
     });
   }
 
   /** Applies one batch as one nft transaction; on failure nothing changed and the error is thrown. */
   async apply(batch: ApplyBatch): Promise<void> {
-    const target = toTarget(
-      batch.upserts.map((l): [string, EnforcerLease] => [l.leaseId, l]),
-      'upserts',
-    );
+    const target = leasesToTarget(batch.upserts, 'upserts');
     const deletes = new Set(batch.deletes);
     for (const id of deletes) target.delete(id);
     await this.#serial(async () => {
@@ -240,27 +267,38 @@ export class NftEnforcer implements Enforcer {
       const now = this.#now();
       this.#prune(now);
       const staged = this.#index.stage(target, deletes, (at) => at + this.#graceMs <= now);
-      const deleteOps = staged.removed.map((p): ElementDelete => ({
-        set: setName(p.key.family, p.layer),
-        keyText: p.key.text,
-      }));
+      const deleteOps = staged.removed.map((p): ElementDelete => ({ set: p.set, keyText: p.key.text }));
       // Kept elements are in the kernel (re-adding moves their timeouts); placed ones are new, or in a
       // slot this batch deletes first.
       const adds = this.#adds(staged.placed, now, true, this.#adds(staged.kept, now, false));
-      const script = renderBatch(this.#config(), { layers: staged.layers, deletes: deleteOps, adds });
-      if (script !== '') {
-        try {
-          await this.#nft.apply(script);
-        } catch (e) {
-          this.#index.rollback();
-          throw e;
-        }
+      const changes: BatchChanges = { layers: staged.layers, deletes: deleteOps, adds };
+      if (!isEmptyBatch(changes)) {
+        await this.#transact(renderBatchChunks(this.#config(), changes));
         this.#wrote(deleteOps, adds, staged.layers.length > 0);
       }
       this.#index.commit();
-      if (staged.layers.length > 0) await this.#refreshGolden();
+      if (staged.layers.length > 0) await this.#refreshGolden(false);
       await this.#cutRemoved(staged.removed.map((p) => p.key));
     });
+  }
+
+  /**
+   * Runs one nft transaction, writing the script into nft as it is rendered (nft starts meanwhile, see
+   * nft-transaction.ts). Spawned after staging, not before: Node spawns by fork(), after which the first
+   * write to each page of our heap faults, so JavaScript run right after a spawn is slower (measured:
+   * staging a 10k batch behind a spawn cost more than the overlap gained); rendering writes little. On
+   * any failure (rendering, nft, the kernel) nft commits nothing and the staged index changes are undone.
+   */
+  async #transact(chunks: Iterable<string>): Promise<void> {
+    const tx = this.#nft.begin();
+    try {
+      await tx.writeAll(chunks);
+      await tx.commit();
+    } catch (e) {
+      await tx.abort();
+      this.#index.rollback();
+      throw e;
+    }
   }
 
   /**
@@ -300,7 +338,7 @@ export class NftEnforcer implements Enforcer {
     for (const [id, lease] of this.#index.leases) {
       t.set(id, {
         expiresAtMs: lease.expiresAtMs,
-        keys: [...lease.placements.values()].map((p) => p.key),
+        keys: lease.placements.map((p) => p.key),
       });
     }
     return t;
@@ -309,7 +347,7 @@ export class NftEnforcer implements Enforcer {
   async #reconcileTo(target: Target, read: KernelRead): Promise<ReconcileReport> {
     this.#trackers.delete(read.tracker);
     let listing = read.listing;
-    let stale = read.tracker.slots;
+    let stale: ReadonlyMap<string, Written> = read.tracker.slots;
     if (read.tracker.structure) {
       // We changed our own declarations since the read: list again, now that nothing of ours can write.
       listing = await this.#nft.listTable();
@@ -317,31 +355,88 @@ export class NftEnforcer implements Enforcer {
     }
     const now = this.#now();
     this.#prune(now);
-    // What we believed the kernel holds, minus elements that may have timed out by now.
-    const believed = new Map<string, string>();
-    for (const p of this.#allPlacements()) {
-      const lease = this.#index.leases.get(p.leaseId);
-      if (lease !== undefined && lease.expiresAtMs + this.#graceMs - now > DYING_MS)
-        believed.set(slot(p), p.leaseId);
+    // Not initialised (a restarted agent's first call): the reload is the initial load, not a repair.
+    const initialised = this.#golden !== undefined;
+    const diffs =
+      this.#golden === undefined
+        ? ['table not initialised']
+        : compareStructure(this.#golden, listing === undefined ? undefined : tableStructure(listing));
+    const found = this.#compare(target, listing, stale, now);
+    const { diff, staged } = found;
+    const reload = diffs.length > 0 || found.unparsable;
+    let changes: BatchChanges;
+    if (reload) {
+      const alive: Placement[] = [];
+      for (const w of found.wanted) if (w.alive) alive.push(w.placement);
+      changes = { layers: [], deletes: [], adds: this.#adds(alive, now, true) };
+      await this.#transact(renderTableChunks(this.#config(), changes.adds));
+    } else {
+      changes = {
+        layers: staged.layers,
+        deletes: diff.extra.map((e): ElementDelete => ({ set: e.set, keyText: e.keyText ?? '' })),
+        // Missing elements are absent, or replaced (their old element is among the deletes, which run first).
+        adds: this.#adds(
+          diff.missing.map((w) => w.placement),
+          now,
+          true,
+          this.#adds(
+            diff.refresh.map((w) => w.placement),
+            now,
+            false,
+          ),
+        ),
+      };
+      if (!isEmptyBatch(changes)) await this.#transact(renderBatchChunks(this.#config(), changes));
     }
-    const kernel = new Map<string, KernelElement>();
+    const structural = reload || staged.layers.length > 0;
+    if (reload || !isEmptyBatch(changes)) this.#wrote(changes.deletes, changes.adds, structural);
+    this.#index.commit();
+    // A reload like the load the golden copy was listed after needs no listing (see #goldenLoad).
+    if (structural && !(reload && this.#goldenLoad === this.#layersKey())) await this.#refreshGolden(reload);
+    const events = [...found.tamperEvents];
+    let tampered = events.length > 0;
+    if (reload && initialised) {
+      tampered = true;
+      events.push(
+        ...diffs.map((d) => `${d}: reloaded the table`),
+        ...(found.unparsable ? ['foreign elements of unknown shape: reloaded the table'] : []),
+      );
+    }
+    if (tampered) for (const event of events) this.#log(`tamper: ${event}`);
+    await this.#cutRemoved(staged.removed.map((p) => p.key));
+    const { missing, extra } = { missing: diff.missing.length, extra: diff.extra.length };
+    if (missing > 0) events.push(`${missing} opening(s) were absent from the kernel and were added`);
+    if (extra > 0) events.push(`${extra} opening(s) in the kernel were not wanted and were removed`);
+    return { tampered, missing, extra, events };
+  }
+
+  /**
+   * The pure part of a reconcile: the tamper findings (against what the index held before), then the
+   * index staged to `target` (the caller commits or rolls back) and diffed against the listing.
+   */
+  #compare(
+    target: Target,
+    listing: NftListing | undefined,
+    stale: ReadonlyMap<string, Written>,
+    now: number,
+  ): Comparison {
+    const leases = this.#index.leases;
+    const kernel: KernelIndex = new Map();
     let unparsable = false;
     for (const set of listing?.sets ?? []) {
       for (const e of set.elements) {
         if (e.keyText === undefined) unparsable = true;
-        else {
-          const s = `${set.name}|${e.keyText}`;
-          if (!stale.has(s)) kernel.set(s, { ...e, set: set.name });
-        }
+        else if (stale.size === 0 || !stale.has(`${set.name}|${e.keyText}`))
+          indexElement(kernel, e.keyText, e);
       }
     }
     // Slots we wrote after the listing was read hold what we wrote (see ListingTracker): they are not
-    // judged for tampering (they match `believed`), but still diffed against the target like any other.
-    for (const [s, w] of stale) {
+    // judged for tampering (they match what we believed), but still diffed against the target.
+    for (const w of stale.values()) {
       if (w === undefined) continue; // deleted
       const leftS = w.add.timeoutS - (now - w.atMs) / 1000;
       if (leftS <= 0) continue; // timed out since
-      kernel.set(s, {
+      indexElement(kernel, w.add.keyText, {
         set: w.add.set,
         keyText: w.add.keyText,
         comment: w.add.comment,
@@ -351,76 +446,25 @@ export class NftEnforcer implements Enforcer {
         bytes: 0,
       });
     }
-    const heldBefore = new Set(this.#index.leases.keys());
-    const staged = this.#index.stage(
-      target,
-      [...heldBefore].filter((id) => !target.has(id)),
-      (at) => at + this.#graceMs <= now,
-    );
-    const wanted = new Map<string, WantedElement & { placement: Placement }>();
-    for (const p of this.#allPlacements()) {
-      const expiresAtMs = this.#index.leases.get(p.leaseId)?.expiresAtMs ?? 0;
-      wanted.set(slot(p), {
-        placement: p,
-        leaseId: p.leaseId,
-        timeoutS: timeoutSeconds(expiresAtMs, this.#graceMs, now),
-        alive: expiresAtMs + this.#graceMs - now > DYING_MS,
-      });
+    // What we believed the kernel holds (minus elements that may have timed out by now), judged before
+    // staging: a lease is known if we hold it or are asked to.
+    const believed: Placement[] = [];
+    const gone: string[] = [];
+    for (const [id, lease] of leases) {
+      if (lease.expiresAtMs + this.#graceMs - now > DYING_MS)
+        for (const p of lease.placements) believed.push(p);
+      if (!target.has(id)) gone.push(id);
     }
-    const diff = diffElements(believed, kernel, wanted, (id) => heldBefore.has(id) || target.has(id));
-    const events = [...diff.tamperEvents];
-    let tampered = events.length > 0;
-    const diffs =
-      this.#golden === undefined
-        ? ['table not initialised']
-        : compareStructure(this.#golden, listing === undefined ? undefined : tableStructure(listing));
-    let script: string;
-    const reload = diffs.length > 0 || unparsable;
-    let deletes: ElementDelete[] = [];
-    let adds: ElementAdd[];
-    if (reload) {
-      if (this.#golden !== undefined) {
-        tampered = true;
-        events.push(
-          ...diffs.map((d) => `${d}: reloaded the table`),
-          ...(unparsable ? ['foreign elements of unknown shape: reloaded the table'] : []),
-        );
-      }
-      const alive = [...wanted.values()].filter((w) => w.alive).map((w) => w.placement);
-      adds = this.#adds(alive, now, true);
-      script = renderTable(this.#config(), adds);
-    } else {
-      deletes = diff.extra.map((e): ElementDelete => ({ set: e.set, keyText: e.keyText ?? '' }));
-      // Missing elements are absent, or replaced (their old element is among the deletes, which run first).
-      adds = this.#adds(
-        diff.missing.map((w) => w.placement),
-        now,
-        true,
-        this.#adds(
-          diff.refresh.map((w) => w.placement),
-          now,
-          false,
-        ),
-      );
-      script = renderBatch(this.#config(), { layers: staged.layers, deletes, adds });
+    const tamperEvents = findTampering(believed, kernel, (id) => leases.has(id) || target.has(id));
+    const staged = this.#index.stage(target, gone, (at) => at + this.#graceMs <= now);
+    const wanted: Wanted[] = [];
+    for (const [id, lease] of leases) {
+      const timeoutS = timeoutSeconds(lease.expiresAtMs, this.#graceMs, now);
+      const alive = lease.expiresAtMs + this.#graceMs - now > DYING_MS;
+      for (const p of lease.placements)
+        wanted.push({ set: p.set, keyText: p.keyText, placement: p, leaseId: id, timeoutS, alive });
     }
-    if (script !== '') {
-      try {
-        await this.#nft.apply(script);
-      } catch (e) {
-        this.#index.rollback();
-        throw e;
-      }
-      this.#wrote(deletes, adds, reload || staged.layers.length > 0);
-    }
-    this.#index.commit();
-    if (reload || staged.layers.length > 0) await this.#refreshGolden();
-    if (tampered) for (const event of events) this.#log(`tamper: ${event}`);
-    await this.#cutRemoved(staged.removed.map((p) => p.key));
-    const { missing, extra } = { missing: diff.missing.length, extra: diff.extra.length };
-    if (missing > 0) events.push(`${missing} opening(s) were absent from the kernel and were added`);
-    if (extra > 0) events.push(`${extra} opening(s) in the kernel were not wanted and were removed`);
-    return { tampered, missing, extra, events };
+    return { diff: diffElements(kernel, wanted), tamperEvents, staged, wanted, unparsable };
   }
 
   /** Per-lease counters of the leases held, summed over their elements (from one full listing). */

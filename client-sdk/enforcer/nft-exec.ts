@@ -12,14 +12,24 @@
  * format is no cheaper: nft flushes stdout after every token, ~16 write(2) calls per element. Numeric
  * output differs only in protocols (6, not tcp) and ct states (2, not established), and every listing
  * compared uses the same flags, so signatures stay comparable.
+ *
+ * The listing is what a reconcile cannot avoid, and it is nft's own cost: at 10k elements
+ * `nft -n -s -j list table` takes about 1.7x the `nft -f` that added them, of which about 40% is the
+ * kernel dump and nft's decoding of it (`-t`, which still fetches the elements, costs that much) and the
+ * rest building and printing the JSON. Reading it through a pipe costs nothing measurable over nft
+ * writing to /dev/null, and no more than having nft write to a tmpfs file we read afterwards (tried:
+ * the same within noise), so the pipe stays.
  */
 import { EnforcerError } from './errors.js';
 import { isRecord, keyTextFromJson, type Family } from './nft-keys.js';
 import { TABLE_FAMILY, TABLE_NAME } from './nft-ruleset.js';
+import { excerpt, NftTransaction } from './nft-transaction.js';
 import { runProcess } from './run-process.js';
 
 /** One element of a listed set. */
 export interface NftElement {
+  /** The set it is in. */
+  readonly set: string;
   /** Canonical key text (see nft-keys.ts), or undefined for a shape we cannot express. */
   readonly keyText: string | undefined;
   readonly comment: string | undefined;
@@ -93,13 +103,14 @@ function collectVerdicts(v: unknown, out: Set<string>): void {
   }
 }
 
-function parseElement(family: Family | undefined, raw: unknown): NftElement {
+function parseElement(set: string, family: Family | undefined, raw: unknown): NftElement {
   // Elements with attributes (ours always have a counter) come wrapped as {elem: {val, ...}}.
   const wrapped = isRecord(raw) && isRecord(raw.elem) ? raw.elem : undefined;
   const val = wrapped === undefined ? raw : wrapped.val;
   const concat = isRecord(val) ? val.concat : undefined;
   const counter = wrapped !== undefined && isRecord(wrapped.counter) ? wrapped.counter : undefined;
   return {
+    set,
     keyText: family === undefined ? undefined : keyTextFromJson(family, concat),
     comment: str(wrapped?.comment),
     timeoutS: num(wrapped?.timeout),
@@ -136,12 +147,13 @@ export function parseNftJson(text: string): NftListing {
       const type: unknown = Array.isArray(s.type) ? s.type[0] : s.type;
       const keyFamily = type === 'ipv4_addr' ? 4 : type === 'ipv6_addr' ? 6 : undefined;
       const elems: unknown[] = Array.isArray(s.elem) ? (s.elem as unknown[]) : [];
+      const name = str(s.name) ?? '';
       listing.sets.push({
         family: str(s.family) ?? '',
         table: str(s.table) ?? '',
-        name: str(s.name) ?? '',
+        name,
         keyFamily,
-        elements: elems.map((e) => parseElement(keyFamily, e)),
+        elements: elems.map((e) => parseElement(name, keyFamily, e)),
         signature: signatureOf(s, ['handle', 'elem']),
       });
     } else if (isRecord(item.chain)) {
@@ -220,12 +232,6 @@ export function compareStructure(expected: TableStructure, actual: TableStructur
   return events;
 }
 
-/** First lines of nft's stderr, enough to show the offending line and caret without flooding logs. */
-function excerpt(stderr: string): string {
-  const text = stderr.trim().split('\n').slice(0, 12).join('\n');
-  return text.length > 2000 ? `${text.slice(0, 2000)}...` : text;
-}
-
 /** Runs nft through a command prefix (e.g. `['ip', 'netns', 'exec', 'ns1', 'nft']`). */
 export class NftExec {
   readonly #command: readonly string[];
@@ -239,21 +245,23 @@ export class NftExec {
     this.#timeoutMs = timeoutMs;
   }
 
-  /** Loads `script` as ONE transaction (`nft -f -`): all of it or, on any error, none of it. */
-  async apply(script: string): Promise<void> {
-    const argv = [...this.#command, '-f', '-'];
-    let result;
+  /**
+   * Starts `nft -f -` for one transaction, to be written while it is rendered (see nft-transaction.ts):
+   * nothing is applied unless `commit()` ends the script and nft accepts all of it.
+   */
+  begin(): NftTransaction {
+    return new NftTransaction(this.#command, this.#timeoutMs);
+  }
+
+  /** Loads `script` (whole, or in chunks) as ONE transaction: all of it or, on any error, none of it. */
+  async apply(script: string | Iterable<string>): Promise<void> {
+    const tx = this.begin();
     try {
-      result = await runProcess(argv, { stdin: script, timeoutMs: this.#timeoutMs });
-    } catch (e) {
-      throw new EnforcerError('APPLY_FAILED', `could not run ${argv.join(' ')}: ${String(e)}`, { cause: e });
-    }
-    if (result.code !== 0) {
-      const how = result.code === null ? `killed by ${result.signal ?? 'signal'}` : `exit ${result.code}`;
-      throw new EnforcerError(
-        'APPLY_FAILED',
-        `${argv.join(' ')} rejected the batch (${how}); nothing was applied:\n${excerpt(result.stderr)}`,
-      );
+      if (typeof script === 'string') await tx.write(script);
+      else await tx.writeAll(script);
+      await tx.commit();
+    } finally {
+      await tx.abort();
     }
   }
 

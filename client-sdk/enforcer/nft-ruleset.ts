@@ -66,9 +66,19 @@ export function chainName(mode: EnforcerMode): 'input' | 'forward' {
   return mode === 'host' ? 'input' : 'forward';
 }
 
+/** Set names by family and layer, built once: they are map keys for every element of a batch. */
+const SET_NAMES: Record<Family, string[]> = { 4: [], 6: [] };
+
 /** Name of the set holding `family`'s elements of overlap `layer`. */
 export function setName(family: Family, layer: number): string {
-  return layer === 0 ? `open${family}` : `open${family}_${layer}`;
+  const names = SET_NAMES[family];
+  let name = names[layer];
+  if (name === undefined) {
+    name = layer === 0 ? `open${family}` : `open${family}_${layer}`;
+    // Layers are few (at most MAX_LAYERS); anything beyond is not kept.
+    if (layer < 256) names[layer] = name;
+  }
+  return name;
 }
 
 /**
@@ -177,13 +187,25 @@ export function renderTableDefinition(cfg: TableConfig): string {
   return parts.join('\n') + '\n';
 }
 
+/**
+ * Rendered scripts come in chunks of at least this many characters (the last one may be shorter), so
+ * they can go to nft while the rest is rendered, in few pipe writes, without the whole script in memory.
+ */
+export const CHUNK_CHARS = 64 * 1024;
+
+/** Between elements of one `add element` list: one element per line, so nft's errors point at one. */
+const SEPARATOR = ',\n  ';
+
 function elementText(e: ElementAdd): string {
   return e.fresh === true
     ? `${e.keyText} timeout ${e.timeoutS}s comment "${e.comment}"`
     : `${e.keyText} timeout ${e.timeoutS}s expires ${e.timeoutS}s comment "${e.comment}"`;
 }
 
-function groupBySet<T extends { readonly set: string }>(items: readonly T[]): Map<string, T[]> {
+/** `items` by set, in first-seen order; one set (the usual bulk batch) costs one pass and no copies. */
+function groupBySet<T extends { readonly set: string }>(items: readonly T[]): Map<string, readonly T[]> {
+  const first = items[0]?.set;
+  if (items.every((i) => i.set === first)) return new Map(first === undefined ? [] : [[first, items]]);
   const out = new Map<string, T[]>();
   for (const item of items) {
     const list = out.get(item.set);
@@ -193,27 +215,64 @@ function groupBySet<T extends { readonly set: string }>(items: readonly T[]): Ma
   return out;
 }
 
-/** One `add element` command per set: nft parses one big command much faster than many small ones. */
-export function renderAdds(adds: readonly ElementAdd[]): string {
-  // One pass, appending to one string per set (no per-set arrays, no join).
-  const bodies = new Map<string, string>();
-  for (const e of adds) {
-    const body = bodies.get(e.set);
-    bodies.set(e.set, body === undefined ? elementText(e) : `${body},\n  ${elementText(e)}`);
-  }
+/** `parts` regrouped so every chunk but the last has at least CHUNK_CHARS characters. */
+function* coalesce(parts: Iterable<string>): Generator<string, void, undefined> {
   let out = '';
-  for (const [set, body] of bodies) out += `add element ${TABLE} ${set} {\n  ${body}\n}\n`;
-  return out;
+  for (const part of parts) {
+    out += part;
+    if (out.length >= CHUNK_CHARS) {
+      yield out;
+      out = '';
+    }
+  }
+  if (out !== '') yield out;
+}
+
+/** One command per set listing `items` rendered by `text`, in chunks of about CHUNK_CHARS. */
+function* setCommands<T extends { readonly set: string }>(
+  verb: 'add' | 'delete',
+  items: readonly T[],
+  text: (item: T) => string,
+): Generator<string, void, undefined> {
+  for (const [set, list] of groupBySet(items)) {
+    let out = `${verb} element ${TABLE} ${set} {\n  `;
+    for (let i = 0; i < list.length; i++) {
+      const item = list[i] as T;
+      out += i === 0 ? text(item) : SEPARATOR + text(item);
+      if (out.length >= CHUNK_CHARS) {
+        yield out;
+        out = '';
+      }
+    }
+    yield `${out}\n}\n`;
+  }
+}
+
+/** One `add element` command per set: nft parses one big command much faster than many small ones. */
+export function renderAddChunks(adds: readonly ElementAdd[]): Generator<string, void, undefined> {
+  return coalesce(setCommands('add', adds, elementText));
 }
 
 /** Deletes that succeed whether or not the element is still there (see the file comment). */
-export function renderDeletes(deletes: readonly ElementDelete[]): string {
-  let out = '';
-  for (const [set, items] of groupBySet(deletes)) {
-    out += `add element ${TABLE} ${set} {\n  ${items.map((d) => `${d.keyText} timeout 1s`).join(',\n  ')}\n}\n`;
-    out += `delete element ${TABLE} ${set} {\n  ${items.map((d) => d.keyText).join(',\n  ')}\n}\n`;
+export function renderDeleteChunks(deletes: readonly ElementDelete[]): Generator<string, void, undefined> {
+  return coalesce(deleteCommands(deletes));
+}
+
+function* deleteCommands(deletes: readonly ElementDelete[]): Generator<string, void, undefined> {
+  for (const [, items] of groupBySet(deletes)) {
+    yield* setCommands('add', items, (d) => `${d.keyText} timeout 1s`);
+    yield* setCommands('delete', items, (d) => d.keyText);
   }
-  return out;
+}
+
+/** `renderAddChunks` as one string. */
+export function renderAdds(adds: readonly ElementAdd[]): string {
+  return [...renderAddChunks(adds)].join('');
+}
+
+/** `renderDeleteChunks` as one string. */
+export function renderDeletes(deletes: readonly ElementDelete[]): string {
+  return [...renderDeleteChunks(deletes)].join('');
 }
 
 /** Adds one layer's set and appends its lookup rule to the chain (after the existing lookups). */
@@ -229,25 +288,50 @@ export function renderLayerAdd(cfg: TableConfig, add: LayerAdd): string {
  * there, including a tamperer's rules), the definition, then the elements. One `nft -f` run is one
  * transaction, so there is no moment where the table is missing or half-built.
  */
+export function renderTableChunks(
+  cfg: TableConfig,
+  adds: readonly ElementAdd[],
+): Generator<string, void, undefined> {
+  return coalesce(tableParts(cfg, adds));
+}
+
+function* tableParts(cfg: TableConfig, adds: readonly ElementAdd[]): Generator<string, void, undefined> {
+  yield `add table ${TABLE}\ndelete table ${TABLE}\n${renderTableDefinition(cfg)}`;
+  yield* setCommands('add', adds, elementText);
+}
+
+/** `renderTableChunks` as one string. */
 export function renderTable(cfg: TableConfig, adds: readonly ElementAdd[]): string {
-  return `add table ${TABLE}\ndelete table ${TABLE}\n${renderTableDefinition(cfg)}${renderAdds(adds)}`;
+  return [...renderTableChunks(cfg, adds)].join('');
+}
+
+/** What an incremental batch changes: new layers, deletes, adds. */
+export interface BatchChanges {
+  readonly layers: readonly LayerAdd[];
+  readonly deletes: readonly ElementDelete[];
+  readonly adds: readonly ElementAdd[];
+}
+
+/** Whether rendering `batch` yields nothing (nft need not run). */
+export function isEmptyBatch(batch: BatchChanges): boolean {
+  return batch.layers.length === 0 && batch.deletes.length === 0 && batch.adds.length === 0;
 }
 
 /**
  * An incremental batch: new layers first (their sets must exist before elements go in), then deletes
  * (so a slot freed in this batch can be reused by an add in the same batch), then adds.
  */
-export function renderBatch(
-  cfg: TableConfig,
-  batch: {
-    readonly layers: readonly LayerAdd[];
-    readonly deletes: readonly ElementDelete[];
-    readonly adds: readonly ElementAdd[];
-  },
-): string {
-  return (
-    batch.layers.map((l) => renderLayerAdd(cfg, l)).join('') +
-    renderDeletes(batch.deletes) +
-    renderAdds(batch.adds)
-  );
+export function renderBatchChunks(cfg: TableConfig, batch: BatchChanges): Generator<string, void, undefined> {
+  return coalesce(batchParts(cfg, batch));
+}
+
+function* batchParts(cfg: TableConfig, batch: BatchChanges): Generator<string, void, undefined> {
+  for (const l of batch.layers) yield renderLayerAdd(cfg, l);
+  yield* deleteCommands(batch.deletes);
+  yield* setCommands('add', batch.adds, elementText);
+}
+
+/** `renderBatchChunks` as one string ('' for an empty batch). */
+export function renderBatch(cfg: TableConfig, batch: BatchChanges): string {
+  return [...renderBatchChunks(cfg, batch)].join('');
 }

@@ -274,6 +274,7 @@ describe('parsing nft -j listings', () => {
     const parsed = parseNftJson(listing);
     const [a, b] = parsed.sets[0]?.elements ?? [];
     expect(a).toEqual({
+      set: 'open4',
       keyText: '198.18.1.0/24 . tcp . 5432-5433 . 198.18.0.2',
       comment: 'lse_abc',
       timeoutS: 60,
