@@ -7,7 +7,7 @@
 import { fileURLToPath } from 'node:url';
 import { NftEnforcer } from '../client-sdk/enforcer/nft-enforcer.js';
 import { ElementIndex } from '../client-sdk/enforcer/element-index.js';
-import { toTarget } from '../client-sdk/enforcer/lease-target.js';
+import { leasesToTarget } from '../client-sdk/enforcer/lease-target.js';
 import { renderBatch, renderTable, type TableConfig } from '../client-sdk/enforcer/nft-ruleset.js';
 import type { EnforcerLease } from '../client-sdk/enforcer/types.js';
 import { withScope } from './lib/cleanup.js';
@@ -19,6 +19,7 @@ export const STEP = {
   hand: 'hand-written file: nft -f',
   render: 'renderer: validate + place + render (JS only)',
   rendered: 'renderer output: nft -f',
+  listing: 'nft -n -s -j list table (nft alone, what a reconcile reads)',
   apply: 'NftEnforcer.apply end to end (first add)',
   renewal: 'NftEnforcer.apply renewal of all (re-add)',
   probe: 'nft -t -j list ruleset (tamper probe)',
@@ -32,9 +33,11 @@ export type Timings = Map<string, number[]>;
 
 const source = (i: number): string => `198.19.${i >> 8}.${i & 255}`;
 
+const leaseId = (i: number): string => `lse_${i.toString().padStart(8, '0')}`;
+
 function leases(count: number, expiresAtMs: number): EnforcerLease[] {
   return Array.from({ length: count }, (_, i) => ({
-    leaseId: `lse_${i.toString().padStart(8, '0')}`,
+    leaseId: leaseId(i),
     expiresAtMs,
     rules: [
       {
@@ -48,11 +51,16 @@ function leases(count: number, expiresAtMs: number): EnforcerLease[] {
   }));
 }
 
+/**
+ * The hand-written equivalent of `leases(count)`: the same elements with the same comments (the lease
+ * ids, which the enforcer must write: they are how it tells its elements from anyone else's) and the
+ * lease's timeout, in one `add element` command, written as a person would.
+ */
 const handWritten = (count: number): string =>
   'add element inet pinhole open4 { ' +
   Array.from(
     { length: count },
-    (_, i) => `${source(i)} . tcp . 5432 . 198.18.0.2 timeout 600s comment "lse_${i}"`,
+    (_, i) => `${source(i)} . tcp . 5432 . 198.18.0.2 timeout 600s comment "${leaseId(i)}"`,
   ).join(', ') +
   ' }\n';
 
@@ -87,17 +95,16 @@ export async function measureNftBulk(o: {
     record(STEP.hand, await timed(() => must([...nft, '-f', '-'], text)));
     await reset();
     let rendered = '';
+    // The leases are the caller's: only the enforcer's own work is timed.
+    const input = leases(o.count, Date.now() + 600_000);
     record(
       STEP.render,
       await timed(() => {
         const index = new ElementIndex();
-        const target = toTarget(
-          leases(o.count, Date.now() + 600_000).map((l) => [l.leaseId, l] as const),
-          'u',
-        );
+        const target = leasesToTarget(input, 'u');
         const staged = index.stage(target, [], () => false);
         const adds = [...staged.kept, ...staged.placed].map((p) => ({
-          set: 'open4',
+          set: p.set,
           keyText: p.key.text,
           timeoutS: 600,
           comment: p.leaseId,
@@ -119,6 +126,10 @@ export async function measureNftBulk(o: {
       record(STEP.renewal, await timed(() => enforcer.apply({ upserts: renewal, deletes: [] })));
       record(STEP.probe, await timed(() => must([...nft, '-t', '-j', 'list', 'ruleset'])));
       record(STEP.counters, await timed(() => enforcer.counters()));
+      record(
+        STEP.listing,
+        await timed(() => must([...nft, '-n', '-s', '-j', 'list', 'table', 'inet', 'pinhole'])),
+      );
       const desired = new Map(renewal.map((l) => [l.leaseId, l]));
       record(STEP.reconcile, await timed(() => enforcer.reconcile(desired)));
       // Not `nft flush set`: the kernel deletes a big concatenated-range set's elements one by one
