@@ -4,17 +4,10 @@
  * this process dies (fail-closed); `reconcile` and the tamper watch put back what someone else changed.
  */
 import { cutFlows } from './conntrack-cut.js';
-import { ElementIndex, type Placement, type Staged } from './element-index.js';
+import { ElementIndex, type Placement } from './element-index.js';
 import { EnforcerError } from './errors.js';
-import {
-  diffElements,
-  findTampering,
-  indexElement,
-  type ElementDiff,
-  type KernelIndex,
-  type WantedElement,
-} from './element-diff.js';
 import { findConflicts } from './nft-conflicts.js';
+import { compareWithKernel, type Written } from './reconcile-compare.js';
 import { startLoop, type TamperWatch, type WatchTamperOptions } from './tamper-watch.js';
 import {
   compareStructure,
@@ -65,9 +58,6 @@ const DYING_MS = 1500;
 /** Held leases are forgotten this long after their kernel timeout must have fired. */
 const FORGET_AFTER_MS = 2000;
 
-/** What our last write left in a slot: the element we added (with when), or nothing (we deleted it). */
-type Written = { readonly add: ElementAdd; readonly atMs: number } | undefined;
-
 /**
  * Our own kernel writes since a listing was started. Listings run outside the serial section (a grant
  * must not wait behind a 50k-element read), so a listing may predate transactions of ours: for exactly
@@ -80,20 +70,6 @@ interface ListingTracker {
   readonly slots: Map<string, Written>;
   /** A set or rule of ours was added, or the table loaded: the listing's declarations are stale too. */
   structure: boolean;
-}
-
-/** A wanted element and the placement it comes from. */
-type Wanted = WantedElement & { readonly placement: Placement };
-
-/** What #compare found: the element diff, the staged index change, and what the kernel should hold. */
-interface Comparison {
-  readonly diff: ElementDiff<Wanted>;
-  /** Findings that mean someone else changed the kernel. */
-  readonly tamperEvents: readonly string[];
-  readonly staged: Staged;
-  readonly wanted: readonly Wanted[];
-  /** A listed element of a shape we cannot express: the table is reloaded. */
-  readonly unparsable: boolean;
 }
 
 /** A listing of the table and what we wrote while it was read. */
@@ -361,7 +337,11 @@ export class NftEnforcer implements Enforcer {
       this.#golden === undefined
         ? ['table not initialised']
         : compareStructure(this.#golden, listing === undefined ? undefined : tableStructure(listing));
-    const found = this.#compare(target, listing, stale, now);
+    const found = compareWithKernel(this.#index, target, listing, stale, {
+      nowMs: now,
+      graceMs: this.#graceMs,
+      dyingMs: DYING_MS,
+    });
     const { diff, staged } = found;
     const reload = diffs.length > 0 || found.unparsable;
     let changes: BatchChanges;
@@ -408,63 +388,6 @@ export class NftEnforcer implements Enforcer {
     if (missing > 0) events.push(`${missing} opening(s) were absent from the kernel and were added`);
     if (extra > 0) events.push(`${extra} opening(s) in the kernel were not wanted and were removed`);
     return { tampered, missing, extra, events };
-  }
-
-  /**
-   * The pure part of a reconcile: the tamper findings (against what the index held before), then the
-   * index staged to `target` (the caller commits or rolls back) and diffed against the listing.
-   */
-  #compare(
-    target: Target,
-    listing: NftListing | undefined,
-    stale: ReadonlyMap<string, Written>,
-    now: number,
-  ): Comparison {
-    const leases = this.#index.leases;
-    const kernel: KernelIndex = new Map();
-    let unparsable = false;
-    for (const set of listing?.sets ?? []) {
-      for (const e of set.elements) {
-        if (e.keyText === undefined) unparsable = true;
-        else if (stale.size === 0 || !stale.has(`${set.name}|${e.keyText}`))
-          indexElement(kernel, e.keyText, e);
-      }
-    }
-    // Slots we wrote after the listing was read hold what we wrote (see ListingTracker): they are not
-    // judged for tampering (they match what we believed), but still diffed against the target.
-    for (const w of stale.values()) {
-      if (w === undefined) continue; // deleted
-      const leftS = w.add.timeoutS - (now - w.atMs) / 1000;
-      if (leftS <= 0) continue; // timed out since
-      indexElement(kernel, w.add.keyText, {
-        set: w.add.set,
-        keyText: w.add.keyText,
-        comment: w.add.comment,
-        timeoutS: w.add.timeoutS,
-        expiresS: Math.floor(leftS),
-        packets: 0,
-        bytes: 0,
-      });
-    }
-    // What we believed the kernel holds (minus elements that may have timed out by now), judged before
-    // staging: a lease is known if we hold it or are asked to.
-    const believed: Placement[] = [];
-    const gone: string[] = [];
-    for (const [id, lease] of leases) {
-      if (lease.expiresAtMs + this.#graceMs - now > DYING_MS)
-        for (const p of lease.placements) believed.push(p);
-      if (!target.has(id)) gone.push(id);
-    }
-    const tamperEvents = findTampering(believed, kernel, (id) => leases.has(id) || target.has(id));
-    const staged = this.#index.stage(target, gone, (at) => at + this.#graceMs <= now);
-    const wanted: Wanted[] = [];
-    for (const [id, lease] of leases) {
-      const timeoutS = timeoutSeconds(lease.expiresAtMs, this.#graceMs, now);
-      const alive = lease.expiresAtMs + this.#graceMs - now > DYING_MS;
-      for (const p of lease.placements)
-        wanted.push({ set: p.set, keyText: p.keyText, placement: p, leaseId: id, timeoutS, alive });
-    }
-    return { diff: diffElements(kernel, wanted), tamperEvents, staged, wanted, unparsable };
   }
 
   /** Per-lease counters of the leases held, summed over their elements (from one full listing). */
