@@ -4,7 +4,7 @@
  * request says how large its response is, so an exchange can mirror Open's and Release's sizes.
  */
 import { Client, type ClientOptions, type ServiceDefinition } from '@grpc/grpc-js';
-import { channelCredentials, type ClientTls } from '../../client-sdk/wire.js';
+import { channelArgs, type ClientTls } from '../../client-sdk/wire.js';
 
 const PATH = '/bench.Echo/Echo';
 const identity = (b: Buffer): Buffer => b;
@@ -33,8 +33,9 @@ export function echoResponse(request: Buffer): Buffer {
   return Buffer.alloc(request.length >= 4 ? request.readUInt32BE(0) : 0, 0x62);
 }
 
+/** Dialled as the SDK's clients dial (channelArgs: the same credentials, server name and check). */
 export function echoClient(address: string, tls: ClientTls, options: ClientOptions = {}): Client {
-  return new Client(address, channelCredentials(tls), options);
+  return new Client(...channelArgs(address, tls, options));
 }
 
 export function echoCall(client: Client, request: Buffer): Promise<Buffer> {

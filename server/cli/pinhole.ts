@@ -49,13 +49,4 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-// grpc-js sets the TLS server name to the target when it is an IP literal (127.0.0.1:7443), and
-// Node warns about that on every connection (DEP0123). The certificate is still checked against
-// the address (IP SAN), so the warning is noise for this tool's users; other warnings pass.
-process.removeAllListeners('warning');
-process.on('warning', (warning: Error & { code?: string }) => {
-  if (warning.code === 'DEP0123') return;
-  process.stderr.write(`${warning.name}: ${warning.message}\n`);
-});
-
 process.exitCode = await main(process.argv);
