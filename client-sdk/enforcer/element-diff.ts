@@ -65,10 +65,18 @@ class Findings {
   readonly lines: string[] = [];
   #more = 0;
 
-  /** `line` builds the text, called only while there is room: a flushed 50k table has 50k findings. */
-  add(line: () => string): void {
-    if (this.lines.length < MAX_EVENTS) this.lines.push(line());
-    else this.#more++;
+  /**
+   * Whether the next finding is listed (then `add` its line) or only counted: a flushed 50k table has
+   * 50k findings, whose lines are not built.
+   */
+  listed(): boolean {
+    if (this.lines.length < MAX_EVENTS) return true;
+    this.#more++;
+    return false;
+  }
+
+  add(line: string): void {
+    this.lines.push(line);
   }
 
   /** The lines, with `... and N more` when some were only counted. */
@@ -89,15 +97,13 @@ export function findTampering(
 ): string[] {
   const findings = new Findings();
   for (const b of believed) {
-    if (lookup(kernel, b)?.comment !== b.leaseId)
-      findings.add(() => `element ${b.set} ${b.keyText} of lease ${b.leaseId} was missing`);
+    if (lookup(kernel, b)?.comment !== b.leaseId && findings.listed())
+      findings.add(`element ${b.set} ${b.keyText} of lease ${b.leaseId} was missing`);
   }
   for (const [set, elements] of kernel) {
     for (const [keyText, e] of elements) {
-      if (e.comment === undefined || !knownLease(e.comment))
-        findings.add(
-          () => `unknown element ${set} ${keyText} (comment ${JSON.stringify(e.comment ?? null)})`,
-        );
+      if ((e.comment === undefined || !knownLease(e.comment)) && findings.listed())
+        findings.add(`unknown element ${set} ${keyText} (comment ${JSON.stringify(e.comment ?? null)})`);
     }
   }
   return findings.shown();

@@ -173,6 +173,24 @@ function destination(text: string): Destination | undefined {
   return lastDestination;
 }
 
+/** The last key suffix built (see `keySuffix`). */
+let lastSuffix:
+  { dst: Destination; protocol: Protocol; portFrom: number; portTo: number; text: string } | undefined;
+
+/**
+ * ` . <protocol> . <ports> . <destination>`, the part of a key text after the source. A bulk batch
+ * mostly repeats one, so the last is remembered: each key text is then one concatenation, not six.
+ */
+function keySuffix(dst: Destination, protocol: Protocol, portFrom: number, portTo: number): string {
+  const last = lastSuffix;
+  if (last?.dst === dst && last.protocol === protocol && last.portFrom === portFrom && last.portTo === portTo)
+    return last.text;
+  const ports = portFrom === portTo ? String(portFrom) : `${portFrom}-${portTo}`;
+  const text = ` . ${protocol} . ${ports} . ${dst.canonical}`;
+  lastSuffix = { dst, protocol, portFrom, portTo, text };
+  return text;
+}
+
 /** IPv4 network masks by prefix length, as unsigned 32-bit numbers. */
 const MASKS4 = Array.from({ length: 33 }, (_, len) => (len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0));
 
@@ -236,7 +254,6 @@ export function ruleToKey(rule: EnforcerRule, field: string | (() => string)): E
       `destination: ${rule.destination} is IPv${dst.family} but sourceCidr ${rule.sourceCidr} is IPv${family}; use one family`,
     );
   }
-  const ports = rule.portFrom === rule.portTo ? String(rule.portFrom) : `${rule.portFrom}-${rule.portTo}`;
   return {
     family,
     srcNet,
@@ -245,7 +262,7 @@ export function ruleToKey(rule: EnforcerRule, field: string | (() => string)): E
     portFrom: rule.portFrom,
     portTo: rule.portTo,
     dst: dst.value,
-    text: `${srcText} . ${protocol} . ${ports} . ${dst.canonical}`,
+    text: srcText + keySuffix(dst, protocol, rule.portFrom, rule.portTo),
     bucket: dst.buckets[protocol],
   };
 }
