@@ -1,6 +1,6 @@
 /**
- * Opens the store a configuration names: SQLite (the embedded default, on a worker thread unless
- * `store.thread: main`) or PostgreSQL.
+ * Opens the store a configuration names: SQLite (the embedded default, on the event-loop thread
+ * unless `store.thread: worker`) or PostgreSQL.
  */
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
@@ -17,7 +17,7 @@ export function openStore(config: Config, log?: Logger): Store | Promise<Store> 
         path: config.store.path ?? join(config.dataDir, 'pinhole.db'),
         retainRevisions: config.store.retainRevisions,
       };
-      // The worker thread by default: SQLite's work and fsync waits leave the event loop.
+      // On a worker thread when asked: SQLite's work and fsync waits leave the event loop.
       return config.store.thread === 'worker'
         ? SqliteWorkerStore.open({ ...options, ...(log === undefined ? {} : { log }) })
         : SqliteStore.open(options);

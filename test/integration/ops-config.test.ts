@@ -94,11 +94,11 @@ describe('layers', () => {
     ]);
   });
 
-  it('store.thread: worker by default, main on request; anything else names the accepted values', () => {
-    expect(loadConfig({}).store).toMatchObject({ kind: 'sqlite', thread: 'worker' });
+  it('store.thread: main by default, worker on request; anything else names the accepted values', () => {
+    expect(loadConfig({}).store).toMatchObject({ kind: 'sqlite', thread: 'main' });
     expect(
-      loadConfig({ env: { PINHOLE_STORE_KIND: 'sqlite', PINHOLE_STORE_THREAD: 'main' } }).store,
-    ).toMatchObject({ thread: 'main' });
+      loadConfig({ env: { PINHOLE_STORE_KIND: 'sqlite', PINHOLE_STORE_THREAD: 'worker' } }).store,
+    ).toMatchObject({ thread: 'worker' });
     const path = file('thread.yaml', 'store:\n  kind: sqlite\n  thread: fast\n');
     const outcome = loadConfigLayers({ file: path });
     expect(outcome.ok ? [] : outcome.problems.map((p) => `${p.where}: ${p.path}: ${p.message}`)).toEqual([

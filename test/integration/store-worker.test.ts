@@ -1,7 +1,7 @@
 /**
- * `pinhole serve` with SQLite on its worker thread (the default `store.thread: worker`): a server
- * whose store worker dies stops granting (UNAVAILABLE with a retry-after) and reports NOT_SERVING;
- * `store.thread: main` keeps SQLite on the event-loop thread and serves as before.
+ * `pinhole serve` with SQLite on its worker thread (`store.thread: worker`): a server whose store
+ * worker dies stops granting (UNAVAILABLE with a retry-after) and reports NOT_SERVING; by default
+ * (`store.thread: main`) SQLite stays on the event-loop thread.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { status } from '@grpc/grpc-js';
@@ -32,8 +32,11 @@ function backend(ts: TestServer): object {
 }
 
 describe('the SQLite store worker thread', () => {
-  it('is the default; when it dies the server refuses to grant and turns NOT_SERVING', async () => {
-    const ts = await startTestServer({ health: { probeIntervalMs: 60_000, probeTimeoutMs: 500 } });
+  it('when it dies the server refuses to grant and turns NOT_SERVING', async () => {
+    const ts = await startTestServer({
+      store: { kind: 'sqlite', thread: 'worker' },
+      health: { probeIntervalMs: 60_000, probeTimeoutMs: 500 },
+    });
     servers.push(ts);
     const store = backend(ts);
     expect(crashWorkerForTests in store).toBe(true);
@@ -54,8 +57,8 @@ describe('the SQLite store worker thread', () => {
     }
   });
 
-  it('store.thread main keeps SQLite on the event-loop thread', async () => {
-    const ts = await startTestServer({ store: { kind: 'sqlite', thread: 'main' } });
+  it('by default (store.thread main) SQLite stays on the event-loop thread', async () => {
+    const ts = await startTestServer();
     servers.push(ts);
     expect(crashWorkerForTests in backend(ts)).toBe(false);
     expect(ts.server.store.kind).toBe('sqlite');
