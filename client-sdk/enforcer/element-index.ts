@@ -24,6 +24,8 @@ export interface Placement {
   readonly set: string;
   /** `key.text`: with `set`, what a reconcile looks the element up by (see element-diff.ts). */
   readonly keyText: string;
+  /** The lease it belongs to (its entry in `ElementIndex.leases`): its end, without a lookup by id. */
+  readonly held: HeldLease;
 }
 
 /** A lease as held in the kernel. */
@@ -282,7 +284,7 @@ export class ElementIndex {
       while (layers.length <= layer) layers.push(new Map());
     }
     const set = setName(key.family, layer);
-    const placement: Placement = { leaseId, key, layer, set, keyText: key.text };
+    const placement: Placement = { leaseId, key, layer, set, keyText: key.text, held };
     this.#bucket(key.family, layer, bucket).add(placement);
     held.placements.push(placement);
     this.#undo?.push(placement);

@@ -177,10 +177,9 @@ export class NftEnforcer implements Enforcer {
 
   /** `fresh`: the elements are absent from the kernel when the adds run (see ElementAdd.fresh). */
   #adds(placements: Iterable<Placement>, now: number, fresh: boolean, out: ElementAdd[] = []): ElementAdd[] {
-    const leases = this.#index.leases;
     for (const p of placements) {
-      const lease = leases.get(p.leaseId);
-      if (lease === undefined || lease.expiresAtMs + this.#graceMs <= now) continue;
+      const lease = p.held;
+      if (lease.expiresAtMs + this.#graceMs <= now) continue;
       const timeoutS = timeoutSeconds(lease.expiresAtMs, this.#graceMs, now);
       out.push({
         set: p.set,
