@@ -16,6 +16,7 @@ import {
   type NftListing,
   type TableStructure,
 } from './nft-exec.js';
+import type { NftTransaction } from './nft-transaction.js';
 import type { ElementKey } from './nft-keys.js';
 import {
   chainName,
@@ -265,12 +266,14 @@ export class NftEnforcer implements Enforcer {
    * any failure (rendering, nft, the kernel) nft commits nothing and the staged index changes are undone.
    */
   async #transact(chunks: Iterable<string>): Promise<void> {
-    const tx = this.#nft.begin();
+    let tx: NftTransaction | undefined;
     try {
+      // Inside the try: a spawn that throws must undo the staged changes too.
+      tx = this.#nft.begin();
       await tx.writeAll(chunks);
       await tx.commit();
     } catch (e) {
-      await tx.abort();
+      await tx?.abort();
       this.#index.rollback();
       throw e;
     }

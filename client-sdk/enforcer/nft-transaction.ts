@@ -1,7 +1,12 @@
 /**
  * One `nft -f -` run fed while the script is still being rendered. nft reads its whole input before it
  * parses anything and commits everything it parsed as one netlink transaction (all or nothing), so a
- * script may be written in any chunks: nothing happens in the kernel before stdin ends cleanly.
+ * script may be written in any chunks: nothing happens in the kernel before stdin ends, and a failure
+ * of ours ends it with ABORT_LINE (nothing is committed). One case is not covered: if this process is
+ * killed mid-script between two commands, nft sees a clean end of input and commits the commands
+ * written so far, a prefix of the batch. A prefix opens nothing the whole batch would not have; what
+ * it leaves undone (removals among them) is bounded by the elements' kernel timeouts and completed
+ * by the restarted agent's reconcile.
  *
  * What streaming buys, measured with nftables 1.0.6: nft's start (exec, libraries, netlink socket;
  * about 5 ms through `ip netns exec`) and the copy through the pipe overlap with our rendering. It

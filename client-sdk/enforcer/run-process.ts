@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 
 /** What a finished child process produced. */
 export interface ProcessResult {
@@ -31,12 +32,20 @@ export function runProcess(argv: readonly string[], options: RunProcessOptions =
     const err: Buffer[] = [];
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
     timer.unref();
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
+    // Listened to first: a spawn that fails (ENOENT, EMFILE) emits 'error' on the next tick.
     child.on('error', (e) => {
       clearTimeout(timer);
       reject(e);
     });
+    // Out of file descriptors (EMFILE, ENFILE), the child comes without pipes and 'error' follows.
+    const pipes = child as Partial<{
+      stdin: Writable | null;
+      stdout: Readable | null;
+      stderr: Readable | null;
+    }>;
+    if (pipes.stdin == null || pipes.stdout == null || pipes.stderr == null) return;
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       resolve({

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import type { ProcessResult } from './run-process.js';
 
 /**
@@ -31,8 +32,8 @@ export interface StreamedProcessOptions {
   readonly timeoutMs?: number;
   /**
    * Input queued beyond what the pipe holds before `write` asks the producer to wait; default 1 MiB.
-   * Not the stream's 16 KiB: waiting for the child to be scheduled after every 64 KiB pipe buffer cost
-   * more than the overlap gained on a busy machine, and a megabyte is cheap to hold.
+   * Not the stream's 16 KiB: with it, rendering a 10k-element batch would stop a dozen times to wait
+   * for nft to be scheduled and empty the 64 KiB pipe; a megabyte is cheap to hold.
    */
   readonly bufferBytes?: number;
 }
@@ -50,19 +51,10 @@ export function startStreamedProcess(
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  // Never below the stream's own mark: 'drain' is only emitted once a write() has returned false.
-  const bufferBytes = Math.max(options.bufferBytes ?? 1024 * 1024, child.stdin.writableHighWaterMark);
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
   timer.unref();
-  child.stdout.on('data', (b: Buffer) => out.push(b));
-  child.stderr.on('data', (b: Buffer) => err.push(b));
-  // EPIPE when the child exits before reading all of stdin: its exit code tells the story.
   let stdinGone = false;
-  const stdinDone = (): void => {
-    stdinGone = true;
-  };
-  child.stdin.on('error', stdinDone);
-  child.stdin.on('close', stdinDone);
+  // Listened to before anything else: a spawn that fails (ENOENT, EMFILE) emits 'error' on the next tick.
   const exited = new Promise<ProcessResult>((resolve, reject) => {
     child.on('error', (e) => {
       clearTimeout(timer);
@@ -81,6 +73,26 @@ export function startStreamedProcess(
   });
   // Observed here so a spawn failure is never an unhandled rejection; end()/abort() report it.
   exited.catch(() => undefined);
+  // Out of file descriptors (EMFILE, ENFILE), the child comes without pipes and 'error' follows.
+  const pipes = child as Partial<{
+    stdin: Writable | null;
+    stdout: Readable | null;
+    stderr: Readable | null;
+  }>;
+  if (pipes.stdin == null || pipes.stdout == null || pipes.stderr == null) {
+    stdinGone = true;
+    return { write: () => true, drained: () => Promise.resolve(), end: () => exited, abort: () => exited };
+  }
+  // Never below the stream's own mark: 'drain' is only emitted once a write() has returned false.
+  const bufferBytes = Math.max(options.bufferBytes ?? 1024 * 1024, child.stdin.writableHighWaterMark);
+  child.stdout.on('data', (b: Buffer) => out.push(b));
+  child.stderr.on('data', (b: Buffer) => err.push(b));
+  // EPIPE when the child exits before reading all of stdin: its exit code tells the story.
+  const stdinDone = (): void => {
+    stdinGone = true;
+  };
+  child.stdin.on('error', stdinDone);
+  child.stdin.on('close', stdinDone);
   return {
     write: (chunk) => {
       if (stdinGone) return true;

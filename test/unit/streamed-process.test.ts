@@ -1,5 +1,6 @@
 /** startStreamedProcess: a child fed while its input is produced, with backpressure and a safe abort. */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -56,5 +57,42 @@ describe('startStreamedProcess', () => {
     const chunk = 'y'.repeat(256 * 1024);
     for (let i = 0; i < 16; i++) if (!child.write(chunk)) await child.drained();
     await expect(child.end()).resolves.toMatchObject({ code: 0 });
+  });
+});
+
+describe('out of file descriptors', () => {
+  it('reports EMFILE from end() and runProcess instead of crashing the agent', async () => {
+    // Run where the descriptor limit is low and all but none are taken: spawning cannot make its pipes.
+    const script = join(dir, 'emfile.mts');
+    const repo = join(import.meta.dirname, '..', '..');
+    writeFileSync(
+      script,
+      `import { openSync } from 'node:fs';
+       import { startStreamedProcess } from ${JSON.stringify(join(repo, 'client-sdk/enforcer/streamed-process.ts'))};
+       import { runProcess } from ${JSON.stringify(join(repo, 'client-sdk/enforcer/run-process.ts'))};
+       process.on('uncaughtException', (e) => { console.log('uncaught ' + e.message); process.exit(3); });
+       const fds = [];
+       try { for (;;) fds.push(openSync('/dev/null', 'r')); } catch {}
+       const p = startStreamedProcess(['true']);
+       p.write('add table inet x\\n');
+       const outcomes = await Promise.allSettled([p.end(), runProcess(['true'])]);
+       console.log(JSON.stringify(outcomes.map((o) => (o.status === 'rejected' ? String(o.reason.code) : 'ran'))));`,
+    );
+    const result = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn(
+        'bash',
+        ['-c', `ulimit -n 48; exec "$0" --import tsx "$1"`, process.execPath, script],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
+      let out = '';
+      child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+      child.on('close', (code) => {
+        resolve({ code, out });
+      });
+    });
+    expect(result.out.trim()).toBe('["EMFILE","EMFILE"]');
+    expect(result.code).toBe(0);
   });
 });
