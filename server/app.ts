@@ -154,6 +154,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
       log: log.child({ module: 'lease' }),
       receipts,
       pendingTimeoutMs: config.leases.pendingTimeoutSeconds * 1000,
+      openerRefusal: (certificate) => openerRefusal(certificate, tls),
       quotas: new HostQuotas({
         maxLiveLeasesPerHost: config.limits.maxLiveLeasesPerHost,
         maxPendingPerHost: config.limits.maxPendingPerHost,

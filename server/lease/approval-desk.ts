@@ -7,7 +7,7 @@ import { EventEmitter, on } from 'node:events';
 import ipaddr from 'ipaddr.js';
 import { PinholeError, invalid } from '../core/errors.js';
 import { parseCidr } from '../core/addresses.js';
-import type { CertificateRef, ConcreteRule, Decision, OpenAnswer } from '../core/types.js';
+import type { CertificateRef, ConcreteRule, Decision, Lease, OpenAnswer } from '../core/types.js';
 import type { PendingRecord, Store } from '../store/store.js';
 import { requireRole, type Caller } from './caller.js';
 import { callerAudit } from './audit-entries.js';
@@ -114,9 +114,41 @@ export class ApprovalDesk {
       ],
     });
     const final = { ...answer, lease: result.leases[0] ?? lease };
+    // Revoked while this approval was being signed and committed: a revocation pass that ran
+    // meanwhile could not see the lease yet, so it is withdrawn here and the request denied.
+    const revoked = p.openedBy === undefined ? undefined : this.#openerRefusal(p.openedBy);
+    if (revoked !== undefined) return this.#withdraw(p, final.lease, revoked, now);
     // The stored pending answer holds the unstamped lease; the stream sends the stamped one.
     this.#decided.emit(pendingId, final);
     return final;
+  }
+
+  async #withdraw(p: PendingRecord, lease: Lease, why: string, now: number): Promise<never> {
+    const answer = this.#denied(p, `denied by the server: ${why}`);
+    await this.#store.commit({
+      expect: [{ leaseId: lease.id, revision: lease.revision }],
+      leases: [{ kind: 'end', lease, reason: 'revoked', detail: why }],
+      pending: { ...p, state: 'denied', answer },
+      audit: [
+        {
+          atMs: now,
+          actor: 'server',
+          peer: '',
+          action: 'certificate-revoke',
+          requestId: p.request.requestId,
+          leaseId: lease.id,
+          outcome: 'DENIED',
+          ruleId: p.decision.ruleId,
+          detail: { pendingId: p.id, host: p.host, reason: why },
+        },
+      ],
+    });
+    this.#decided.emit(p.id, answer);
+    throw new PinholeError(
+      'FAILED_PRECONDITION',
+      `pending_id: ${p.id} cannot be approved: ${why}; the host must ask again with a valid certificate`,
+      { field: 'pending_id' },
+    );
   }
 
   async deny(caller: Caller, pendingId: string, reason: string): Promise<OpenAnswer> {

@@ -37,6 +37,12 @@ export interface LeaseEngineOptions {
   readonly now?: () => number;
   /** Live-lease and pending-request quotas per host (server/limits); none when absent. */
   readonly quotas?: HostQuotas;
+  /**
+   * Why the certificate a request came with is no longer trusted (server/identity/certificate-guard.ts
+   * openerRefusal), or undefined. Checked again after a grant's commit: a CRL reloaded while the
+   * Open was on its way to the store starts a revocation pass that cannot see the lease yet.
+   */
+  readonly openerRefusal?: (certificate: CertificateRef) => string | undefined;
 }
 
 export class LeaseEngine {
@@ -48,6 +54,7 @@ export class LeaseEngine {
   readonly #pendingTimeoutMs: number;
   readonly #now: () => number;
   readonly #quotas: HostQuotas | undefined;
+  readonly #openerRefusal: (certificate: CertificateRef) => string | undefined;
 
   constructor(o: LeaseEngineOptions) {
     this.#store = o.store;
@@ -58,6 +65,7 @@ export class LeaseEngine {
     this.#pendingTimeoutMs = o.pendingTimeoutMs ?? 3_600_000;
     this.#now = o.now ?? Date.now;
     this.#quotas = o.quotas;
+    this.#openerRefusal = o.openerRefusal ?? ((): undefined => undefined);
   }
 
   get epoch(): string {
@@ -137,7 +145,9 @@ export class LeaseEngine {
     try {
       const result = await this.#store.commit(mutation);
       failpoint('after-commit-before-reply');
-      return result.answer ?? answer;
+      const committed = result.answer ?? answer;
+      if (committed.lease !== undefined) await this.#withdrawIfOpenerRefused(committed.lease);
+      return committed;
     } catch (e) {
       // Two concurrent retries of one request: the loser returns the winner's answer.
       if (isPinholeError(e) && e.code === 'ALREADY_EXISTS') {
@@ -149,6 +159,25 @@ export class LeaseEngine {
     } finally {
       releaseQuota?.();
     }
+  }
+
+  /**
+   * Ends a lease just granted whose certificate was revoked (or its CA removed) while the request
+   * was in flight, and refuses the request as the next call would be refused.
+   */
+  async #withdrawIfOpenerRefused(lease: Lease): Promise<void> {
+    const why = lease.openedBy === undefined ? undefined : this.#openerRefusal(lease.openedBy);
+    if (why === undefined) return;
+    try {
+      await this.#end(lease, 'revoked', 'server', 'certificate-revoke', why);
+    } catch (e) {
+      // Changed meanwhile: the revocation pass ended it first.
+      if (!(isPinholeError(e) && e.code === 'FAILED_PRECONDITION')) throw e;
+    }
+    throw new PinholeError(
+      'UNAUTHENTICATED',
+      `lease ${lease.id} was withdrawn as soon as it was granted: ${why} while the request was on its way; ask for a new certificate and open again with it`,
+    );
   }
 
   #sign(lease: Lease): Promise<Lease> {

@@ -182,3 +182,136 @@ describe('ApprovalDesk and a revoked requester', () => {
     }
   });
 });
+
+/** A store that runs `hook` once, just before forwarding the first commit `when` selects. */
+function hookedStore(store: MemoryStore, when: (m: Mutation) => boolean, hook: () => void): MemoryStore {
+  let fired = false;
+  return new Proxy(store, {
+    get(target, key): unknown {
+      if (key === 'commit') {
+        return (m: Mutation): Promise<CommitResult> => {
+          if (!fired && when(m)) {
+            fired = true;
+            hook();
+          }
+          return target.commit(m);
+        };
+      }
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+describe('a certificate revoked while its request is on its way to the store', () => {
+  const host: Caller = {
+    identity: {
+      role: 'host',
+      name: 'db-1',
+      trustDomain: 'pinhole.test',
+      addresses: ['198.18.1.10'],
+      fingerprint: 'bb',
+      notAfterMs: Date.now() + 86_400_000,
+    },
+    peer: '127.0.0.1:2',
+    certificate: STOLEN,
+  };
+  const granted: Decision = {
+    outcome: 'GRANTED',
+    ruleId: 'db-backup',
+    reason: 'allowed',
+    narrowings: [],
+    wouldAllow: '',
+    openings: [],
+    rules: [
+      {
+        protocol: 'tcp',
+        portFrom: 5432,
+        portTo: 5432,
+        sourceCidr: '198.18.2.0/24',
+        destination: '198.18.1.10',
+      },
+    ],
+    ttlSeconds: 300,
+    maxLifetimeSeconds: 3600,
+  };
+
+  it('Open: the lease committed after the revocation pass read the store is withdrawn, the call refused', async () => {
+    const store = MemoryStore.open();
+    try {
+      let revoked = false;
+      const engine = new LeaseEngine({
+        // The CRL reload lands while the grant's commit is in flight: the pass has read the store already.
+        store: hookedStore(
+          store,
+          (m) => m.leases?.[0]?.kind === 'put',
+          () => (revoked = true),
+        ),
+        policy: () => ({ decide: () => granted }) as unknown as PolicyEvaluator,
+        directory: await HostDirectoryCache.load(store),
+        log: createRootLogger('silent'),
+        openerRefusal: (c) => (revoked ? refusesStolen(c) : undefined),
+      });
+      const request = {
+        requestId: 'r-1',
+        openings: [],
+        requestedTtlSeconds: 300,
+        description: '',
+        allOrNothing: false,
+      };
+      await expect(engine.open(host, request)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+      const [lease] = await store.listLeases({ includeEnded: true });
+      expect(lease).toMatchObject({ state: 'ended', endReason: 'revoked', endDetail: 'serial 0BAD revoked' });
+      expect(lease?.openedBy).toEqual(STOLEN);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('approve: the lease is withdrawn and the request denied', async () => {
+    const store = MemoryStore.open();
+    try {
+      let revoked = false;
+      const desk = new ApprovalDesk({
+        store: hookedStore(
+          store,
+          (m) => m.pending?.state === 'approved',
+          () => (revoked = true),
+        ),
+        openerRefusal: (c) => (revoked ? refusesStolen(c) : undefined),
+      });
+      await store.commit({
+        pending: {
+          id: 'pnd_race',
+          host: 'db-1',
+          addresses: ['198.18.1.10'],
+          request: {
+            requestId: 'pnd_race',
+            openings: [],
+            requestedTtlSeconds: 300,
+            description: '',
+            allOrNothing: false,
+          },
+          decision: { ...granted, outcome: 'PENDING' },
+          createdAtMs: Date.now(),
+          expiresAtMs: Date.now() + 3_600_000,
+          state: 'waiting',
+          openedBy: STOLEN,
+        },
+        audit: [],
+      });
+      const admin: Caller = { ...host, identity: { ...host.identity, role: 'admin', name: 'alice' } };
+      await expect(desk.approve(admin, 'pnd_race', {})).rejects.toMatchObject({
+        code: 'FAILED_PRECONDITION',
+      });
+      const [lease] = await store.listLeases({ includeEnded: true });
+      expect(lease).toMatchObject({ state: 'ended', endReason: 'revoked' });
+      expect(await store.getPending('pnd_race')).toMatchObject({
+        state: 'denied',
+        answer: { decision: { reason: 'denied by the server: serial 0BAD revoked' } },
+      });
+    } finally {
+      await store.close();
+    }
+  });
+});
