@@ -24,6 +24,9 @@ export interface SweepCounts {
   readonly pending: number;
 }
 
+/** How long after a failed pass the next one starts. */
+const RETRY_MS = 5_000;
+
 export class RevocationSweep {
   readonly #o: RevocationSweepOptions;
   readonly #unsubscribe: () => void;
@@ -31,13 +34,28 @@ export class RevocationSweep {
   /** A pass is queued behind the running one; later changes join it (it reads the newest material). */
   #queued: Promise<SweepCounts> | undefined;
   #closed = false;
+  #retry: NodeJS.Timeout | undefined;
 
   constructor(o: RevocationSweepOptions) {
     this.#o = o;
     this.#unsubscribe = o.revocations.onChange(() => {
-      void this.sweep().catch((err: unknown) => {
-        o.log.error({ err }, 'could not end the leases of revoked certificates; the next reload retries');
-      });
+      this.#sweepOrRetry();
+    });
+  }
+
+  /** A pass after a reload; one that fails (the store busy or away) is tried again every RETRY_MS. */
+  #sweepOrRetry(): void {
+    clearTimeout(this.#retry);
+    this.sweep().catch((err: unknown) => {
+      if (this.#closed) return;
+      this.#o.log.error(
+        { err, retryInMs: RETRY_MS },
+        'could not end the leases of revoked certificates; trying again',
+      );
+      this.#retry = setTimeout(() => {
+        this.#sweepOrRetry();
+      }, RETRY_MS);
+      this.#retry.unref();
     });
   }
 
@@ -69,6 +87,7 @@ export class RevocationSweep {
   /** Stops following reloads and waits for a pass in progress. Idempotent. */
   async close(): Promise<void> {
     this.#closed = true;
+    clearTimeout(this.#retry);
     this.#unsubscribe();
     await this.#running.catch(() => undefined);
   }

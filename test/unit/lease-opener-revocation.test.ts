@@ -4,8 +4,10 @@
  * is retried on the renewed lease), the approval desk denies such waiting requests and refuses to
  * approve one, and openerRefusal says why for a revoked certificate and for a removed CA.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { LeaseEngine } from '../../server/lease/lease-engine.js';
+import { RevocationSweep } from '../../server/revocation-sweep.js';
+import { PinholeError } from '../../server/core/errors.js';
 import { ApprovalDesk } from '../../server/lease/approval-desk.js';
 import { HostDirectoryCache } from '../../server/lease/host-directory.js';
 import { MemoryStore } from '../../server/store/memory/memory-store.js';
@@ -312,6 +314,49 @@ describe('a certificate revoked while its request is on its way to the store', (
       });
     } finally {
       await store.close();
+    }
+  });
+});
+
+describe('RevocationSweep', () => {
+  it('runs a pass after each reload, and tries a failed pass again', async () => {
+    vi.useFakeTimers();
+    try {
+      const listeners = new Set<() => void>();
+      const revocations: RevocationSource = {
+        isRevoked: () => false,
+        isIssuerRemoved: () => false,
+        onChange: (l) => {
+          listeners.add(l);
+          return () => listeners.delete(l);
+        },
+      };
+      let calls = 0;
+      const sweep = new RevocationSweep({
+        revocations,
+        engine: {
+          endOpenedByRefused: () => {
+            calls++;
+            return calls === 1
+              ? Promise.reject(new PinholeError('UNAVAILABLE', 'the store is busy'))
+              : Promise.resolve(0);
+          },
+        },
+        desk: { denyOpenedByRefused: () => Promise.resolve(0) },
+        log: createRootLogger('silent'),
+      });
+      for (const l of listeners) l();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(calls).toBe(1);
+      await vi.advanceTimersByTimeAsync(5_000);
+      expect(calls).toBe(2);
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(calls).toBe(2); // it succeeded: no more passes until the next reload
+      await sweep.close();
+      for (const l of listeners) l();
+      expect(listeners.size).toBe(0);
+    } finally {
+      vi.useRealTimers();
     }
   });
 });
