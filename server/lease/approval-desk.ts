@@ -11,6 +11,7 @@ import type { CertificateRef, ConcreteRule, Decision, Lease, OpenAnswer } from '
 import type { PendingRecord, Store } from '../store/store.js';
 import { requireRole, type Caller } from './caller.js';
 import { callerAudit } from './audit-entries.js';
+import type { AuditInput } from '../audit/record.js';
 import { buildLease, signLease, type ReceiptSigner } from './lease-factory.js';
 
 export interface ApprovalAdjustments {
@@ -129,19 +130,7 @@ export class ApprovalDesk {
       expect: [{ leaseId: lease.id, revision: lease.revision }],
       leases: [{ kind: 'end', lease, reason: 'revoked', detail: why }],
       pending: { ...p, state: 'denied', answer },
-      audit: [
-        {
-          atMs: now,
-          actor: 'server',
-          peer: '',
-          action: 'certificate-revoke',
-          requestId: p.request.requestId,
-          leaseId: lease.id,
-          outcome: 'DENIED',
-          ruleId: p.decision.ruleId,
-          detail: { pendingId: p.id, host: p.host, reason: why },
-        },
-      ],
+      audit: [serverDenial('certificate-revoke', now, p, lease.id, { reason: why })],
     });
     this.#decided.emit(p.id, answer);
     throw new PinholeError(
@@ -197,19 +186,7 @@ export class ApprovalDesk {
       );
       await this.#store.commit({
         pending: { ...p, state: 'expired', answer },
-        audit: [
-          {
-            atMs: now,
-            actor: 'server',
-            peer: '',
-            action: 'pending-expire',
-            requestId: p.request.requestId,
-            leaseId: '',
-            outcome: 'DENIED',
-            ruleId: p.decision.ruleId,
-            detail: { pendingId: p.id, host: p.host },
-          },
-        ],
+        audit: [serverDenial('pending-expire', now, p, '', {})],
       });
       this.#decided.emit(p.id, answer);
     }
@@ -229,19 +206,7 @@ export class ApprovalDesk {
       const answer = this.#denied(p, `denied by the server: ${why}`);
       await this.#store.commit({
         pending: { ...p, state: 'denied', answer },
-        audit: [
-          {
-            atMs: now,
-            actor: 'server',
-            peer: '',
-            action: 'certificate-revoke',
-            requestId: p.request.requestId,
-            leaseId: '',
-            outcome: 'DENIED',
-            ruleId: p.decision.ruleId,
-            detail: { pendingId: p.id, host: p.host, reason: why },
-          },
-        ],
+        audit: [serverDenial('certificate-revoke', now, p, '', { reason: why })],
       });
       this.#decided.emit(p.id, answer);
       denied++;
@@ -292,6 +257,27 @@ export class ApprovalDesk {
       this.#decided.off(pendingId, relay);
     }
   }
+}
+
+/** The request-log record of a pending request the server ended (expired, or its certificate revoked). */
+function serverDenial(
+  action: AuditInput['action'],
+  atMs: number,
+  p: PendingRecord,
+  leaseId: string,
+  extra: Readonly<Record<string, unknown>>,
+): AuditInput {
+  return {
+    atMs,
+    actor: 'server',
+    peer: '',
+    action,
+    requestId: p.request.requestId,
+    leaseId,
+    outcome: 'DENIED',
+    ruleId: p.decision.ruleId,
+    detail: { pendingId: p.id, host: p.host, ...extra },
+  };
 }
 
 /** Rules narrowed to the given CIDRs, each of which must lie inside a decided source. */
