@@ -215,12 +215,23 @@ function groupBySet<T extends { readonly set: string }>(items: readonly T[]): Ma
   return out;
 }
 
-/** `parts` regrouped so every chunk but the last has at least CHUNK_CHARS characters. */
-function* coalesce(parts: Iterable<string>): Generator<string, void, undefined> {
+/**
+ * A piece of a script, and whether it ends inside an element list: nft, reading to its end there,
+ * refuses the whole script (a brace is left open), whereas after a complete command it would commit the
+ * commands before. Chunks are only cut at such points.
+ */
+type Part = readonly [text: string, open: boolean];
+
+/**
+ * `parts` regrouped so every chunk but the last has at least CHUNK_CHARS characters and ends inside an
+ * element list. A chunk boundary is where a write to nft may stop if this process dies mid-script (see
+ * nft-transaction.ts); a boundary there makes what nft has read unparsable.
+ */
+function* coalesce(parts: Iterable<Part>): Generator<string, void, undefined> {
   let out = '';
-  for (const part of parts) {
-    out += part;
-    if (out.length >= CHUNK_CHARS) {
+  for (const [text, open] of parts) {
+    out += text;
+    if (open && out.length >= CHUNK_CHARS) {
       yield out;
       out = '';
     }
@@ -228,23 +239,23 @@ function* coalesce(parts: Iterable<string>): Generator<string, void, undefined> 
   if (out !== '') yield out;
 }
 
-/** One command per set listing `items` rendered by `text`, in chunks of about CHUNK_CHARS. */
+/** One command per set listing `items` rendered by `text`, in parts of about CHUNK_CHARS. */
 function* setCommands<T extends { readonly set: string }>(
   verb: 'add' | 'delete',
   items: readonly T[],
   text: (item: T) => string,
-): Generator<string, void, undefined> {
+): Generator<Part, void, undefined> {
   for (const [set, list] of groupBySet(items)) {
     let out = `${verb} element ${TABLE} ${set} {\n  `;
     for (let i = 0; i < list.length; i++) {
       const item = list[i] as T;
       out += i === 0 ? text(item) : SEPARATOR + text(item);
       if (out.length >= CHUNK_CHARS) {
-        yield out;
+        yield [out, true];
         out = '';
       }
     }
-    yield `${out}\n}\n`;
+    yield [`${out}\n}\n`, false];
   }
 }
 
@@ -258,7 +269,7 @@ export function renderDeleteChunks(deletes: readonly ElementDelete[]): Generator
   return coalesce(deleteCommands(deletes));
 }
 
-function* deleteCommands(deletes: readonly ElementDelete[]): Generator<string, void, undefined> {
+function* deleteCommands(deletes: readonly ElementDelete[]): Generator<Part, void, undefined> {
   for (const [, items] of groupBySet(deletes)) {
     yield* setCommands('add', items, (d) => `${d.keyText} timeout 1s`);
     yield* setCommands('delete', items, (d) => d.keyText);
@@ -295,8 +306,8 @@ export function renderTableChunks(
   return coalesce(tableParts(cfg, adds));
 }
 
-function* tableParts(cfg: TableConfig, adds: readonly ElementAdd[]): Generator<string, void, undefined> {
-  yield `add table ${TABLE}\ndelete table ${TABLE}\n${renderTableDefinition(cfg)}`;
+function* tableParts(cfg: TableConfig, adds: readonly ElementAdd[]): Generator<Part, void, undefined> {
+  yield [`add table ${TABLE}\ndelete table ${TABLE}\n${renderTableDefinition(cfg)}`, false];
   yield* setCommands('add', adds, elementText);
 }
 
@@ -325,8 +336,8 @@ export function renderBatchChunks(cfg: TableConfig, batch: BatchChanges): Genera
   return coalesce(batchParts(cfg, batch));
 }
 
-function* batchParts(cfg: TableConfig, batch: BatchChanges): Generator<string, void, undefined> {
-  for (const l of batch.layers) yield renderLayerAdd(cfg, l);
+function* batchParts(cfg: TableConfig, batch: BatchChanges): Generator<Part, void, undefined> {
+  for (const l of batch.layers) yield [renderLayerAdd(cfg, l), false];
   yield* deleteCommands(batch.deletes);
   yield* setCommands('add', batch.adds, elementText);
 }

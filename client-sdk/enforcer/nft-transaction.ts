@@ -2,11 +2,13 @@
  * One `nft -f -` run fed while the script is still being rendered. nft reads its whole input before it
  * parses anything and commits everything it parsed as one netlink transaction (all or nothing), so a
  * script may be written in any chunks: nothing happens in the kernel before stdin ends, and a failure
- * of ours ends it with ABORT_LINE (nothing is committed). One case is not covered: if this process is
- * killed mid-script between two commands, nft sees a clean end of input and commits the commands
- * written so far, a prefix of the batch. A prefix opens nothing the whole batch would not have; what
- * it leaves undone (removals among them) is bounded by the elements' kernel timeouts and completed
- * by the restarted agent's reconcile.
+ * of ours ends it with ABORT_LINE (nothing is committed). If this process dies mid-script, nft sees a
+ * clean end of input and parses what it read: the renderer cuts chunks only inside an element list
+ * (nft-ruleset.ts), so a death between two writes leaves an open brace and nft commits nothing. Not
+ * covered: a write the kernel took only in part that happens to stop right after a command. nft then
+ * commits that prefix of the batch: layers (empty sets), deletes without the adds after them (closes
+ * more than asked), or a delete pair's first half (`timeout 1s`: an element that was absent opens for
+ * at most a second). Timeouts bound all of it and the restarted agent's reconcile completes it.
  *
  * What streaming buys, measured with nftables 1.0.6: nft's start (exec, libraries, netlink socket;
  * about 5 ms through `ip netns exec`) and the copy through the pipe overlap with our rendering. It

@@ -6,7 +6,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NftEnforcer } from '../../client-sdk/enforcer/nft-enforcer.js';
 import { NftExec, parseNftJson } from '../../client-sdk/enforcer/nft-exec.js';
-import { CHUNK_CHARS, renderAddChunks, renderTable } from '../../client-sdk/enforcer/nft-ruleset.js';
+import {
+  CHUNK_CHARS,
+  renderAddChunks,
+  renderTable,
+  renderTableChunks,
+  type TableConfig,
+} from '../../client-sdk/enforcer/nft-ruleset.js';
 import type { EnforcerLease, EnforcerRule } from '../../client-sdk/enforcer/types.js';
 import { NetnsLab } from '../helpers/netns.js';
 
@@ -14,7 +20,8 @@ const lab = new NetnsLab();
 let ns = '';
 let nft: string[] = [];
 
-const emptyTable = renderTable({ mode: 'host', adminCidrs: { v4: [], v6: [] }, layers: { 4: 1, 6: 1 } }, []);
+const cfg: TableConfig = { mode: 'host', adminCidrs: { v4: [], v6: [] }, layers: { 4: 1, 6: 1 } };
+const emptyTable = renderTable(cfg, []);
 
 /** `set|key|comment` of every element in the table, sorted. */
 async function listed(): Promise<string[]> {
@@ -55,6 +62,19 @@ describe('a streamed nft transaction', () => {
     await tx.commit();
     expect(await listed()).toHaveLength(3000);
     await lab.must(ns, ['nft', '-f', '-'], emptyTable);
+  });
+
+  it('a script cut at any chunk boundary is refused whole: what nft read when a writer died commits nothing', async () => {
+    const chunks = [...renderTableChunks(cfg, adds(3000))];
+    expect(chunks.length).toBeGreaterThan(2);
+    let prefix = '';
+    for (const c of chunks.slice(0, -1)) {
+      prefix += c;
+      const r = await lab.exec(ns, ['nft', '-c', '-f', '-'], prefix);
+      expect(r.code, `cut at ${prefix.length}`).not.toBe(0);
+    }
+    const whole = await lab.exec(ns, ['nft', '-c', '-f', '-'], chunks.join(''));
+    expect(whole.code).toBe(0);
   });
 
   it('a renderer that throws mid-stream applies nothing, and the error is the renderer’s', async () => {

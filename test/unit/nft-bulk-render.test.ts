@@ -120,6 +120,23 @@ describe('chunked rendering', () => {
     expect(text).toContain('198.19.0.0 . tcp . 5432 . 198.18.0.2 timeout 600s comment "lse_0"');
     expect(text).toContain('198.19.0.1 . tcp . 5432 . 198.18.0.2 timeout 600s expires 600s comment "lse_1"');
   });
+  it('cuts chunks only inside an element list, so a script that stops at a cut never parses', () => {
+    const many = adds(6000);
+    const batch = {
+      layers: [{ family: 4 as const, layer: 2 }],
+      deletes: many.slice(0, 2500).map((a) => ({ set: a.set, keyText: a.keyText })),
+      adds: many.slice(2500),
+    };
+    for (const chunks of [[...renderBatchChunks(cfg, batch)], [...renderTableChunks(cfg, many)]]) {
+      expect(chunks.length).toBeGreaterThan(3);
+      let prefix = '';
+      for (const c of chunks.slice(0, -1)) {
+        prefix += c;
+        const open = prefix.split('{').length - prefix.split('}').length;
+        expect(open, `cut at ${prefix.length}: ${JSON.stringify(prefix.slice(-40))}`).toBeGreaterThan(0);
+      }
+    }
+  });
   it('renders tables and batches in chunks equal to their one-string forms', () => {
     const many = adds(3000);
     expect([...renderTableChunks(cfg, many)].join('')).toBe(renderTable(cfg, many));
