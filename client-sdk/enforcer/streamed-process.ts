@@ -1,6 +1,4 @@
-import { spawn } from 'node:child_process';
-import type { Readable, Writable } from 'node:stream';
-import type { ProcessResult } from './run-process.js';
+import { spawnCollected, type ProcessResult } from './run-process.js';
 
 /**
  * A child process whose stdin is written while the input is still being produced: the child starts
@@ -48,78 +46,48 @@ export function startStreamedProcess(
 ): StreamedProcess {
   const [file, ...args] = argv;
   if (file === undefined) throw new Error('startStreamedProcess: empty argv');
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
-  timer.unref();
-  let stdinGone = false;
-  // Listened to before anything else: a spawn that fails (ENOENT, EMFILE) emits 'error' on the next tick.
-  const exited = new Promise<ProcessResult>((resolve, reject) => {
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      stdinGone = true;
-      reject(e);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({
-        code,
-        signal,
-        stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8'),
-      });
-    });
-  });
-  // Observed here so a spawn failure is never an unhandled rejection; end()/abort() report it.
-  exited.catch(() => undefined);
-  // Out of file descriptors (EMFILE, ENFILE), the child comes without pipes and 'error' follows.
-  const pipes = child as Partial<{
-    stdin: Writable | null;
-    stdout: Readable | null;
-    stderr: Readable | null;
-  }>;
-  if (pipes.stdin == null || pipes.stdout == null || pipes.stderr == null) {
-    stdinGone = true;
+  const { stdin, exited, kill } = spawnCollected(file, args, options.timeoutMs ?? 30_000);
+  // Without pipes (out of file descriptors) there is nothing to feed; end()/abort() report the error.
+  if (stdin === undefined) {
     return { write: () => true, drained: () => Promise.resolve(), end: () => exited, abort: () => exited };
   }
-  // Never below the stream's own mark: 'drain' is only emitted once a write() has returned false.
-  const bufferBytes = Math.max(options.bufferBytes ?? 1024 * 1024, child.stdin.writableHighWaterMark);
-  child.stdout.on('data', (b: Buffer) => out.push(b));
-  child.stderr.on('data', (b: Buffer) => err.push(b));
-  // EPIPE when the child exits before reading all of stdin: its exit code tells the story.
+  // EPIPE when the child exits before reading all of stdin, or it could not start: its result tells the story.
+  let stdinGone = false;
   const stdinDone = (): void => {
     stdinGone = true;
   };
-  child.stdin.on('error', stdinDone);
-  child.stdin.on('close', stdinDone);
+  exited.catch(stdinDone);
+  stdin.on('error', stdinDone);
+  stdin.on('close', stdinDone);
+  // Never below the stream's own mark: 'drain' is only emitted once a write() has returned false.
+  const bufferBytes = Math.max(options.bufferBytes ?? 1024 * 1024, stdin.writableHighWaterMark);
   return {
     write: (chunk) => {
       if (stdinGone) return true;
-      child.stdin.write(chunk);
-      return child.stdin.writableLength <= bufferBytes;
+      stdin.write(chunk);
+      return stdin.writableLength <= bufferBytes;
     },
     drained: () =>
-      stdinGone || child.stdin.writableLength === 0
+      stdinGone || stdin.writableLength === 0
         ? Promise.resolve()
         : new Promise<void>((resolve) => {
             const done = (): void => {
-              child.stdin.off('drain', done);
-              child.stdin.off('close', done);
-              child.stdin.off('error', done);
+              stdin.off('drain', done);
+              stdin.off('close', done);
+              stdin.off('error', done);
               resolve();
             };
-            child.stdin.on('drain', done);
-            child.stdin.on('close', done);
-            child.stdin.on('error', done);
+            stdin.on('drain', done);
+            stdin.on('close', done);
+            stdin.on('error', done);
           }),
     end: () => {
-      if (!stdinGone) child.stdin.end();
+      if (!stdinGone) stdin.end();
       return exited;
     },
     abort: (lastInput) => {
-      if (!stdinGone) child.stdin.end(lastInput);
-      child.kill('SIGKILL');
+      if (!stdinGone) stdin.end(lastInput);
+      kill();
       return exited;
     },
   };
