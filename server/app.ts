@@ -12,6 +12,7 @@ import { CRL_FILE } from './identity/crl.js';
 import { secureContextOptions, type TlsFiles } from './identity/tls-material.js';
 import { TlsRuntime, type TlsReloadOutcome } from './identity/tls-runtime.js';
 import { openerRefusal } from './identity/certificate-guard.js';
+import type { CertificateRef } from './core/types.js';
 import { RevocationSweep } from './revocation-sweep.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
@@ -147,6 +148,8 @@ export async function startServer(config: Config, options: StartOptions): Promis
       },
     });
     closers.push(() => refusals.close());
+    // Why the certificate a lease or pending request remembers is no longer trusted (CRL, CA bundle).
+    const refusalOf = (certificate: CertificateRef): string | undefined => openerRefusal(certificate, tls);
     const engine = new LeaseEngine({
       store,
       policy: () => policy.current,
@@ -154,7 +157,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
       log: log.child({ module: 'lease' }),
       receipts,
       pendingTimeoutMs: config.leases.pendingTimeoutSeconds * 1000,
-      openerRefusal: (certificate) => openerRefusal(certificate, tls),
+      openerRefusal: refusalOf,
       quotas: new HostQuotas({
         maxLiveLeasesPerHost: config.limits.maxLiveLeasesPerHost,
         maxPendingPerHost: config.limits.maxPendingPerHost,
@@ -169,7 +172,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     const desk = new ApprovalDesk({
       store,
       receipts,
-      openerRefusal: (certificate) => openerRefusal(certificate, tls),
+      openerRefusal: refusalOf,
     });
     // What revoked certificates asked for ends before the first request is served, and after
     // every reload of the CRL or the CA bundle.

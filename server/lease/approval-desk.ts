@@ -10,8 +10,7 @@ import { parseCidr } from '../core/addresses.js';
 import type { CertificateRef, ConcreteRule, Decision, Lease, OpenAnswer } from '../core/types.js';
 import type { PendingRecord, Store } from '../store/store.js';
 import { requireRole, type Caller } from './caller.js';
-import { callerAudit } from './audit-entries.js';
-import type { AuditInput } from '../audit/record.js';
+import { callerAudit, serverDenial } from './audit-entries.js';
 import { buildLease, signLease, type ReceiptSigner } from './lease-factory.js';
 
 export interface ApprovalAdjustments {
@@ -257,27 +256,6 @@ export class ApprovalDesk {
       this.#decided.off(pendingId, relay);
     }
   }
-}
-
-/** The request-log record of a pending request the server ended (expired, or its certificate revoked). */
-function serverDenial(
-  action: AuditInput['action'],
-  atMs: number,
-  p: PendingRecord,
-  leaseId: string,
-  extra: Readonly<Record<string, unknown>>,
-): AuditInput {
-  return {
-    atMs,
-    actor: 'server',
-    peer: '',
-    action,
-    requestId: p.request.requestId,
-    leaseId,
-    outcome: 'DENIED',
-    ruleId: p.decision.ruleId,
-    detail: { pendingId: p.id, host: p.host, ...extra },
-  };
 }
 
 /** Rules narrowed to the given CIDRs, each of which must lie inside a decided source. */

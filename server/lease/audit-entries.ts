@@ -1,5 +1,6 @@
 /** Builds the request-log records the lease engine and approval desk commit with their changes. */
 import type { AuditInput } from '../audit/record.js';
+import type { PendingRecord } from '../store/store.js';
 import type { Lease } from '../core/types.js';
 import { actorOf, type Caller } from './caller.js';
 
@@ -28,5 +29,26 @@ export function serverAudit(
     outcome: 'OK',
     ruleId: lease.ruleId,
     detail: { host: lease.host, reason: why },
+  };
+}
+
+/** The request-log record of a pending request the server ended (expired, or its certificate revoked). */
+export function serverDenial(
+  action: AuditInput['action'],
+  atMs: number,
+  p: PendingRecord,
+  leaseId: string,
+  extra: Readonly<Record<string, unknown>>,
+): AuditInput {
+  return {
+    atMs,
+    actor: 'server',
+    peer: '',
+    action,
+    requestId: p.request.requestId,
+    leaseId,
+    outcome: 'DENIED',
+    ruleId: p.decision.ruleId,
+    detail: { pendingId: p.id, host: p.host, ...extra },
   };
 }
