@@ -6,8 +6,6 @@
  * down) and after every reload of the TLS material, one pass at a time.
  */
 import type { Logger } from 'pino';
-import type { CertificateRef } from './core/types.js';
-import { openerRefusal } from './identity/certificate-guard.js';
 import type { RevocationSource } from './identity/tls-runtime.js';
 import type { ApprovalDesk } from './lease/approval-desk.js';
 import type { LeaseEngine } from './lease/lease-engine.js';
@@ -59,10 +57,6 @@ export class RevocationSweep {
     });
   }
 
-  /** The refusal of one remembered certificate under the material in force now. */
-  readonly #refusal = (certificate: CertificateRef): string | undefined =>
-    openerRefusal(certificate, this.#o.revocations);
-
   /** Runs a pass after the one in progress (at most one waits); resolves with what it ended. */
   sweep(): Promise<SweepCounts> {
     if (this.#closed) return Promise.resolve({ leases: 0, pending: 0 });
@@ -77,8 +71,8 @@ export class RevocationSweep {
   }
 
   async #pass(): Promise<SweepCounts> {
-    const leases = await this.#o.engine.endOpenedByRefused(this.#refusal);
-    const pending = await this.#o.desk.denyOpenedByRefused(this.#refusal);
+    const leases = await this.#o.engine.endOpenedByRefused();
+    const pending = await this.#o.desk.denyOpenedByRefused();
     if (leases + pending > 0)
       this.#o.log.info({ leases, pending }, 'ended what revoked certificates had asked for');
     return { leases, pending };

@@ -193,14 +193,14 @@ export class ApprovalDesk {
   }
 
   /**
-   * Denies every waiting request whose certificate `refusal` now refuses (see endOpenedByRefused in
-   * lease-engine.ts); the host's WaitDecision stream gets the denial. Returns how many.
+   * Denies every waiting request whose certificate openerRefusal now refuses (see endOpenedByRefused
+   * in lease-engine.ts); the host's WaitDecision stream gets the denial. Returns how many.
    */
-  async denyOpenedByRefused(refusal: (certificate: CertificateRef) => string | undefined): Promise<number> {
+  async denyOpenedByRefused(): Promise<number> {
     const now = this.#now();
     let denied = 0;
     for (const p of await this.#store.listPending('waiting')) {
-      const why = p.openedBy === undefined ? undefined : refusal(p.openedBy);
+      const why = p.openedBy === undefined ? undefined : this.#openerRefusal(p.openedBy);
       if (why === undefined) continue;
       const answer = this.#denied(p, `denied by the server: ${why}`);
       await this.#store.commit({

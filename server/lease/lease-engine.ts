@@ -39,8 +39,9 @@ export interface LeaseEngineOptions {
   readonly quotas?: HostQuotas;
   /**
    * Why the certificate a request came with is no longer trusted (server/identity/certificate-guard.ts
-   * openerRefusal), or undefined. Checked again after a grant's commit: a CRL reloaded while the
-   * Open was on its way to the store starts a revocation pass that cannot see the lease yet.
+   * openerRefusal), or undefined: what endOpenedByRefused judges live leases by, and checked again
+   * after a grant's commit (a CRL reloaded while the Open was on its way to the store starts a
+   * revocation pass that cannot see the lease yet).
    */
   readonly openerRefusal?: (certificate: CertificateRef) => string | undefined;
 }
@@ -353,35 +354,40 @@ export class LeaseEngine {
   }
 
   /**
-   * Ends, as revoked, every live lease whose opening certificate `refusal` now refuses (a reloaded
-   * CRL revokes it, or its CA left the bundle): the certificate may have been stolen, so what it
-   * asked for is withdrawn, not left to run out. Leases the host opened with another certificate
-   * stay. A renewal racing the pass is retried on the lease as it then is. Returns how many ended.
+   * Ends, as revoked, every live lease whose opening certificate openerRefusal now refuses (a
+   * reloaded CRL revokes it, or its CA left the bundle): the certificate may have been stolen, so
+   * what it asked for is withdrawn, not left to run out. Leases the host opened with another
+   * certificate stay. Returns how many ended.
    */
-  async endOpenedByRefused(refusal: (certificate: CertificateRef) => string | undefined): Promise<number> {
+  async endOpenedByRefused(): Promise<number> {
     let ended = 0;
     for await (const page of livePages(this.#store, PASS_PAGE)) {
-      for (const first of page) {
-        for (let lease: Lease | undefined = first, attempt = 0; lease !== undefined; attempt++) {
-          const why =
-            lease.state === 'ended' || lease.openedBy === undefined ? undefined : refusal(lease.openedBy);
-          if (why === undefined) break;
-          try {
-            await this.#end(lease, 'revoked', 'server', 'certificate-revoke', why);
-            this.#log.info(
-              { leaseId: lease.id, host: lease.host, reason: why },
-              'lease revoked with its certificate',
-            );
-            ended++;
-            break;
-          } catch (e) {
-            if (!(isPinholeError(e) && e.code === 'FAILED_PRECONDITION') || attempt >= 4) throw e;
-            lease = await this.#store.getLease(lease.id);
-          }
-        }
-      }
+      for (const lease of page) if (await this.#revokeIfOpenerRefused(lease)) ended++;
     }
     return ended;
+  }
+
+  /** One lease of endOpenedByRefused; a renewal racing it is retried on the lease as it then is. */
+  async #revokeIfOpenerRefused(first: Lease): Promise<boolean> {
+    for (let lease: Lease | undefined = first, attempt = 0; lease !== undefined; attempt++) {
+      const why =
+        lease.state === 'ended' || lease.openedBy === undefined
+          ? undefined
+          : this.#openerRefusal(lease.openedBy);
+      if (why === undefined) return false;
+      try {
+        await this.#end(lease, 'revoked', 'server', 'certificate-revoke', why);
+        this.#log.info(
+          { leaseId: lease.id, host: lease.host, reason: why },
+          'lease revoked with its certificate',
+        );
+        return true;
+      } catch (e) {
+        if (!(isPinholeError(e) && e.code === 'FAILED_PRECONDITION') || attempt >= 4) throw e;
+        lease = await this.#store.getLease(lease.id);
+      }
+    }
+    return false;
   }
 
   /** One lease of recheckAll: revoked or shortened as the policy now says; gone meanwhile is skipped. */

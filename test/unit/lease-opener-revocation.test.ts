@@ -92,9 +92,10 @@ describe('LeaseEngine.endOpenedByRefused', () => {
         policy: () => ({}) as PolicyEvaluator,
         directory: await HostDirectoryCache.load(store),
         log: createRootLogger('silent'),
+        openerRefusal: refusesStolen,
       });
 
-      const ended = await engine.endOpenedByRefused(refusesStolen);
+      const ended = await engine.endOpenedByRefused();
       expect(ended).toBe(Math.ceil(2500 / 3));
       expect(raced).toBe(2); // the refused end, then its retry on the renewed lease
       const live = await store.listLeases({ limit: 10_000 });
@@ -171,7 +172,7 @@ describe('ApprovalDesk and a revoked requester', () => {
         message:
           'pending_id: pnd_stolen cannot be approved: serial 0BAD revoked; the host must ask again with a valid certificate',
       });
-      expect(await desk.denyOpenedByRefused(refusesStolen)).toBe(1);
+      expect(await desk.denyOpenedByRefused()).toBe(1);
       expect(await store.getPending('pnd_stolen')).toMatchObject({
         state: 'denied',
         answer: { decision: { outcome: 'DENIED', reason: 'denied by the server: serial 0BAD revoked' } },
